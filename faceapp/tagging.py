@@ -1,0 +1,261 @@
+"""Tag photos by gender, one streamed `TagResult` per image, then export them or sort files into folders.
+
+Qt-free: the app wraps these generators in a worker; every `yield` is a progress report and a cancel
+point. Bad files and missed faces never stop a run: they become results with a reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from training.imaging import iter_images
+
+from . import __version__
+from .atomic import atomic_open
+from .framing import find_face
+
+log = logging.getLogger(__name__)
+
+UNCERTAIN = "uncertain"
+ERROR = "error"
+SORT_FOLDERS = ("female", "male", UNCERTAIN)
+
+
+@dataclass(frozen=True)
+class TagOptions:
+    recursive: bool = False
+    assume_crop: bool = False  # "images are already face crops": skip detection
+    uncertain_below: float = 0.6  # confidence under this level is labelled "uncertain"
+    batch_size: int = 32
+    thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
+
+
+@dataclass
+class TagResult:
+    """One image's outcome. `error` set means it could not be tagged (the reason is one sentence)."""
+
+    index: int
+    path: Path
+    predicted: str | None = None
+    confidence: float = 0.0
+    probabilities: dict[str, float] = field(default_factory=dict)
+    faces_found: int = 0
+    face_fallback: bool = False  # no face found: the whole image was classified
+    face_box: tuple[int, int, int, int] | None = None
+    note: str = ""
+    error: str | None = None
+    thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def label(self, uncertain_below: float) -> str:
+        """The label shown to the user: the prediction, "uncertain" below the level, or "error"."""
+        if self.error is not None:
+            return ERROR
+        if self.confidence < uncertain_below:
+            return UNCERTAIN
+        return self.predicted or UNCERTAIN
+
+
+def box_tuple(box) -> tuple[int, int, int, int] | None:
+    """A `FaceBox` (or any x/y/w/h object or 4-sequence) as a plain int tuple that crosses threads."""
+    if box is None:
+        return None
+    if all(hasattr(box, k) for k in ("x", "y", "w", "h")):
+        return (int(box.x), int(box.y), int(box.w), int(box.h))
+    return tuple(int(v) for v in box)  # type: ignore[return-value]
+
+
+def make_thumbnail(image: Image.Image, size: int) -> np.ndarray:
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(thumb.convert("RGB"), dtype=np.uint8))
+
+
+def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) -> Iterator[TagResult]:
+    """Yield one `TagResult` per path (bad files immediately, good ones after each model batch)."""
+    batch: list[TagResult] = []
+    crops: list[Image.Image] = []
+    for index, (path, image, reason) in enumerate(iter_images(paths)):
+        if image is None:
+            yield TagResult(index, path, error=reason)
+            continue
+        result, crop = _prepare(index, path, image, classifier.framing, options)
+        batch.append(result)
+        crops.append(crop)
+        if len(batch) >= options.batch_size:
+            yield from _predict(batch, crops, classifier)
+            batch, crops = [], []
+    if batch:
+        yield from _predict(batch, crops, classifier)
+
+
+def _prepare(index: int, path: Path, image: Image.Image, framing, options: TagOptions):
+    result = TagResult(index, path)
+    try:
+        found = find_face(image, framing, assume_crop=options.assume_crop)
+        crop = found.image
+        result.faces_found = int(found.faces_found)
+        result.face_fallback = bool(found.fallback)
+        result.face_box = box_tuple(found.box)
+        result.note = found.note or ""
+    except Exception as exc:  # noqa: BLE001 - a detector crash on one odd image must not end the run
+        log.warning("face finding failed on %s", path, exc_info=True)
+        crop = image
+        result.face_fallback = True
+        result.note = f"face finding failed ({type(exc).__name__}); the whole image was used"
+    if options.thumbnail_size > 0:
+        result.thumbnail = make_thumbnail(crop, options.thumbnail_size)
+    return result, crop
+
+
+def _predict(batch: list[TagResult], crops: list[Image.Image], classifier) -> Iterator[TagResult]:
+    for result, prediction in zip(batch, classifier.predict(crops, batch_size=len(crops))):
+        result.predicted = prediction.label
+        result.confidence = float(prediction.probability)
+        result.probabilities = {str(k): float(v) for k, v in prediction.probabilities.items()}
+        yield result
+
+
+# ---------------------------------------------------------------- summaries and export
+
+def summarize(results: Iterable[TagResult], uncertain_below: float) -> Counter:
+    """Counts per shown label, plus "total" and "no_face" (whole image used)."""
+    counts: Counter = Counter()
+    for result in results:
+        counts[result.label(uncertain_below)] += 1
+        counts["total"] += 1
+        if result.ok and result.face_fallback:
+            counts["no_face"] += 1
+    return counts
+
+
+def result_record(result: TagResult, uncertain_below: float) -> dict:
+    """A plain dict of one result (JSON shape; the CSV flattens it)."""
+    box = result.face_box
+    return {
+        "path": str(result.path),
+        "label": result.label(uncertain_below),
+        "predicted": result.predicted,
+        "confidence": round(result.confidence, 6),
+        "probabilities": {k: round(v, 6) for k, v in result.probabilities.items()},
+        "faces_found": result.faces_found,
+        "face_fallback": result.face_fallback,
+        "face_box": dict(zip(("x", "y", "w", "h"), box)) if box else None,
+        "note": result.note,
+        "error": result.error,
+    }
+
+
+def export_csv(results: Iterable[TagResult], path, *, uncertain_below: float) -> Path:
+    results = list(results)
+    classes = sorted({c for r in results for c in r.probabilities})
+    columns = ["path", "label", "predicted", "confidence", *[f"p_{c}" for c in classes],
+               "faces_found", "face_fallback", "face_x", "face_y", "face_w", "face_h", "note", "error"]
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for result in results:
+            record = result_record(result, uncertain_below)
+            box = record.pop("face_box") or {}
+            probabilities = record.pop("probabilities")
+            record.update({f"p_{c}": probabilities.get(c, "") for c in classes})
+            record.update({f"face_{k}": box.get(k, "") for k in ("x", "y", "w", "h")})
+            record["predicted"] = record["predicted"] or ""
+            record["error"] = record["error"] or ""
+            writer.writerow(record)
+    return Path(path)
+
+
+def export_json(results: Iterable[TagResult], path, *, uncertain_below: float, model: dict | None = None) -> Path:
+    results = list(results)
+    document = {
+        "app": "faceapp",
+        "version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": model or {},
+        "uncertain_below": uncertain_below,
+        "summary": dict(summarize(results, uncertain_below)),
+        "results": [result_record(r, uncertain_below) for r in results],
+    }
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=1)
+    return Path(path)
+
+
+# ---------------------------------------------------------------- sorting into folders
+
+@dataclass(frozen=True)
+class SortOutcome:
+    source: Path
+    destination: Path | None
+    action: str  # "copied" | "moved" | "skipped" | "failed"
+    reason: str = ""
+
+
+def unique_destination(folder: Path, name: str) -> Path:
+    """Reserve a new file name in `folder` (`photo.jpg`, `photo (1).jpg`, ...) by creating it exclusively."""
+    stem, suffix = os.path.splitext(name)
+    for n in range(100_000):
+        candidate = folder / (name if n == 0 else f"{stem} ({n}){suffix}")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return candidate
+        except FileExistsError:
+            continue
+    raise OSError(f"no free file name for {name} in {folder}")
+
+
+def sort_into_folders(results: Iterable[TagResult], out_dir, *, uncertain_below: float,
+                      move: bool = False) -> Iterator[SortOutcome]:
+    """Copy (or, only when `move`, move) each tagged file into `out_dir/<label>/`; never overwrite.
+
+    One outcome per result. Each file is finished before the next yield, so stopping between yields
+    leaves every destination complete and every source in place (or moved, for a move).
+    """
+    out_dir = Path(out_dir)
+    for result in results:
+        if not result.ok:
+            yield SortOutcome(result.path, None, "skipped", f"not tagged: {result.error}")
+            continue
+        if not result.path.is_file():
+            yield SortOutcome(result.path, None, "skipped", "the file is no longer there")
+            continue
+        folder = out_dir / result.label(uncertain_below)
+        destination = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            destination = unique_destination(folder, result.path.name)
+            if move:
+                shutil.move(str(result.path), str(destination))
+            else:
+                shutil.copy2(result.path, destination)
+            yield SortOutcome(result.path, destination, "moved" if move else "copied")
+        except OSError as exc:
+            log.warning("could not sort %s", result.path, exc_info=True)
+            if destination is not None and result.path.exists():
+                destination.unlink(missing_ok=True)  # drop the reservation / partial copy
+            yield SortOutcome(result.path, None, "failed", exc.strerror or str(exc))
+
+
+def write_sort_report(outcomes: Iterable[SortOutcome], path) -> Path:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "destination", "action", "reason"])
+        for o in outcomes:
+            writer.writerow([str(o.source), str(o.destination or ""), o.action, o.reason])
+    return Path(path)

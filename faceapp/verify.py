@@ -1,0 +1,143 @@
+"""Pairwise face verification without Qt: score a pair, re-score a distorted probe, sweep every distortion, search a gallery.
+
+The decision is `probability >= threshold`, computed outside the model so a threshold change never
+needs a new model call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from training import distortions
+from training.imaging import iter_images, list_images
+
+from .framing import find_face
+from .tagging import box_tuple
+
+
+@dataclass
+class FacePart:
+    """The crop the matcher compared, plus what face finding said about it."""
+
+    crop: Image.Image
+    faces_found: int
+    fallback: bool
+    box: tuple[int, int, int, int] | None
+    note: str
+
+
+@dataclass
+class PairScore:
+    probability: float
+    reference: FacePart
+    probe: FacePart
+
+
+@dataclass
+class DistortedScore:
+    condition: str | None
+    severity: int
+    probability: float
+    image: Image.Image  # the distorted probe
+    probe: FacePart
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    condition: str
+    severity: int
+    probability: float
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class GalleryMatch:
+    identity: str
+    probability: float
+    best_path: Path
+    images: int
+
+
+def decide(probability: float, threshold: float) -> bool:
+    return probability >= threshold
+
+
+def face_part(image: Image.Image, framing, assume_crop: bool = False) -> FacePart:
+    found = find_face(image, framing, assume_crop=assume_crop)
+    return FacePart(found.image, int(found.faces_found), bool(found.fallback), box_tuple(found.box), found.note or "")
+
+
+def _score(matcher, reference: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    references = np.repeat(np.asarray(reference).reshape(1, -1), len(probes), axis=0)
+    return np.asarray(matcher.score_embeddings(references, probes), dtype=float).reshape(-1)
+
+
+def score_pair(matcher, reference: Image.Image, probe: Image.Image, assume_crop: bool = False) -> PairScore:
+    ref_part = face_part(reference, matcher.framing, assume_crop)
+    probe_part = face_part(probe, matcher.framing, assume_crop)
+    embeddings = matcher.embed([ref_part.crop, probe_part.crop])
+    probability = float(_score(matcher, embeddings[0], embeddings[1:2])[0])
+    return PairScore(probability, ref_part, probe_part)
+
+
+def reference_embedding(matcher, reference: Image.Image, assume_crop: bool = False) -> np.ndarray:
+    return np.asarray(matcher.embed([face_part(reference, matcher.framing, assume_crop).crop]))[0]
+
+
+def score_distorted(matcher, reference_emb: np.ndarray, probe: Image.Image, condition: str | None,
+                    severity: int = distortions.DEFAULT_SEVERITY, seed: int = 0,
+                    assume_crop: bool = False) -> DistortedScore:
+    """Distort the whole probe photo (as a camera would), then find the face again and score it."""
+    distorted = probe if not condition else distortions.apply(probe, condition, severity=severity, seed=seed)
+    part = face_part(distorted, matcher.framing, assume_crop)
+    probability = float(_score(matcher, reference_emb, matcher.embed([part.crop]))[0])
+    return DistortedScore(condition, severity, probability, distorted, part)
+
+
+def sweep(matcher, reference: Image.Image, probe: Image.Image, conditions=None, severities=None,
+          seed: int = 0, assume_crop: bool = False) -> Iterator[SweepPoint]:
+    """Score the pair under every condition x severity; one model call per condition."""
+    conditions = tuple(conditions or distortions.CONDITIONS)
+    severities = tuple(severities or distortions.SEVERITIES)
+    ref_emb = reference_embedding(matcher, reference, assume_crop)
+    for condition in conditions:
+        parts = [face_part(distortions.apply(probe, condition, severity=s, seed=seed), matcher.framing, assume_crop)
+                 for s in severities]
+        scores = _score(matcher, ref_emb, matcher.embed([p.crop for p in parts]))
+        for severity, part, probability in zip(severities, parts, scores):
+            yield SweepPoint(condition, severity, float(probability), part.fallback)
+
+
+def gallery_identities(root, recursive: bool = False) -> dict[str, list[Path]]:
+    """Identity name -> image files: one sub-folder per identity; loose files are their own identity."""
+    root = Path(root)
+    gallery: dict[str, list[Path]] = {}
+    for path in list_images(root, recursive=True):
+        rel = path.relative_to(root)
+        identity = rel.parts[0] if len(rel.parts) > 1 else path.stem
+        gallery.setdefault(identity, []).append(path)
+    return gallery
+
+
+def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], assume_crop: bool = False,
+                   batch_size: int = 32) -> Iterator[GalleryMatch]:
+    """Yield the best match per identity (the highest-scoring of its images); unreadable files are skipped."""
+    probe_emb = reference_embedding(matcher, probe, assume_crop)
+    for identity, paths in gallery.items():
+        best, best_path = -1.0, None
+        for start in range(0, len(paths), batch_size):
+            loaded = [(p, img) for p, img, _ in iter_images(paths[start:start + batch_size]) if img is not None]
+            if not loaded:
+                continue
+            crops = [face_part(img, matcher.framing, assume_crop).crop for _, img in loaded]
+            scores = _score(matcher, probe_emb, matcher.embed(crops))
+            i = int(np.argmax(scores))
+            if scores[i] > best:
+                best, best_path = float(scores[i]), loaded[i][0]
+        if best_path is not None:
+            yield GalleryMatch(identity, best, best_path, len(paths))
