@@ -1,0 +1,213 @@
+"""Run generators and callables off the GUI thread: cancellable generator workers and a latest-request-wins runner.
+
+A worker's generator runs on a pool thread; every `yield` is sent to the GUI thread through the
+`yielded` signal and is a cancel point. Exactly one of `finished` / `errored` / `cancelled` follows,
+then `ended`. Signal objects live on the GUI thread, so connected slots always run there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerError:
+    """What went wrong, as plain data: a sentence for the UI and the trace for the log."""
+
+    message: str
+    trace: str
+    exception: BaseException | None = None
+
+
+def user_message(exc: BaseException) -> str:
+    """One sentence a user can act on; the full trace goes to the log."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        path = getattr(exc, "path", None)
+        return f"{getattr(path, 'name', '') + ': ' if path else ''}{reason}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    text = str(exc).strip()
+    if type(exc).__name__ in {"CheckpointError", "NoModelError", "ModelStoreError", "FolderError"} and text:
+        return text
+    return f"Unexpected error ({type(exc).__name__}: {text or 'no details'}); see the log for details."
+
+
+class WorkerSignals(QObject):
+    started = Signal()
+    yielded = Signal(object)
+    finished = Signal(object)  # the generator's return value
+    errored = Signal(object)  # WorkerError
+    cancelled = Signal()
+    ended = Signal()  # always last
+
+
+class GeneratorWorker:
+    """Iterate `func(*args, **kwargs)` (a generator, or a plain callable whose result is `finished`).
+
+    Not a QRunnable: the pool runs the bound `run` method through Qt's own auto-deleted runnable, so
+    Python garbage collection can never free a runnable that Qt is still finishing.
+    """
+
+    def __init__(self, func: Callable, *args, **kwargs):
+        self.signals = WorkerSignals()
+        self._func, self._args, self._kwargs = func, args, kwargs
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+
+    # GUI thread ----------------------------------------------------------
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    @property
+    def is_done(self) -> bool:
+        return self._done.is_set()
+
+    # pool thread ---------------------------------------------------------
+    def run(self) -> None:
+        signals = self.signals
+        try:
+            signals.started.emit()
+            result = self._iterate()
+            if self._cancel.is_set():
+                signals.cancelled.emit()
+            else:
+                signals.finished.emit(result)
+        except BaseException as exc:  # noqa: BLE001 - report everything, never kill the pool thread
+            log.error("worker %s failed", getattr(self._func, "__name__", self._func), exc_info=True)
+            signals.errored.emit(WorkerError(user_message(exc), traceback.format_exc(), exc))
+        finally:
+            self._done.set()
+            signals.ended.emit()
+
+    def _iterate(self):
+        if self._cancel.is_set():
+            return None
+        output = self._func(*self._args, **self._kwargs)
+        if not isinstance(output, Iterator):
+            return output
+        try:
+            while True:
+                if self._cancel.is_set():
+                    return None
+                try:
+                    item = next(output)
+                except StopIteration as stop:
+                    return stop.value
+                self.signals.yielded.emit(item)
+        finally:
+            output.close()
+
+
+class WorkerPool(QObject):
+    """Starts workers on its own thread pool and keeps them alive until they end; stops them all on close."""
+
+    def __init__(self, max_threads: int = 4, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._active: set[GeneratorWorker] = set()
+
+    def start(self, worker: GeneratorWorker) -> GeneratorWorker:
+        self._active.add(worker)
+        worker.signals.ended.connect(lambda w=worker: self._active.discard(w))
+        self.pool.start(worker.run)
+        return worker
+
+    def run(self, func: Callable, *args, **kwargs) -> GeneratorWorker:
+        return self.start(GeneratorWorker(func, *args, **kwargs))
+
+    @property
+    def active(self) -> int:
+        return len(self._active)
+
+    def cancel_all(self) -> None:
+        for worker in list(self._active):
+            worker.cancel()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Ask every worker to stop and wait up to `timeout_ms`; True when all stopped in time."""
+        self.cancel_all()
+        return self.pool.waitForDone(timeout_ms)
+
+
+class LatestRunner(QObject):
+    """Runs one callable at a time; a newer request replaces a pending one and stale results are dropped.
+
+    `submit` is debounced by `debounce_ms`, so dragging a slider starts one job when the hand rests.
+    """
+
+    result = Signal(object)
+    errored = Signal(object)  # WorkerError
+    busy_changed = Signal(bool)
+
+    def __init__(self, pool: WorkerPool, debounce_ms: int = 150, parent: QObject | None = None):
+        super().__init__(parent)
+        self._pool = pool
+        self._generation = 0
+        self._pending: tuple | None = None
+        self._running: GeneratorWorker | None = None
+        self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
+        self._timer.timeout.connect(self._start_pending)
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None or self._pending is not None
+
+    def submit(self, func: Callable, *args, **kwargs) -> int:
+        self._generation += 1
+        self._pending = (self._generation, func, args, kwargs)
+        if self._running is not None:
+            self._running.cancel()  # it still ends; its result is stale and dropped
+        self._timer.start()
+        self.busy_changed.emit(True)
+        return self._generation
+
+    def cancel(self) -> None:
+        self._generation += 1
+        self._pending = None
+        self._timer.stop()
+        if self._running is not None:
+            self._running.cancel()
+
+    def _start_pending(self) -> None:
+        if self._running is not None or self._pending is None:
+            return  # the running job's `ended` starts the pending one
+        generation, func, args, kwargs = self._pending
+        self._pending = None
+        worker = GeneratorWorker(func, *args, **kwargs)
+        worker.signals.finished.connect(lambda value, g=generation: self._deliver(g, value))
+        worker.signals.errored.connect(lambda error, g=generation: self._fail(g, error))
+        worker.signals.ended.connect(self._ended)
+        self._running = worker
+        self._pool.start(worker)  # WorkerPool.start keeps it alive
+
+    def _deliver(self, generation: int, value) -> None:
+        if generation == self._generation:
+            self.result.emit(value)
+
+    def _fail(self, generation: int, error: WorkerError) -> None:
+        if generation == self._generation:
+            self.errored.emit(error)
+
+    def _ended(self) -> None:
+        self._running = None
+        if self._pending is not None and not self._timer.isActive():
+            self._start_pending()
+        if not self.busy:
+            self.busy_changed.emit(False)
