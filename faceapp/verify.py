@@ -36,6 +36,7 @@ class PairScore:
     probability: float
     reference: FacePart
     probe: FacePart
+    reference_embedding: np.ndarray  # reused to re-score distorted probes without embedding it again
 
 
 @dataclass
@@ -82,7 +83,7 @@ def score_pair(matcher, reference: Image.Image, probe: Image.Image, assume_crop:
     probe_part = face_part(probe, matcher.framing, assume_crop)
     embeddings = matcher.embed([ref_part.crop, probe_part.crop])
     probability = float(_score(matcher, embeddings[0], embeddings[1:2])[0])
-    return PairScore(probability, ref_part, probe_part)
+    return PairScore(probability, ref_part, probe_part, np.asarray(embeddings[0]))
 
 
 def reference_embedding(matcher, reference: Image.Image, assume_crop: bool = False) -> np.ndarray:
