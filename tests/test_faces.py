@@ -1,0 +1,195 @@
+"""Tests for training.faces: crop geometry, fallbacks, odd inputs, detector lookup (no real faces needed)."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training import faces
+from training.faces import (
+    DEFAULT_FRAME_SCALE,
+    HAAR_TO_FRAME,
+    FaceBox,
+    FaceCrop,
+    FaceDetectorError,
+    crop_face,
+    detect_faces,
+    find_and_crop,
+)
+
+
+def _coords_image(width, height):
+    """Each pixel encodes its own position (R = x, G = y), so crops can be located exactly."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    return Image.fromarray(np.stack([xs % 256, ys % 256, np.full_like(xs, 77)], axis=-1).astype(np.uint8))
+
+
+def test_frame_scale_is_the_measured_ratio():
+    assert HAAR_TO_FRAME == DEFAULT_FRAME_SCALE
+    assert 0.3 < DEFAULT_FRAME_SCALE < 0.6  # a Haar box is a bit under half an LFW frame
+
+
+def test_facebox_area_and_frozen():
+    box = FaceBox(1, 2, 30, 40)
+    assert box.area == 1200
+    with pytest.raises(AttributeError):
+        box.x = 5
+
+
+def test_crop_is_square_centred_and_sized_by_frame_scale():
+    img = _coords_image(200, 200)
+    box = FaceBox(80, 70, 40, 40)
+    crop = crop_face(img, box, frame_scale=0.5)
+    assert crop.size == (80, 80)  # side = 40 / 0.5
+    arr = np.asarray(crop)
+    # Box centre (100, 90) sits at the crop centre; top-left of the crop is (60, 50).
+    assert tuple(arr[0, 0, :2]) == (60, 50)
+    assert tuple(arr[40, 40, :2]) == (100, 90)
+
+
+def test_crop_uses_longer_box_side():
+    crop = crop_face(_coords_image(300, 300), FaceBox(100, 100, 30, 60), frame_scale=0.5)
+    assert crop.size == (120, 120)
+
+
+def test_default_frame_scale_reproduces_an_lfw_frame():
+    # A 250 px frame whose face box has the measured median size gives the frame back.
+    img = _coords_image(250, 250)
+    side = round(250 * DEFAULT_FRAME_SCALE)
+    box = FaceBox(125 - side // 2, 125 - side // 2, side, side)
+    crop = crop_face(img, box)
+    assert abs(crop.size[0] - 250) <= 2 and crop.size[0] == crop.size[1]
+    assert np.abs(np.asarray(crop.resize((250, 250)), np.int16) - np.asarray(img, np.int16)).mean() < 3
+
+
+def test_crop_at_corner_is_padded_with_edges():
+    img = _coords_image(100, 80)
+    crop = crop_face(img, FaceBox(0, 0, 20, 20), frame_scale=0.25)
+    assert crop.size == (80, 80)
+    arr = np.asarray(crop)
+    # The square starts at (-30, -30): everything left/above the image repeats its first column/row.
+    assert tuple(arr[0, 0, :2]) == (0, 0)
+    assert tuple(arr[30, 30, :2]) == (0, 0)
+    assert tuple(arr[30, 40, :2]) == (10, 0)
+    assert tuple(arr[40, 30, :2]) == (0, 10)
+    assert tuple(arr[79, 79, :2]) == (49, 49)
+
+
+def test_crop_larger_than_image_keeps_size():
+    crop = crop_face(_coords_image(30, 20), FaceBox(5, 5, 10, 10), frame_scale=0.1)
+    assert crop.size == (100, 100) and crop.mode == "RGB"
+
+
+def test_box_outside_the_image_still_gives_a_crop():
+    crop = crop_face(_coords_image(50, 40), FaceBox(200, 300, 4, 4), frame_scale=0.5)
+    assert crop.size == (8, 8)
+    assert (np.asarray(crop)[..., :2] == (49, 39)).all()
+
+
+def test_crop_accepts_arrays_and_rejects_bad_scale():
+    arr = np.asarray(_coords_image(50, 50))
+    assert crop_face(arr, FaceBox(10, 10, 20, 20), 0.5).size == (40, 40)
+    with pytest.raises(ValueError, match="frame_scale"):
+        crop_face(arr, FaceBox(10, 10, 20, 20), 0)
+
+
+def test_flat_image_falls_back_to_whole_image():
+    img = Image.new("RGB", (320, 240), (128, 128, 128))
+    found = find_and_crop(img)
+    assert isinstance(found, FaceCrop)
+    assert found.fallback and found.box is None and found.faces_found == 0
+    assert found.note == "no face found; used the whole image"
+    assert found.image.size == (320, 240) and found.image.mode == "RGB"
+
+
+def test_assume_crop_skips_detection(monkeypatch):
+    def boom(_image):
+        raise AssertionError("detection must not run")
+
+    monkeypatch.setattr(faces, "detect_faces", boom)
+    found = find_and_crop(Image.new("L", (60, 50)), assume_crop=True)
+    assert found.note == "treated as a face crop"
+    assert not found.fallback and found.box is None and found.image.mode == "RGB" and found.image.size == (60, 50)
+
+
+def test_largest_face_is_cropped(monkeypatch):
+    boxes = [FaceBox(100, 100, 50, 50), FaceBox(10, 10, 20, 20)]
+    monkeypatch.setattr(faces, "detect_faces", lambda _image: boxes)
+    found = find_and_crop(_coords_image(300, 300), frame_scale=0.5)
+    assert found.box == boxes[0] and found.faces_found == 2 and not found.fallback
+    assert found.image.size == (100, 100)
+    assert found.note == "2 faces found; used the largest"
+
+
+@pytest.mark.parametrize("size", [(8, 8), (1, 1), (23, 300), (3, 1000)])
+def test_tiny_or_thin_images_do_not_throw(size):
+    img = Image.new("RGB", size, (10, 200, 30))
+    assert detect_faces(img) == []
+    found = find_and_crop(img)
+    assert found.fallback and found.image.size == size
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16"])
+def test_odd_modes_do_not_throw(mode):
+    found = find_and_crop(Image.new(mode, (64, 64)))
+    assert found.image.mode == "RGB" and found.fallback
+
+
+def test_array_inputs():
+    assert detect_faces(np.zeros((100, 100), np.uint8)) == []
+    assert detect_faces(np.zeros((100, 100, 3), np.uint8)) == []
+    assert find_and_crop(np.zeros((90, 120, 3), np.uint8)).image.size == (120, 90)
+
+
+def test_large_blank_image_is_quick():
+    img = np.full((3000, 4000, 3), 200, np.uint8)
+    start = time.perf_counter()
+    assert detect_faces(img) == []
+    assert time.perf_counter() - start < 2.0  # detection runs on a copy at most 640 px wide
+
+
+def test_detection_in_threads():
+    errors = []
+
+    def run():
+        try:
+            detect_faces(np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8))
+        except Exception as exc:  # noqa: BLE001 - collected and reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+
+
+def test_cascade_env_override(monkeypatch, tmp_path):
+    monkeypatch.setenv(faces.CASCADE_ENV, str(tmp_path / "missing.xml"))
+    with pytest.raises(FaceDetectorError, match=faces.CASCADE_ENV):
+        faces.cascade_path()
+    real = tmp_path / "cascade.xml"
+    real.write_text("<opencv_storage/>")
+    monkeypatch.setenv(faces.CASCADE_ENV, str(real))
+    assert faces.cascade_path() == real
+
+
+def test_cascade_found_in_pyinstaller_bundle(monkeypatch, tmp_path):
+    bundled = tmp_path / "cv2" / "data" / faces.CASCADE_FILE
+    bundled.parent.mkdir(parents=True)
+    bundled.write_text("<opencv_storage/>")
+    monkeypatch.delenv(faces.CASCADE_ENV, raising=False)
+    monkeypatch.setattr(faces.cv2, "data", None, raising=False)
+    monkeypatch.setattr(faces.sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert faces.cascade_path() == bundled
+
+
+def test_missing_cascade_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv(faces.CASCADE_ENV, raising=False)
+    monkeypatch.setattr(faces.cv2, "data", None, raising=False)
+    monkeypatch.delattr(faces.sys, "_MEIPASS", raising=False)
+    with pytest.raises(FaceDetectorError, match="not found"):
+        faces.cascade_path()
