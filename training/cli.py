@@ -1,0 +1,165 @@
+"""Command line: `python -m training {train-gender,train-matcher,evaluate,distort,info}`."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import TrainConfig, default_config
+
+HELP = {
+    "epochs": "maximum number of epochs",
+    "batch_size": "images (gender) or pairs (matcher) per batch",
+    "lr": "peak learning rate of Adam (AdamW)",
+    "weight_decay": "decoupled weight decay",
+    "scheduler": "learning-rate schedule: cosine (with warm-up), plateau (cut on a flat validation score) or none",
+    "warmup_epochs": "epochs of linear learning-rate warm-up",
+    "input_size": "side of the square network input in pixels (224 is the classic size; 96-128 trains fast on a CPU)",
+    "start": "start weights: 'imagenet' (needs torchvision's cached file; this tells you where when it is missing), "
+             "'none' (from scratch) or the path of a local weights file",
+    "freeze_backbone": "freeze the backbone (default: frozen exactly when starting from ImageNet)",
+    "dropout": "dropout before the last layer",
+    "patience": "early stopping: epochs without improvement before stopping (0 disables)",
+    "min_delta": "early stopping: smallest improvement that counts",
+    "val_fraction": "share of the training data held out for model selection (split by person)",
+    "seed": "random seed; runs on the CPU are reproducible",
+    "device": "auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps",
+    "amp": "mixed precision on CUDA",
+    "workers": "data-loading processes (-1: one per spare core, up to 8)",
+    "label_smoothing": "label smoothing of the cross-entropy loss",
+    "max_batches": "cap on training batches per epoch, for quick trials (0: no cap)",
+    "out_dir": "folder that receives the run folder",
+    "run_name": "name of the run folder (default: task and time)",
+    "resume": "continue a run: its folder or its last.pt",
+    "minority_augmentation": "stronger augmentation for the minority class",
+    "embedding_dim": "length of the face embedding",
+    "pairs_per_epoch": "pairs generated afresh for each epoch (half same person, half different)",
+    "val_pairs": "fixed validation pairs used for model selection and the threshold",
+    "same_photo_fraction": "share of same-person pairs whose probe is the reference photo itself, distorted",
+    "clean_probe_fraction": "share of probes left undistorted",
+    "min_severity": "lowest distortion severity used for probes (1-5)",
+    "max_severity": "highest distortion severity used for probes (1-5)",
+    "identity_loss_weight": "weight of the auxiliary identity (cosine-margin) loss; 0 disables",
+    "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
+}
+GENDER_ONLY = {"minority_augmentation"}
+MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
+                "min_severity", "max_severity", "identity_loss_weight"}
+
+
+def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:
+    defaults = default_config(task)
+    skip = {"task", "extra"} | (MATCHER_ONLY if task == "gender" else GENDER_ONLY)
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        value = getattr(defaults, f.name)
+        if f.name in ("freeze_backbone", "amp", "minority_augmentation"):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=HELP[f.name])
+        else:
+            kind = type(value) if value is not None else str
+            parser.add_argument(flag, type=kind, default=value, help=HELP[f.name])
+
+
+def _config_from(args, task: str) -> TrainConfig:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    return default_config(task, **values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="python -m training", formatter_class=fmt,
+                                     description="Train, evaluate and inspect FaceApp's gender model and face matcher.")
+    parser.add_argument("--version", action="version", version=f"faceapp-training {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only the summary")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("train-gender", formatter_class=fmt, help="train the gender classifier (ResNet18)",
+                       description="Train the gender classifier on class folders and/or path,label CSV files. "
+                                   "A folder ROOT/{train,val}/<class>/ uses val/ as the held-out test set.")
+    g.add_argument("sources", nargs="+", help="folders ROOT/<class>/* or ROOT/{train,val}/<class>/*, CSV files")
+    g.add_argument("--csv-root", default=None, help="folder the CSV paths are relative to (default: the CSV's)")
+    _add_config_options(g, "gender")
+
+    m = sub.add_parser("train-matcher", formatter_class=fmt, help="train the face matcher (MobileNetV2)",
+                       description="Train the face matcher on identity folders ROOT/<person>/*.jpg (optional "
+                                   "distortion/ subfolders). A .txt source lists the identities to use.")
+    m.add_argument("sources", nargs="+", help="identity folders and optional .txt identity lists")
+    _add_config_options(m, "matcher")
+
+    e = sub.add_parser("evaluate", formatter_class=fmt, help="score a checkpoint on a folder, CSV or pairs file",
+                       description="Gender: a class folder or path,label CSV. Matcher: a clean,probe,same CSV or "
+                                   "an identity folder (pairs are generated).")
+    e.add_argument("checkpoint", help="a FaceApp .pt checkpoint")
+    e.add_argument("data", help="folder, CSV of path,label (gender) or clean,probe,same (matcher)")
+    e.add_argument("--root", default=None, help="folder the CSV paths are relative to (default: the CSV's)")
+    e.add_argument("--conditions", default="none",
+                   help="matcher: comma-separated probe conditions to test ('all' for every one)")
+    e.add_argument("--severity", type=int, default=3, help="matcher: distortion severity 1-5")
+    e.add_argument("--pairs", type=int, default=1000, help="matcher on a folder: pairs to generate")
+    e.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    e.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+
+    d = sub.add_parser("distort", formatter_class=fmt, help="write distorted copies of an image to eyeball them")
+    d.add_argument("image", help="input image")
+    d.add_argument("-o", "--output", required=True,
+                   help="output file (one condition) or folder (with --condition all: one file per condition)")
+    d.add_argument("--condition", default="all", help="one of the conditions, or 'all'")
+    d.add_argument("--severity", type=int, default=3, help="1 (barely visible) to 5 (severe)")
+    d.add_argument("--seed", type=int, default=0, help="random seed of the distortion")
+
+    i = sub.add_parser("info", formatter_class=fmt, help="print a checkpoint's metadata")
+    i.add_argument("checkpoint", help="a FaceApp .pt checkpoint")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .imaging import ImageLoadError
+    from .models import StartWeightsError
+
+    try:
+        if args.command in ("train-gender", "train-matcher"):
+            return _train(args)
+        from . import commands
+
+        return getattr(commands, args.command.replace("-", "_"))(args)
+    except (DataError, CheckpointError, StartWeightsError, ImageLoadError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _train(args) -> int:
+    from .engine import StopFlag, fit
+    from .progress import TqdmProgress
+
+    task = "gender" if args.command == "train-gender" else "matcher"
+    config = _config_from(args, task)
+    sources = list(args.sources)
+    data = sources
+    if task == "gender" and args.csv_root:
+        from .data import load_gender_sources
+
+        data = load_gender_sources(sources, csv_root=Path(args.csv_root))
+    stop = StopFlag()
+    try:
+        result = fit(task, data, config, callbacks=[TqdmProgress(disable=args.quiet)], stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    summary = {"run_dir": str(result.run_dir), "best": str(result.best_path), "stop_reason": result.stop_reason,
+               "best_metrics": {k: v for k, v in result.best_metrics.items() if isinstance(v, (int, float))}}
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,79 @@
+"""The non-training subcommands of the CLI: evaluate, distort, info."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .checkpoint import checkpoint_summary, load_checkpoint
+from .distortions import CONDITIONS
+from .distortions import apply as distort_image
+from .imaging import load_image
+
+
+def _write_json(path, payload) -> None:
+    if path:
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+        tmp.replace(path)
+
+
+def evaluate(args) -> int:
+    from .data import load_gender_sources, make_pairs, read_pairs_csv
+    from .evaluation import evaluate_gender, evaluate_pairs
+    from .inference import FaceMatcher, GenderClassifier
+    from .tasks.matcher import load_identity_sources
+
+    task = load_checkpoint(args.checkpoint)["task"]
+    data = Path(args.data)
+    if task == "gender":
+        model = GenderClassifier.load(args.checkpoint, device=args.device)
+        loaded = load_gender_sources([data], csv_root=Path(args.root) if args.root else None)
+        items = loaded.test or loaded.train  # ROOT/{train,val}: score val; ROOT/<class>: score all
+        with tqdm(total=len(items), desc="images", disable=args.quiet) as bar:
+            m = evaluate_gender(model, items, args.batch_size, progress=bar.update)
+        print(m["report_text"])
+        print(f"accuracy {m['accuracy']:.4f}  balanced accuracy {m['balanced_accuracy']:.4f}  "
+              f"({m['n_images']} images, {len(m['skipped'])} unreadable)")
+        _write_json(args.json, m)
+        return 0
+    model = FaceMatcher.load(args.checkpoint, device=args.device)
+    if data.suffix.lower() == ".csv":
+        base = read_pairs_csv(data, args.root)
+    else:
+        base = make_pairs(load_identity_sources([data]), args.pairs, seed=0, clean_probe_fraction=1.0,
+                          same_photo_fraction=0.0)
+    conditions = list(CONDITIONS) + ["none"] if args.conditions == "all" else args.conditions.split(",")
+    results = {}
+    print(f"{'condition':<10} {'accuracy':>8} {'AUC':>6} {'TAR@1%':>7}  (threshold {model.threshold:.3f})")
+    for condition in conditions:
+        pairs = [dataclasses.replace(p, condition=condition, severity=args.severity if condition != "none" else 0,
+                                     probe_is_distorted=False) for p in base]
+        with tqdm(total=len(pairs), desc=condition, disable=args.quiet, leave=False) as bar:
+            m = evaluate_pairs(model, pairs, batch_size=args.batch_size, progress=bar.update)
+        results[condition] = m
+        print(f"{condition:<10} {m['accuracy']:>8.4f} {m['roc_auc']:>6.3f} {m['tar_at_far_1pct']:>7.3f}")
+    _write_json(args.json, results)
+    return 0
+
+
+def distort(args) -> int:
+    image = load_image(args.image)
+    out = Path(args.output)
+    if args.condition == "all":
+        out.mkdir(parents=True, exist_ok=True)
+        for condition in CONDITIONS:
+            target = out / f"{Path(args.image).stem}_{condition}_s{args.severity}.png"
+            distort_image(image, condition, args.severity, args.seed).save(target)
+            print(target)
+    else:
+        distort_image(image, args.condition, args.severity, args.seed).save(out)
+        print(out)
+    return 0
+
+
+def info(args) -> int:
+    print(json.dumps(checkpoint_summary(load_checkpoint(args.checkpoint)), indent=2, default=str))
+    return 0

@@ -1,0 +1,82 @@
+"""One configuration object for both training tasks, with per-task defaults."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TASKS = ("gender", "matcher")
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run. Plain types only, so it goes into checkpoints as a dict."""
+
+    task: str = "gender"
+    epochs: int = 15
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"  # cosine | plateau | none
+    warmup_epochs: int = 1
+    input_size: int = 128
+    start: str = "none"  # imagenet | none | path to a weights file
+    freeze_backbone: bool | None = None  # None: frozen exactly when start == "imagenet"
+    dropout: float = 0.3
+    patience: int = 5  # epochs without improvement before early stopping; 0 disables
+    min_delta: float = 1e-3
+    val_fraction: float = 0.15  # carved from the training data, by identity where known
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    amp: bool = True  # mixed precision, used on CUDA only
+    workers: int = -1  # DataLoader worker processes; -1 picks from the CPU count (0 when frozen)
+    label_smoothing: float = 0.0
+    max_batches: int = 0  # cap on training batches per epoch (0: no cap); for quick trials
+    out_dir: str = "runs"
+    run_name: str = ""
+    resume: str = ""  # a run folder or its last.pt
+    # gender
+    minority_augmentation: bool = True
+    # matcher
+    embedding_dim: int = 128
+    pairs_per_epoch: int = 4000
+    val_pairs: int = 1000
+    same_photo_fraction: float = 0.2  # share of positive pairs whose probe is the reference itself, distorted
+    clean_probe_fraction: float = 0.1  # share of probes left undistorted
+    min_severity: int = 1
+    max_severity: int = 5
+    identity_loss_weight: float = 0.5  # auxiliary cosine-margin identity loss on the embedding; 0 disables
+    # face framing of the training photos (see training/faces.py); stored in checkpoints
+    frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.epochs < 1 or self.batch_size < 1 or self.input_size < 32:
+            raise ValueError("epochs and batch size must be at least 1 and the input size at least 32 px")
+        if not 0.0 < self.val_fraction < 0.9:
+            raise ValueError("val_fraction must be between 0 and 0.9")
+        if not 1 <= self.min_severity <= self.max_severity <= 5:
+            raise ValueError("severities must satisfy 1 <= min_severity <= max_severity <= 5")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def save_json(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+
+
+def default_config(task: str, **overrides) -> TrainConfig:
+    """Sensible defaults per task; overrides win."""
+    base: dict = {"task": task}
+    if task == "matcher":
+        base.update(epochs=20, batch_size=64, lr=1e-3, input_size=112, patience=6)
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**base)

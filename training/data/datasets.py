@@ -1,0 +1,99 @@
+"""PyTorch datasets over labelled images and verification pairs; bad files are dropped, never fatal."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, default_collate
+
+from ..distortions import apply as distort
+from ..imaging import ImageLoadError, load_image
+from .gender import Item
+from .pairs import Pair
+
+log = logging.getLogger(__name__)
+
+
+def scan_images(paths: list[str]) -> list[tuple[str, str]]:
+    """Cheap header check of many files: returns `(path, reason)` for each unreadable one."""
+    bad = []
+    for path in paths:
+        try:
+            with Image.open(path) as im:
+                im.size  # noqa: B018 - reading the header is the check
+        except FileNotFoundError:
+            bad.append((path, "file not found"))
+        except PermissionError:
+            bad.append((path, "permission denied"))
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            bad.append((path, f"not a readable image ({exc.__class__.__name__})"))
+    return bad
+
+
+def skip_none_collate(batch):
+    """Drop samples whose image failed to decode (returned as None) instead of failing the batch."""
+    batch = [b for b in batch if b is not None]
+    return default_collate(batch) if batch else None
+
+
+class LabeledImageDataset(Dataset):
+    """(image tensor, class index); `strong_labels` get the stronger augmentation (minority class)."""
+
+    def __init__(self, items: list[Item], classes: list[str], transform, strong_transform=None,
+                 strong_labels=()):
+        self.items = items
+        self.index = {c: i for i, c in enumerate(classes)}
+        self.transform = transform
+        self.strong_transform = strong_transform
+        self.strong_labels = set(strong_labels)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def targets(self) -> list[int]:
+        return [self.index[item.label] for item in self.items]
+
+    def __getitem__(self, i):
+        item = self.items[i]
+        try:
+            image = load_image(item.path)
+        except ImageLoadError as exc:
+            log.warning("skipped %s", exc)
+            return None
+        strong = self.strong_transform is not None and item.label in self.strong_labels
+        return (self.strong_transform if strong else self.transform)(image), self.index[item.label]
+
+
+def load_probe(pair: Pair) -> Image.Image:
+    """The probe image as the model should see it: the file, plus the pair's generated distortion."""
+    image = load_image(pair.probe)
+    if pair.condition != "none" and not pair.probe_is_distorted:
+        image = distort(image, pair.condition, pair.severity, pair.seed)
+    return image
+
+
+class PairDataset(Dataset):
+    """(reference tensor, probe tensor, same as float, reference identity, probe identity)."""
+
+    def __init__(self, pairs: list[Pair], transform):
+        self.pairs = pairs
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i):
+        pair = self.pairs[i]
+        try:
+            ref, probe = load_image(pair.reference), load_probe(pair)
+        except ImageLoadError as exc:
+            log.warning("skipped pair %d: %s", i, exc)
+            return None
+        return (self.transform(ref), self.transform(probe), torch.tensor(float(pair.same)),
+                pair.ref_identity, pair.probe_identity)
+
+
+def describe_source(sources) -> str:
+    return ", ".join(str(Path(s)) for s in sources)

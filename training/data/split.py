@@ -1,0 +1,37 @@
+"""Validation splits carved from training data, by group (person) so no one is on both sides."""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+
+def group_split(labels: list[str], groups: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Indices (train, val): whole groups go to val until each label has about `fraction` of its items.
+
+    Stratified per label (a group counts under its most frequent label), deterministic for a seed.
+    """
+    by_group: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        by_group[g].append(i)
+    group_label: dict[str, str] = {}
+    for g, idx in by_group.items():
+        names = [labels[i] for i in idx]
+        group_label[g] = max(sorted(set(names)), key=names.count)
+    rng = random.Random(seed)
+    val: list[int] = []
+    for label in sorted(set(labels)):
+        members = sorted(g for g, lab in group_label.items() if lab == label)
+        rng.shuffle(members)
+        target = max(1, round(fraction * sum(len(by_group[g]) for g in members)))
+        taken = 0
+        for g in members:
+            if taken >= target:
+                break
+            # never move a class's last group: training needs every class
+            if len(members) > 1 and g == members[-1] and taken > 0:
+                break
+            val += by_group[g]
+            taken += len(by_group[g])
+    val_set = set(val)
+    train = [i for i in range(len(labels)) if i not in val_set]
+    return train, sorted(val_set)

@@ -1,0 +1,252 @@
+"""The one training loop for both tasks: `fit(task, data, config, callbacks, stop)`.
+
+Callbacks are plain objects with any of `on_train_start(info)`, `on_batch_end(info)`,
+`on_epoch_end(info)`, `on_train_end(result)`, `on_exception(exc)`; `info` is a plain dict. The `stop`
+flag (anything with `is_set()`/`set()`) is checked before every batch; Cancel and early stopping both
+set it, and the loop ends cleanly with the best checkpoint kept.
+"""
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .device import resolve_device
+from .faces import DEFAULT_FRAME_SCALE
+from .run_dir import RunDir
+from .tasks import SETUPS
+from .transforms import IMAGENET_MEAN, IMAGENET_STD
+
+StopFlag = threading.Event
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    best_path: Path | None
+    last_path: Path | None
+    best_metrics: dict
+    history: list[dict]
+    stop_reason: str  # completed | early_stopping | cancelled
+    report: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)  # (path, reason) of unreadable files
+
+
+class EarlyStopping:
+    """Sets the stop flag after `patience` epochs without an improvement larger than `min_delta`."""
+
+    def __init__(self, patience: int, min_delta: float, stop):
+        self.patience, self.min_delta, self.stop = patience, min_delta, stop
+        self.best = -math.inf
+        self.bad_epochs = 0
+        self.triggered = False
+
+    def update(self, value: float) -> bool:
+        """Record an epoch's score; True when it is a new best."""
+        if value > self.best + self.min_delta:
+            self.best, self.bad_epochs = value, 0
+            return True
+        self.bad_epochs += 1
+        if self.patience > 0 and self.bad_epochs >= self.patience:
+            self.triggered = True
+            self.stop.set()
+        return False
+
+
+def _emit(callbacks, hook: str, payload) -> None:
+    for cb in callbacks:
+        fn = getattr(cb, hook, None)
+        if fn is not None:
+            fn(payload)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _lr_lambda(config: TrainConfig, steps_per_epoch: int):
+    """Linear warm-up then cosine decay, per batch; constant for the other schedulers."""
+    warm = config.warmup_epochs * steps_per_epoch
+    total = max(1, config.epochs * steps_per_epoch)
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        if config.scheduler != "cosine":
+            return 1.0
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _steps_per_epoch(setup, config) -> int:
+    loader = setup.train_loader(0)
+    n = len(loader)
+    return min(n, config.max_batches) if config.max_batches else n
+
+
+def fit(task: str, data, config: TrainConfig | None = None, callbacks=(), stop=None) -> FitResult:
+    """Train `task` ("gender" | "matcher") on `data` (sources or a prepared data object)."""
+    config = config or TrainConfig(task=task)
+    if config.task != task:
+        config = TrainConfig.from_dict({**config.to_dict(), "task": task})
+    stop = stop if stop is not None else StopFlag()
+    callbacks = list(callbacks)
+    try:
+        return _fit(task, data, config, callbacks, stop)
+    except BaseException as exc:
+        _emit(callbacks, "on_exception", exc)
+        raise
+
+
+def _fit(task, data, config, callbacks, stop) -> FitResult:
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    resume = load_checkpoint(RunDir.last_of(config.resume), task=task) if config.resume else None
+    run = RunDir.for_resume(config.resume) if resume else RunDir.create(config.out_dir, task, config.run_name)
+    log = run.log
+    setup = SETUPS[task](data, config, device, log)
+    model = setup.model.to(device)
+    modules = {"model": model, **setup.extra_modules()}
+    params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    steps = _steps_per_epoch(setup, config)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, steps))
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.3, patience=2) \
+        if config.scheduler == "plateau" else None
+    use_amp = config.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    early = EarlyStopping(config.patience, config.min_delta, stop)
+    history: list[dict] = []
+    start_epoch, best_metrics = 1, {}
+    if resume:
+        start_epoch, history, best_metrics = _restore(resume, modules, optimizer, scheduler, early, setup)
+        log(f"resumed from epoch {start_epoch - 1} of {run.path}")
+    config.save_json(run.path / "config.json")
+    meta = dict(task=task, input_size=config.input_size,
+                normalization={"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
+                framing={"detector": "haar", "frame_scale": config.frame_scale or DEFAULT_FRAME_SCALE})
+    info = {"task": task, "device": str(device), "amp": use_amp, "epochs": config.epochs,
+            "batches": steps, "run_dir": str(run.path), "description": setup.description(),
+            "skipped": list(setup.skipped), "start_epoch": start_epoch}
+    log(setup.description())
+    _emit(callbacks, "on_train_start", info)
+    best_path = run.path / "best.pt" if best_metrics else None
+    for epoch in range(start_epoch, config.epochs + 1):
+        if stop.is_set():
+            break
+        t0 = time.perf_counter()
+        train_loss, seen = _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtype,
+                                        epoch, steps, callbacks, stop)
+        if stop.is_set() and not early.triggered:
+            break  # cancelled mid-epoch: keep the last complete epoch's checkpoints
+        metrics = setup.evaluate(stop)
+        if stop.is_set() and not early.triggered:
+            break
+        row = {"epoch": epoch, "train_loss": train_loss, **metrics, "lr": optimizer.param_groups[0]["lr"],
+               "epoch_seconds": time.perf_counter() - t0, "train_samples": seen}
+        history.append(row)
+        improved = early.update(metrics[setup.selection])
+        if plateau is not None:
+            plateau.step(metrics[setup.selection])
+        ckpt_args = dict(meta, **setup.checkpoint_meta(metrics), config=config.to_dict(), history=history,
+                         epoch=epoch)
+        if improved:
+            best_metrics = dict(row)
+            best_path = save_checkpoint(run.path / "best.pt", make_checkpoint(
+                model, metrics=best_metrics, extra={"train_data": setup.description(), "device": str(device)},
+                **ckpt_args))
+        state = {"optimizer_state": optimizer.state_dict(), "scheduler_state": scheduler.state_dict(),
+                 "best_metrics": best_metrics, "early_best": early.best, "early_bad_epochs": early.bad_epochs,
+                 "extra_modules": {k: m.state_dict() for k, m in modules.items() if k != "model"},
+                 "train_data": setup.description(), "device": str(device)}
+        save_checkpoint(run.path / "last.pt", make_checkpoint(model, metrics=row, extra=state, **ckpt_args))
+        run.append_metrics(row)
+        log(_epoch_line(row, setup.selection, improved))
+        _emit(callbacks, "on_epoch_end", {**row, "best": improved, "selection": setup.selection,
+                                          "best_value": early.best, "epochs": config.epochs})
+    reason = "early_stopping" if early.triggered else "cancelled" if stop.is_set() else "completed"
+    report = _final_report(setup, best_path, task, stop, log) if reason != "cancelled" else {}
+    result = FitResult(run.path, best_path, run.path / "last.pt" if history else None, best_metrics, history,
+                       reason, report, list(setup.skipped))
+    log(f"finished ({reason}); best {setup.selection} = {best_metrics.get(setup.selection, float('nan')):.4f}")
+    _emit(callbacks, "on_train_end", result)
+    return result
+
+
+def _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtype, epoch, steps, callbacks,
+                 stop) -> tuple[float, int]:
+    for module in modules.values():
+        module.train()
+    total, count, seen = 0.0, 0, 0
+    smoothed = None
+    for batch_index, batch in enumerate(setup.train_loader(epoch), start=1):
+        if stop.is_set() or batch_index > steps:
+            break
+        if batch is None:
+            continue
+        with torch.autocast(setup.device.type, dtype=amp_dtype, enabled=use_amp):
+            loss = setup.loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the training loss became {value} in epoch {epoch}; try a lower learning rate")
+        total, count, seen = total + value, count + 1, seen + len(batch[0])
+        smoothed = value if smoothed is None else 0.9 * smoothed + 0.1 * value
+        _emit(callbacks, "on_batch_end", {"epoch": epoch, "batch": batch_index, "batches": steps, "loss": value,
+                                          "smoothed_loss": smoothed, "lr": optimizer.param_groups[0]["lr"]})
+    return total / max(count, 1), seen
+
+
+def _restore(ckpt, modules, optimizer, scheduler, early, setup):
+    from .checkpoint import model_from_checkpoint
+
+    modules["model"].load_state_dict(model_from_checkpoint(ckpt).state_dict())
+    for name, state in ckpt.get("extra_modules", {}).items():
+        if name in modules:
+            modules[name].load_state_dict(state)
+    optimizer.load_state_dict(ckpt["optimizer_state"])
+    scheduler.load_state_dict(ckpt["scheduler_state"])
+    early.best, early.bad_epochs = ckpt.get("early_best", -math.inf), ckpt.get("early_bad_epochs", 0)
+    return int(ckpt["epoch"]) + 1, list(ckpt.get("history", [])), dict(ckpt.get("best_metrics", {}))
+
+
+def _final_report(setup, best_path, task, stop, log) -> dict:
+    """Score the best model on held-out data and store the report in best.pt."""
+    if best_path is None:
+        return {}
+    from .checkpoint import model_from_checkpoint
+
+    best = load_checkpoint(best_path, task=task)
+    setup.model.load_state_dict(model_from_checkpoint(best).state_dict())
+    report = setup.final_report(stop)
+    if report:
+        best["metrics"] = {**best["metrics"], **report}
+        if "val_threshold" in report:
+            best["threshold"] = float(report["val_threshold"])
+        save_checkpoint(best_path, best)
+        if "test_report" in report:
+            log("held-out test set:\n" + report["test_report"])
+    return report
+
+
+def _epoch_line(row: dict, selection: str, improved: bool) -> str:
+    shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items()
+                      if isinstance(v, float) and k not in ("epoch_seconds",))
+    return f"epoch {row['epoch']}: {shown} ({row['epoch_seconds']:.1f}s){' *best*' if improved else ''}"

@@ -1,0 +1,120 @@
+"""Gender task: ResNet18 classifier, balanced sampling + class weights + minority augmentation."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import WeightedRandomSampler
+
+from ..data import GenderData, group_split, load_gender_sources
+from ..data.datasets import LabeledImageDataset, scan_images
+from ..metrics import classification_metrics
+from ..models import build_model
+from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
+from .base import TaskSetup, make_loader
+
+
+class GenderSetup(TaskSetup):
+    task = "gender"
+    selection = "val_balanced_accuracy"
+
+    def __init__(self, data, config, device, log):
+        super().__init__(data, config, device, log)
+        data = data if isinstance(data, GenderData) else load_gender_sources(data)
+        self.data = data
+        self.classes = list(data.classes)
+        items = self._drop_unreadable(data.train)
+        train_idx, val_idx = group_split([i.label for i in items], [i.group for i in items],
+                                         config.val_fraction, config.seed)
+        self.train_items = [items[i] for i in train_idx]
+        self.val_items = [items[i] for i in val_idx]
+        self.test_items = self._drop_unreadable(data.test)
+        counts = np.array([sum(i.label == c for i in self.train_items) for c in self.classes], dtype=float)
+        self.counts = counts
+        # Sampler and loss each apply half of the rebalancing (inverse square root of the class
+        # frequency), so together they correct the imbalance once instead of twice.
+        half = (counts.sum() / np.maximum(counts, 1)) ** 0.5
+        self.class_weights = torch.tensor(half / half.mean(), dtype=torch.float32)
+        self.sample_weights = [float(half[self.classes.index(i.label)]) for i in self.train_items]
+        self.minority = self.classes[int(np.argmin(counts))]
+        size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
+        strong = train_transform(size, mean, std, strong=True) if config.minority_augmentation else None
+        self.train_set = LabeledImageDataset(self.train_items, self.classes, train_transform(size, mean, std),
+                                             strong, strong_labels=[self.minority])
+        self.val_set = LabeledImageDataset(self.val_items, self.classes, eval_transform(size, mean, std))
+        self.model = build_model("gender", start=config.start, dropout=config.dropout,
+                                 num_classes=len(self.classes), freeze_backbone=config.freeze_backbone)
+        self.criterion = nn.CrossEntropyLoss(weight=self.class_weights.to(device),
+                                             label_smoothing=config.label_smoothing)
+
+    def _drop_unreadable(self, items):
+        bad = dict(scan_images([i.path for i in items]))
+        for path, reason in bad.items():
+            self.skipped.append((path, reason))
+            self.log(f"skipped unreadable file {path}: {reason}")
+        return [i for i in items if i.path not in bad]
+
+    def description(self) -> str:
+        counts = ", ".join(f"{int(n)} {c}" for c, n in zip(self.classes, self.counts))
+        return (f"gender: train {counts}; validation {len(self.val_items)} images (held out by person); "
+                f"test {len(self.test_items)}; minority class '{self.minority}' gets stronger augmentation; "
+                f"class weights {', '.join(f'{w:.2f}' for w in self.class_weights.tolist())}")
+
+    def train_loader(self, epoch: int):
+        generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
+        sampler = WeightedRandomSampler(self.sample_weights, num_samples=len(self.train_items),
+                                        replacement=True, generator=generator)
+        return make_loader(self.train_set, self.config.batch_size, self.workers, self.config.seed + epoch,
+                           sampler=sampler, drop_last=len(self.train_items) > self.config.batch_size,
+                           pin_memory=self.pin)
+
+    def loss(self, batch) -> torch.Tensor:
+        images, labels = batch
+        images = images.to(self.device, non_blocking=True)
+        labels = labels.to(self.device, non_blocking=True)
+        return self.criterion(self.model(images), labels)
+
+    @torch.no_grad()
+    def predict(self, dataset, stop) -> tuple[np.ndarray, np.ndarray, float]:
+        """(true labels, predicted labels, mean unweighted loss) over a dataset."""
+        loader = make_loader(dataset, self.config.batch_size * 2, self.workers, 0, pin_memory=self.pin)
+        self.model.eval()
+        y_true, y_pred, loss_sum, n = [], [], 0.0, 0
+        for batch in loader:
+            if stop.is_set():
+                break
+            if batch is None:
+                continue
+            images, labels = batch
+            logits = self.model(images.to(self.device)).float()
+            loss_sum += nn.functional.cross_entropy(logits, labels.to(self.device), reduction="sum").item()
+            n += len(labels)
+            y_true += labels.tolist()
+            y_pred += logits.argmax(1).tolist()
+        return np.array(y_true), np.array(y_pred), loss_sum / max(n, 1)
+
+    def evaluate(self, stop) -> dict:
+        y_true, y_pred, loss = self.predict(self.val_set, stop)
+        if len(y_true) == 0:
+            return {"val_loss": float("nan"), self.selection: 0.0}
+        m = classification_metrics(y_true, y_pred, self.classes)
+        out = {"val_loss": loss, "val_accuracy": m["accuracy"], "val_balanced_accuracy": m["balanced_accuracy"]}
+        for name, stats in m["per_class"].items():
+            out[f"val_recall_{name}"] = stats["recall"]
+        return out
+
+    def checkpoint_meta(self, metrics: dict) -> dict:
+        return {"classes": self.classes, "threshold": 0.5}
+
+    def final_report(self, stop) -> dict:
+        if not self.test_items:
+            return {}
+        test_set = LabeledImageDataset(self.test_items, self.classes,
+                                       eval_transform(self.config.input_size, IMAGENET_MEAN, IMAGENET_STD))
+        y_true, y_pred, loss = self.predict(test_set, stop)
+        if stop.is_set() or len(y_true) == 0:
+            return {}
+        m = classification_metrics(y_true, y_pred, self.classes)
+        return {"test_loss": loss, "test_accuracy": m["accuracy"],
+                "test_balanced_accuracy": m["balanced_accuracy"], "test_per_class": m["per_class"],
+                "test_confusion_matrix": m["confusion_matrix"], "test_report": m["report_text"]}

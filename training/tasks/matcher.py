@@ -1,0 +1,160 @@
+"""Matcher task: MobileNetV2 embeddings, pair BCE, optional cosine-margin identity loss, threshold pick."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import (DataError, Identity, check_identities, discover_identities, make_pairs,
+                    read_identity_list, split_identities)
+from ..data.datasets import PairDataset
+from ..metrics import best_threshold, verification_metrics
+from ..models import build_model
+from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
+from .base import TaskSetup, make_loader
+
+
+def load_identity_sources(sources) -> list[Identity]:
+    """Identity folders; a `.txt` source is a list of identity names to keep (e.g. a protocol split)."""
+    names = None
+    folders = []
+    for source in sources:
+        source = Path(source)
+        if source.suffix.lower() == ".txt" and source.is_file():
+            names = (names or set()) | read_identity_list(source)
+        elif source.is_dir():
+            folders.append(source)
+        else:
+            raise DataError(f"{source} is neither an identity folder nor a .txt list of identities")
+    if not folders:
+        raise DataError("no identity folder given (expected ROOT/<person>/*.jpg)")
+    people = [p for folder in folders for p in discover_identities(folder, names)]
+    check_identities(people, ", ".join(map(str, folders)))
+    return people
+
+
+class CosineMarginHead(nn.Module):
+    """CosFace-style identity classifier on unit embeddings: it pulls each person's photos together.
+
+    Used only while training (it never ships); with pair BCE alone a from-scratch embedding learns slowly.
+    """
+
+    def __init__(self, embedding_dim: int, identities: int, scale: float = 30.0, margin: float = 0.35):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(identities, embedding_dim) * 0.01)
+        self.scale, self.margin = scale, margin
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        keep = labels >= 0
+        if not keep.any():
+            return embeddings.sum() * 0.0
+        cos = F.linear(F.normalize(embeddings[keep].float(), dim=1), F.normalize(self.weight, dim=1))
+        onehot = F.one_hot(labels[keep], cos.shape[1]).to(cos.dtype)
+        return F.cross_entropy(self.scale * (cos - self.margin * onehot), labels[keep])
+
+
+class MatcherSetup(TaskSetup):
+    task = "matcher"
+    selection = "val_auc"
+    classes = ["different", "same"]
+
+    def __init__(self, data, config, device, log):
+        super().__init__(data, config, device, log)
+        people = data if isinstance(data, list) and data and isinstance(data[0], Identity) \
+            else load_identity_sources(data)
+        self.train_people, self.val_people = split_identities(people, config.val_fraction, config.seed)
+        size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
+        self.train_tf = train_transform(size, mean, std)
+        self.eval_tf = eval_transform(size, mean, std)
+        self.pair_options = dict(clean_probe_fraction=config.clean_probe_fraction,
+                                 same_photo_fraction=config.same_photo_fraction,
+                                 min_severity=config.min_severity, max_severity=config.max_severity)
+        self.val_pairs = make_pairs(self.val_people, config.val_pairs, config.seed + 7919, **self.pair_options)
+        self.model = build_model("matcher", start=config.start, dropout=config.dropout,
+                                 embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
+        self.id_head = None
+        if config.identity_loss_weight > 0:
+            self.id_head = CosineMarginHead(config.embedding_dim, len(self.train_people)).to(device)
+        self.threshold = 0.5
+        self.last_scores: tuple[np.ndarray, np.ndarray] | None = None
+
+    def extra_modules(self):
+        return {"identity_head": self.id_head} if self.id_head is not None else {}
+
+    def description(self) -> str:
+        n_train = sum(len(p.images) for p in self.train_people)
+        premade = sum(len(v) for p in self.train_people for v in p.distorted.values())
+        source = f"{premade} pre-made distorted copies plus generated distortions" if premade \
+            else "distortions generated on the fly"
+        return (f"matcher: {len(self.train_people)} training identities ({n_train} images), "
+                f"{len(self.val_people)} validation identities ({len(self.val_pairs)} fixed pairs); "
+                f"{self.config.pairs_per_epoch} new pairs per epoch, 1:1 same/different; {source}")
+
+    def train_loader(self, epoch: int):
+        pairs = make_pairs(self.train_people, self.config.pairs_per_epoch, self.config.seed * 1000 + epoch,
+                           with_identity=self.id_head is not None, **self.pair_options)
+        return make_loader(PairDataset(pairs, self.train_tf), self.config.batch_size, self.workers,
+                           self.config.seed + epoch, shuffle=True, drop_last=len(pairs) > self.config.batch_size,
+                           pin_memory=self.pin)
+
+    def loss(self, batch) -> torch.Tensor:
+        ref, probe, same, ref_id, probe_id = (t.to(self.device, non_blocking=True) for t in batch)
+        e1, e2 = self.model.embed(torch.cat([ref, probe])).split(len(ref))
+        loss = F.binary_cross_entropy_with_logits(self.model.score_embeddings(e1, e2).float(), same)
+        if self.id_head is not None:
+            ids = torch.cat([ref_id, probe_id])
+            loss = loss + self.config.identity_loss_weight * self.id_head(torch.cat([e1, e2]), ids)
+        return loss
+
+    @torch.no_grad()
+    def score_pairs(self, pairs, stop) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, match probabilities) for pairs; rows whose images fail to load are left out."""
+        loader = make_loader(PairDataset(pairs, self.eval_tf), self.config.batch_size * 2, self.workers, 0,
+                             pin_memory=self.pin)
+        self.model.eval()
+        labels, scores = [], []
+        for batch in loader:
+            if stop.is_set():
+                break
+            if batch is None:
+                continue
+            ref, probe, same = batch[0].to(self.device), batch[1].to(self.device), batch[2]
+            scores += torch.sigmoid(self.model(ref, probe).float()).cpu().tolist()
+            labels += same.int().tolist()
+        return np.array(labels), np.array(scores)
+
+    def evaluate(self, stop) -> dict:
+        labels, scores = self.score_pairs(self.val_pairs, stop)
+        if len(labels) == 0:
+            return {"val_loss": float("nan"), self.selection: 0.0}
+        eps = 1e-6
+        p = np.clip(scores, eps, 1 - eps)
+        loss = float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+        threshold = best_threshold(labels, scores)
+        m = verification_metrics(labels, scores, threshold)
+        self.last_scores = (labels, scores)
+        return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_auc": m["roc_auc"],
+                "val_tar_at_far_1pct": m["tar_at_far_1pct"], "val_eer": m["eer"], "val_threshold": threshold}
+
+    def checkpoint_meta(self, metrics: dict) -> dict:
+        return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
+                "embedding_dim": self.config.embedding_dim}
+
+    def final_report(self, stop) -> dict:
+        """Accuracy of the best model per probe condition on the validation pairs, at its threshold."""
+        labels, scores = self.score_pairs(self.val_pairs, stop)
+        if stop.is_set() or len(labels) != len(self.val_pairs):
+            return {}
+        threshold = best_threshold(labels, scores)
+        conditions = np.array([p.condition for p in self.val_pairs])
+        table = {}
+        for condition in sorted(set(conditions)):
+            rows = conditions == condition
+            m = verification_metrics(labels[rows], scores[rows], threshold)
+            table[str(condition)] = {"accuracy": m["accuracy"], "roc_auc": m["roc_auc"], "pairs": int(rows.sum())}
+        roc = verification_metrics(labels, scores, threshold)
+        return {"val_threshold": threshold, "val_per_condition": table, "val_accuracy": roc["accuracy"],
+                "val_auc": roc["roc_auc"]}
