@@ -1,0 +1,77 @@
+"""Image → tensor pipelines: the evaluation transform the app shares with training, and the training augmentations."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _to_float_normalized(mean, std) -> list:
+    return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
+
+
+# Every pipeline starts with ToImage, so PIL images, uint8 HxWx3 arrays and uint8 CHW tensors all go
+# through the same tensor ops and give the same result (v2 passes plain ndarrays through untouched
+# otherwise).
+
+
+def eval_transform(input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> v2.Compose:
+    """Resize the shorter side to input_size, centre-crop a square, scale to [0, 1] and normalise."""
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize(input_size, antialias=True),
+            v2.CenterCrop(input_size),
+            *_to_float_normalized(mean, std),
+        ]
+    )
+
+
+def train_transform(input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, strong: bool = False) -> v2.Compose:
+    """Training augmentation; strong=True (used for the minority class) crops, recolours and erases more."""
+    jitter = (0.4, 0.4, 0.4, 0.05) if strong else (0.2, 0.2, 0.2, 0.02)
+    steps = [
+        v2.ToImage(),
+        v2.RandomResizedCrop(
+            input_size, scale=(0.6, 1.0) if strong else (0.8, 1.0), ratio=(0.9, 1.1), antialias=True
+        ),
+        v2.RandomHorizontalFlip(),
+        v2.RandomRotation(10),
+        v2.ColorJitter(*jitter),
+    ]
+    if strong:
+        steps.append(v2.RandomGrayscale(p=0.2))
+    steps += _to_float_normalized(mean, std)
+    if strong:
+        # After normalisation, so the erased patch (value 0) is filled with the mean colour.
+        steps.append(v2.RandomErasing(p=0.25))
+    return v2.Compose(steps)
+
+
+def _check_image(image, index: int):
+    if isinstance(image, Image.Image):
+        return image if image.mode == "RGB" else image.convert("RGB")
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(
+                f"image {index} must be a uint8 HxWx3 RGB array, got {image.dtype} with shape {image.shape}"
+            )
+        return image
+    raise TypeError(f"image {index} must be a PIL image or a numpy array, got {type(image).__name__}")
+
+
+def batch_tensor(
+    images: Sequence, input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD
+) -> torch.Tensor:
+    """List of PIL RGB images or uint8 HxWx3 arrays → normalised float32 NCHW tensor (eval transform)."""
+    transform = eval_transform(input_size, mean, std)
+    if len(images) == 0:
+        return torch.empty(0, 3, input_size, input_size)
+    return torch.stack([transform(_check_image(img, i)) for i, img in enumerate(images)])
