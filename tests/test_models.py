@@ -1,0 +1,154 @@
+"""GenderNet / MatcherNet shapes, freezing, and where start weights come from (never the network)."""
+
+import time
+
+import pytest
+import torch
+from torchvision.models import mobilenet_v2, resnet18
+
+from training.models import (
+    ARCHS,
+    GenderNet,
+    MatcherNet,
+    StartWeightsError,
+    WeightsUnavailableError,
+    build_model,
+    imagenet_cache_path,
+    resolve_start_weights,
+)
+
+SIZE = 32
+
+
+@pytest.fixture(autouse=True)
+def _isolated_torch_home(tmp_path, monkeypatch):
+    """No test may see (or write to) a real torch hub cache."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+
+
+def _images(n=3):
+    return torch.randn(n, 3, SIZE, SIZE)
+
+
+def test_archs():
+    assert ARCHS == {"gender": "resnet18", "matcher": "mobilenet_v2"}
+
+
+def test_gender_logits_shape():
+    model = build_model("gender").eval()
+    assert model(_images(4)).shape == (4, 2)
+    assert build_model("gender", num_classes=3)(_images(2)).shape == (2, 3)
+
+
+def test_matcher_embed_unit_norm_and_pair_logits():
+    model = build_model("matcher").eval()
+    e = model.embed(_images(5))
+    assert e.shape == (5, 128)
+    assert torch.allclose(e.norm(dim=1), torch.ones(5), atol=1e-5)
+    a, b = _images(3), _images(3)
+    logits = model(a, b)
+    assert logits.shape == (3,)
+    assert torch.allclose(logits, model.score_embeddings(model.embed(a), model.embed(b)), atol=1e-5)
+    assert build_model("matcher", embedding_dim=64).eval().embed(_images(2)).shape == (2, 64)
+
+
+def test_matcher_trains_with_a_batch_of_one_pair():
+    model = build_model("matcher").train()
+    model(_images(1), _images(1)).sum().backward()
+
+
+def _bn_layers(modules):
+    return [m for module in modules for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+@pytest.mark.parametrize("task", ["gender", "matcher"])
+def test_frozen_backbone_gets_no_grads_and_keeps_bn_in_eval(task):
+    model = build_model(task, freeze_backbone=True)
+    assert model.backbone_frozen
+    model.train()
+    bns = _bn_layers(model.backbone_modules())
+    assert bns and not any(bn.training for bn in bns)
+    before = [bn.running_mean.clone() for bn in bns]
+    out = model(_images(4)) if task == "gender" else model(_images(4), _images(4))
+    out.float().sum().backward()
+    assert all(p.grad is None for p in model.backbone_parameters())
+    assert all(p.grad is not None for p in model.head_parameters())
+    assert all(torch.equal(b, bn.running_mean) for b, bn in zip(before, bns))
+    head = model.fc if task == "gender" else model.embedding
+    assert head.training  # the head's dropout still trains
+
+    model.freeze_backbone(False)
+    assert all(p.requires_grad for p in model.parameters())
+    assert all(bn.training for bn in bns)
+
+
+def test_freeze_default_follows_start():
+    assert not build_model("gender").backbone_frozen
+    assert build_model("gender", freeze_backbone=True).backbone_frozen
+
+
+def test_imagenet_without_cached_file_fails_fast_naming_the_path():
+    t0 = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as info:
+        build_model("gender", start="imagenet")
+    assert time.perf_counter() - t0 < 5
+    message = str(info.value)
+    assert str(imagenet_cache_path("resnet18")) in message
+    assert "https://download.pytorch.org/models/resnet18-" in message
+    assert "torch_home" in message  # TORCH_HOME is honoured
+
+
+def test_imagenet_from_cache_loads_and_freezes():
+    for task, net in (("gender", resnet18), ("matcher", mobilenet_v2)):
+        reference = net(weights=None).state_dict()
+        path = imagenet_cache_path(ARCHS[task])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(reference, path)
+        model = build_model(task, start="imagenet")
+        assert model.backbone_frozen and model.start_weights == "imagenet"
+        key = "conv1.weight" if task == "gender" else "features.0.0.weight"
+        assert torch.equal(model.state_dict()[key], reference[key])
+
+
+def test_local_torchvision_weights_file_round_trip(tmp_path):
+    reference = resnet18(weights=None).state_dict()
+    path = tmp_path / "backbone.pth"
+    torch.save(reference, path)
+    model = build_model("gender", start=str(path))
+    assert not model.backbone_frozen
+    assert torch.equal(model.state_dict()["layer4.1.bn2.running_var"], reference["layer4.1.bn2.running_var"])
+    assert resolve_start_weights("resnet18", "none") is None
+
+
+def test_faceapp_model_weights_load_head_too(tmp_path):
+    source = GenderNet().eval()
+    path = tmp_path / "gender_state.pt"
+    torch.save({"state_dict": source.state_dict()}, path)
+    model = build_model("gender", start=path).eval()
+    x = _images(2)
+    assert torch.allclose(model(x), source(x))
+
+
+def test_bad_start_weights_are_clear(tmp_path):
+    with pytest.raises(StartWeightsError, match="does not exist"):
+        build_model("gender", start=str(tmp_path / "missing.pth"))
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"\x00not a torch file" * 10)
+    with pytest.raises(StartWeightsError, match="could not be read"):
+        build_model("gender", start=garbage)
+    torch.save({"a": 1}, tmp_path / "nodict.pth")
+    with pytest.raises(StartWeightsError, match="state_dict"):
+        build_model("gender", start=tmp_path / "nodict.pth")
+    torch.save(resnet18(weights=None).state_dict(), tmp_path / "resnet.pth")
+    with pytest.raises(StartWeightsError, match="do not fit mobilenet_v2"):
+        build_model("matcher", start=tmp_path / "resnet.pth")
+
+
+def test_unknown_task():
+    with pytest.raises(ValueError, match="unknown task"):
+        build_model("age")
+
+
+def test_direct_construction_with_weights():
+    sd = MatcherNet().state_dict()
+    assert torch.equal(MatcherNet(weights=sd).state_dict()["head.weight"], sd["head.weight"])

@@ -1,0 +1,56 @@
+"""MatcherNet: a MobileNetV2 embedder plus a pair head that scores whether two faces are the same person."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models import mobilenet_v2
+
+from .weights import BackboneMixin
+
+
+class MatcherNet(BackboneMixin, nn.Module):
+    """features (torchvision mobilenet_v2) → global average pool → Dropout → Linear(1280→D) → L2 normalise.
+
+    The pair head is Linear(D→1) on |e1 - e2|; its output is a logit (sigmoid = match probability,
+    applied at inference; train with BCEWithLogitsLoss, which is safe under autocast). No BatchNorm1d
+    after the projection, so a batch of one pair never fails in training mode.
+    """
+
+    arch = "mobilenet_v2"
+    head_prefixes = ("embedding.", "head.")
+
+    def __init__(self, embedding_dim: int = 128, weights=None, dropout: float = 0.2):
+        super().__init__()
+        self.embedding_dim = int(embedding_dim)
+        self.dropout = float(dropout)
+        self.features = mobilenet_v2(weights=None).features
+        self.embedding = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(1280, self.embedding_dim))
+        self.head = nn.Linear(self.embedding_dim, 1)
+        # Start monotone: identical faces score about +3, random unit vectors about -3 (the expected
+        # sum of |e1 - e2| for random unit vectors in D dims is sqrt(4D/pi)).
+        nn.init.constant_(self.head.weight, -0.5)
+        nn.init.constant_(self.head.bias, 0.25 * math.sqrt(4 * self.embedding_dim / math.pi))
+        self.backbone_frozen = False
+        if weights is not None:
+            self.load_backbone(weights)
+
+    def backbone_modules(self) -> list[nn.Module]:
+        return [self.features]
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) images → (N, D) unit-length embeddings (float32)."""
+        pooled = F.adaptive_avg_pool2d(self.features(x), 1).flatten(1)
+        return F.normalize(self.embedding(pooled).float(), dim=1)
+
+    def score_embeddings(self, e1: torch.Tensor, e2: torch.Tensor) -> torch.Tensor:
+        """Match logits (N,) for rows of two embedding batches (embed a gallery once, score many times)."""
+        return self.head((e1 - e2).abs()).squeeze(1)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Match logits (N,) for image pairs; both sides go through the backbone in one batch."""
+        e1, e2 = self.embed(torch.cat([a, b])).split(len(a))
+        return self.score_embeddings(e1, e2)
