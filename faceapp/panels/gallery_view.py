@@ -1,0 +1,134 @@
+"""Gallery (1:N) tab of the Verify page: compare the probe with every identity folder and list the best matches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .. import jobs
+from ..verify import GalleryMatch, decide
+from ..workers import GeneratorWorker, WorkerError
+
+HEADERS = ("Identity", "Best score", "Decision", "Best image", "Images")
+
+
+class _NumberItem(QTableWidgetItem):
+    def __lt__(self, other) -> bool:
+        return float(self.data(Qt.ItemDataRole.UserRole) or 0) < float(other.data(Qt.ItemDataRole.UserRole) or 0)
+
+
+class GalleryView(QWidget):
+    status = Signal(str)
+    job_done = Signal(str)  # "finished" | "cancelled" | "errored"
+
+    def __init__(self, panel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.panel = panel  # the VerifyPanel: probe image, threshold, models, pool, settings
+        self.worker: GeneratorWorker | None = None
+        self.matches: list[GalleryMatch] = []
+        self.total = 0
+        self.folder_edit = QLineEdit(placeholderText="A folder with one sub-folder of photos per person")
+        self.folder_edit.setText(panel.settings.get("verify/gallery_folder"))
+        browse = QPushButton("Browse…", clicked=self.choose_folder)
+        self.search_button = QPushButton("Search probe in gallery", clicked=self.start)
+        self.cancel_button = QPushButton("Cancel", clicked=self.cancel, enabled=False)
+        self.progress = QLabel("Compares the probe (right slot) with every identity; lists the best matches first.")
+        self.table = QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        row = QHBoxLayout()
+        for w in (QLabel("Gallery:"), self.folder_edit, browse, self.search_button, self.cancel_button):
+            row.addWidget(w, 1 if w is self.folder_edit else 0)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.table, 1)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the gallery folder", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def refresh(self, reason: str) -> None:
+        """`reason` is why a search cannot start now ("" when it can)."""
+        self.search_button.setEnabled(self.worker is None and not reason)
+        self.search_button.setToolTip(reason or "Rank every identity folder by its best match with the probe.")
+
+    def start(self) -> None:
+        probe, folder = self.panel.probe.image, self.folder_edit.text().strip()
+        if self.worker is not None or probe is None:
+            return
+        if not folder or not Path(folder).is_dir():
+            self.status.emit("Choose a gallery folder first.")
+            return
+        self.panel.settings.set("verify/gallery_folder", folder)
+        self.matches, self.total = [], 0
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(0)
+        worker = GeneratorWorker(jobs.gallery_job, self.panel.models, probe, Path(folder), self.panel.assume_crop())
+        worker.signals.yielded.connect(self._on_item)
+        worker.signals.finished.connect(lambda _: self._ended("finished"))
+        worker.signals.cancelled.connect(lambda: self._ended("cancelled"))
+        worker.signals.errored.connect(self._errored)
+        self.worker = worker
+        self.cancel_button.setEnabled(True)
+        self.panel.refresh_models()
+        self.progress.setText("Searching…")
+        self.panel.pool.start(worker)
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _on_item(self, item) -> None:
+        if isinstance(item, jobs.JobStarted):
+            self.total = item.total
+            return
+        self.matches.append(item)
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        score = _NumberItem(f"{item.probability:.3f}")
+        score.setData(Qt.ItemDataRole.UserRole, item.probability)
+        count = _NumberItem(str(item.images))
+        count.setData(Qt.ItemDataRole.UserRole, item.images)
+        cells = (QTableWidgetItem(item.identity), score, QTableWidgetItem(""), QTableWidgetItem(item.best_path.name),
+                 count)
+        cells[3].setToolTip(str(item.best_path))
+        for column, cell in enumerate(cells):
+            self.table.setItem(row, column, cell)
+        self._decide_row(row)
+        self.progress.setText(f"{len(self.matches):,} / {self.total:,} identities compared…")
+
+    def redecide(self) -> None:
+        for row in range(self.table.rowCount()):
+            self._decide_row(row)
+
+    def _decide_row(self, row: int) -> None:
+        probability = float(self.table.item(row, 1).data(Qt.ItemDataRole.UserRole))
+        match = decide(probability, self.panel.threshold())
+        cell = self.table.item(row, 2)
+        cell.setText("MATCH" if match else "no match")
+        cell.setForeground(Qt.GlobalColor.darkGreen if match else Qt.GlobalColor.darkGray)
+
+    def _errored(self, error: WorkerError) -> None:
+        self.status.emit(error.message)
+        self._ended("errored")
+
+    def _ended(self, outcome: str) -> None:
+        self.worker = None
+        self.cancel_button.setEnabled(False)
+        self.table.setSortingEnabled(True)
+        self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
+        best = max(self.matches, key=lambda m: m.probability, default=None)
+        head = {"finished": "Done", "cancelled": "Cancelled", "errored": "Stopped"}[outcome]
+        tail = f"; best: {best.identity} ({best.probability:.3f})" if best else ""
+        self.progress.setText(f"{head}: {len(self.matches):,} of {self.total:,} identities{tail}.")
+        self.panel.refresh_models()
+        self.job_done.emit(outcome)

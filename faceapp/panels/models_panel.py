@@ -1,0 +1,245 @@
+"""Models page: the active gender model and matcher, their metadata, import / activate / remove, and the device."""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+
+from ..model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelEntry
+from ..workers import user_message
+
+log = logging.getLogger(__name__)
+ERROR_STYLE = ("QLabel { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
+               " color: #8e1c1c; }")
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(label, value) pairs for the device menu; CUDA and MPS only when present."""
+    import torch
+
+    devices = [("Automatic (GPU when available)", "auto"), ("CPU", "cpu")]
+    if torch.cuda.is_available():
+        devices.append((f"CUDA — {torch.cuda.get_device_name(0)}", "cuda"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(("Apple GPU (MPS)", "mps"))
+    return devices
+
+
+def describe_entry(entry: ModelEntry) -> str:
+    """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
+    if entry.summary is None:
+        return f"<b>{html.escape(entry.name)}</b><br><span style='color:#c62828'>{html.escape(entry.error or '')}</span>"
+    s = entry.summary
+    rows = [("Architecture", s.get("arch")), ("Classes", ", ".join(s.get("classes") or [])),
+            ("Input size", f"{s.get('input_size')} px")]
+    if s.get("task") == "matcher":
+        rows.append(("Threshold", f"{float(s.get('threshold') or 0):.3f}"))
+        rows.append(("Embedding", s.get("embedding_dim")))
+    metrics = s.get("metrics") or {}
+    shown = [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in list(metrics.items())[:6]]
+    rows += [("Metrics", ", ".join(shown) or "—"), ("Trained", s.get("created") or "unknown"),
+             ("Epochs", s.get("epochs_trained") or s.get("epoch")), ("Data", s.get("train_data") or "not recorded"),
+             ("Framing", _framing(s.get("framing"))),
+             ("Versions", ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items()) or "—"),
+             ("File", str(entry.path))]
+    body = "".join(f"<tr><td style='color:gray;padding-right:8px'>{k}</td><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in rows)
+    state = " — <b style='color:#2e7d32'>active</b>" if entry.active else ""
+    return f"<b>{html.escape(entry.name)}</b>{state}<table>{body}</table>"
+
+
+def _framing(framing) -> str:
+    if not isinstance(framing, dict):
+        return "default"
+    return ", ".join(f"{k} {v}" for k, v in framing.items())
+
+
+class TaskBox(QGroupBox):
+    """One task's models: a list, the selected model's details, and Import / Set active / Remove."""
+
+    def __init__(self, panel: "ModelsPanel", task: str):
+        super().__init__(TASK_TITLES[task])
+        self.panel, self.task = panel, task
+        self.list = QListWidget()
+        self.list.setMaximumHeight(110)
+        self.list.currentItemChanged.connect(lambda *_: self._show_details())
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.import_button = QPushButton("Import…", clicked=self.choose_file)
+        self.activate_button = QPushButton("Set active", clicked=self.activate_selected)
+        self.remove_button = QPushButton("Remove", clicked=self.remove_selected)
+        buttons = QHBoxLayout()
+        for b in (self.import_button, self.activate_button, self.remove_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addWidget(self.details, 1)
+        layout.addLayout(buttons)
+
+    def entries(self) -> list[ModelEntry]:
+        return self.panel.store.entries(self.task)
+
+    def reload(self) -> None:
+        selected = self.selected()
+        self.list.clear()
+        for entry in self.entries():
+            item = QListWidgetItem(entry.name + ("  ✓ active" if entry.active else "")
+                                   + ("  (cannot be loaded)" if entry.error else ""))
+            item.setData(Qt.ItemDataRole.UserRole, entry)
+            if entry.active:
+                font = QFont(item.font())
+                font.setBold(True)
+                item.setFont(font)
+            self.list.addItem(item)
+            if (selected and entry.path == selected.path) or (not selected and entry.active):
+                self.list.setCurrentItem(item)
+        self._show_details()
+
+    def selected(self) -> ModelEntry | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def _show_details(self) -> None:
+        entry = self.selected()
+        if entry is None:
+            self.details.setText(
+                f"<p><b>No {TASK_TITLES[self.task].lower()} yet.</b></p>"
+                "<p>Import a FaceApp checkpoint (<code>.pt</code>) with <i>Import…</i> or drop it on this page, "
+                f"or train one from a terminal:</p><p><code>{TRAIN_COMMANDS[self.task]}</code></p>")
+        else:
+            self.details.setText(describe_entry(entry))
+        self.activate_button.setEnabled(entry is not None and not entry.active and entry.error is None)
+        self.remove_button.setEnabled(entry is not None and entry.source == "user")
+
+    def choose_file(self) -> None:
+        start = self.panel.settings.get("models/last_folder")
+        path, _ = QFileDialog.getOpenFileName(self, f"Import a {TASK_TITLES[self.task].lower()}", start,
+                                              "FaceApp checkpoints (*.pt);;All files (*)")
+        if path:
+            self.panel.settings.set("models/last_folder", str(Path(path).parent))
+            self.panel.import_file(path, self.task)
+
+    def activate_selected(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self.panel.run_change(lambda: self.panel.store.activate(self.task, entry.path),
+                                  f"{entry.name} is now the active {TASK_TITLES[self.task].lower()}.")
+
+    def remove_selected(self) -> None:
+        entry = self.selected()
+        if entry is None:
+            return
+        answer = QMessageBox.question(self, "Remove model?", f"Delete {entry.name} from the model folder?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.panel.run_change(lambda: self.panel.store.remove(self.task, entry.path), f"Removed {entry.name}.")
+
+
+class ModelsPanel(QWidget):
+    status = Signal(str)
+    models_changed = Signal()
+    device_changed = Signal(str)
+
+    def __init__(self, models, settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.models, self.settings = models, settings
+        self.store = models.store
+        self.setAcceptDrops(True)
+        intro = QLabel(
+            "Models are FaceApp checkpoints (<code>.pt</code>). Imported ones are copied into your model folder; "
+            "the defaults bundled with the app are used when you have not chosen one. "
+            "Drop a <code>.pt</code> file here to import it.")
+        intro.setWordWrap(True)
+        open_folder = QPushButton("Open model folder", clicked=self.open_folder)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.hide()
+        self.device = QComboBox()
+        for label, value in available_devices():
+            self.device.addItem(label, value)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.get("device"))))
+        self.device.currentIndexChanged.connect(self._device_chosen)
+        self.device.setToolTip("Where the models run. Automatic picks a GPU when one is usable, else the CPU.")
+        self.device_label = QLabel()
+        device_row = QHBoxLayout()
+        for w in (QLabel("Run models on:"), self.device, self.device_label):
+            device_row.addWidget(w)
+        device_row.addStretch(1)
+        device_row.addWidget(open_folder)
+        self.boxes = {task: TaskBox(self, task) for task in TASKS}
+        row = QHBoxLayout()
+        for box in self.boxes.values():
+            row.addWidget(box, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(device_row)
+        layout.addWidget(self.error)
+        layout.addLayout(row, 1)
+        self.reload()
+
+    def reload(self) -> None:
+        for box in self.boxes.values():
+            box.reload()
+        try:
+            self.device_label.setText(f"in use: {self.models.resolved_device()}")
+        except Exception as exc:  # noqa: BLE001 - e.g. CUDA chosen on a machine that lost its GPU
+            self.device_label.setText(user_message(exc))
+
+    def show_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+
+    def import_file(self, path, task: str | None = None) -> bool:
+        """Validate and import; on any problem show one sentence and change nothing."""
+        def change():
+            entry = self.store.import_checkpoint(path, task=task)
+            return entry
+        return self.run_change(change, f"Imported {Path(path).name} and made it active.")
+
+    def run_change(self, change, success: str) -> bool:
+        try:
+            change()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence here and a trace in the log
+            log.warning("model change failed", exc_info=True)
+            message = user_message(exc)
+            self.show_error(message)
+            self.status.emit(message)
+            return False
+        self.show_error(None)
+        self.models.invalidate()
+        self.reload()
+        self.status.emit(success)
+        self.models_changed.emit()
+        return True
+
+    def _device_chosen(self) -> None:
+        value = self.device.currentData()
+        self.settings.set("device", value)
+        self.models.set_device(value)
+        self.reload()
+        self.device_changed.emit(value)
+
+    def open_folder(self) -> None:
+        self.store.user_dir.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.store.user_dir)))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if any(u.toLocalFile().endswith(".pt") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            if url.toLocalFile().endswith(".pt"):
+                self.import_file(url.toLocalFile())
+        event.acceptProposedAction()

@@ -1,0 +1,381 @@
+"""Verify page: score a reference/probe pair, re-decide at any threshold, preview distortions, sweep them, search a gallery."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QSlider, QTabWidget, QVBoxLayout, QWidget)
+
+from training.distortions import CONDITIONS, DEFAULT_SEVERITY, SEVERITIES, describe
+
+from .. import jobs
+from ..active_models import no_model_message
+from ..image_slot import ImageSlot
+from ..sweep_chart import SweepChart
+from ..verify import SweepPoint, decide
+from ..widgets import ImageView, Notice
+from ..workers import GeneratorWorker, LatestRunner, WorkerError, WorkerPool
+from .gallery_view import GalleryView
+
+log = logging.getLogger(__name__)
+THRESHOLD_TIP = ("Threshold: a pair whose match probability is at or above it counts as the same person. "
+                 "It starts at the value stored with the model; lower it to accept more (and more false) matches. "
+                 "Moving it re-decides instantly without running the model again.")
+PROBABILITY_TIP = "Match probability: the model's estimate that both photos show the same person (0 to 1)."
+
+
+class VerifyPanel(QWidget):
+    status = Signal(str)
+    busy_changed = Signal(bool)
+    open_models = Signal()
+    scored = Signal(float)  # a new pair probability arrived
+    preview_updated = Signal(object)  # jobs.DistortedView
+    sweep_done = Signal(str)  # "finished" | "cancelled" | "errored"
+
+    def __init__(self, models, settings, pool: WorkerPool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.models, self.settings, self.pool = models, settings, pool
+        self.pair: jobs.PairView | None = None
+        self.preview: jobs.DistortedView | None = None
+        self.sweep_points: list[SweepPoint] = []
+        self.sweep_worker: GeneratorWorker | None = None
+        self._threshold_model = None
+        self.pair_runner = LatestRunner(pool, debounce_ms=0, parent=self)
+        self.pair_runner.result.connect(self._on_pair)
+        self.pair_runner.errored.connect(self._on_error)
+        self.preview_runner = LatestRunner(pool, debounce_ms=150, parent=self)
+        self.preview_runner.result.connect(self._on_preview)
+        self.preview_runner.errored.connect(self._on_error)
+        for runner in (self.pair_runner, self.preview_runner):
+            runner.busy_changed.connect(lambda _: self._emit_busy())
+        self._build()
+        self.refresh_models()
+
+    # ---------------------------------------------------------------- layout
+    def _build(self) -> None:
+        self.notice = Notice()
+        self.notice.link.connect(lambda _: self.open_models.emit())
+        self.reference = ImageSlot("reference", "Reference (clean photo)", self.pool, self.settings)
+        self.probe = ImageSlot("probe", "Probe (photo to check)", self.pool, self.settings)
+        for slot in (self.reference, self.probe):
+            slot.changed.connect(self._slot_changed)
+            slot.failed.connect(self.status)
+
+        self.decision = QLabel("—")
+        self.decision.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.decision.setStyleSheet("font-size: 22pt; font-weight: bold; color: palette(mid);")
+        self.probability = QLabel("Fill both slots to compare.")
+        self.probability.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.probability.setWordWrap(True)
+        self.probability.setToolTip(PROBABILITY_TIP)
+        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=1000, singleStep=5, pageStep=50)
+        self.slider.setToolTip(THRESHOLD_TIP)
+        self.slider.valueChanged.connect(self._threshold_changed)
+        self.threshold_label = QLabel()
+        self.threshold_label.setToolTip(THRESHOLD_TIP)
+        self.model_threshold_label = QLabel()
+        self.model_threshold_label.setStyleSheet("color: palette(mid);")
+        self.crop_box = QCheckBox("Images are already face crops")
+        self.crop_box.setChecked(self.settings.get("verify/assume_crop"))
+        self.crop_box.toggled.connect(self._crop_toggled)
+        self.compare_button = QPushButton("Compare", clicked=self.compare)
+        result = QGroupBox("Result")
+        grid = QVBoxLayout(result)
+        grid.addWidget(self.decision)
+        grid.addWidget(self.probability)
+        grid.addSpacing(8)
+        grid.addWidget(self.threshold_label)
+        grid.addWidget(self.slider)
+        grid.addWidget(self.model_threshold_label)
+        grid.addStretch(1)
+        grid.addWidget(self.crop_box)
+        grid.addWidget(self.compare_button)
+        result.setMinimumWidth(230)
+
+        top = QHBoxLayout()
+        top.addWidget(self.reference, 1)
+        top.addWidget(self.probe, 1)
+        top.addWidget(result)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_distortion(), "Distortion preview")
+        self.tabs.addTab(self._build_sweep(), "Robustness sweep")
+        self.gallery = GalleryView(self)
+        self.gallery.status.connect(self.status)
+        self.gallery.job_done.connect(lambda _: self._emit_busy())
+        self.tabs.addTab(self.gallery, "Gallery (1:N)")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addLayout(top, 3)
+        layout.addWidget(self.tabs, 2)
+
+    def _build_distortion(self) -> QWidget:
+        page = QWidget()
+        self.condition = QComboBox()
+        self.condition.addItem("none (original probe)", "")
+        for condition in CONDITIONS:
+            self.condition.addItem(condition, condition)
+            self.condition.setItemData(self.condition.count() - 1, describe(condition), Qt.ItemDataRole.ToolTipRole)
+        saved = self.settings.get("verify/condition")
+        self.condition.setCurrentIndex(max(0, self.condition.findData(saved)))
+        self.severity = QSlider(Qt.Orientation.Horizontal, minimum=min(SEVERITIES), maximum=max(SEVERITIES))
+        self.severity.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.severity.setValue(self.settings.get("verify/severity") or DEFAULT_SEVERITY)
+        self.severity_label = QLabel()
+        self.condition.currentIndexChanged.connect(lambda _: self._distortion_changed())
+        self.severity.valueChanged.connect(lambda _: self._distortion_changed())
+        self.distorted_view = ImageView("The distorted probe appears here", min_size=110)
+        self.distorted_crop = ImageView("crop", min_size=72)
+        self.distorted_crop.setMaximumSize(110, 110)
+        self.distorted_score = QLabel("Pick a condition to see how the probe degrades and how the score moves.")
+        self.distorted_score.setWordWrap(True)
+        self.distorted_score.setToolTip(PROBABILITY_TIP)
+        controls = QGridLayout()
+        controls.addWidget(QLabel("Condition:"), 0, 0)
+        controls.addWidget(self.condition, 0, 1)
+        controls.addWidget(QLabel("Severity:"), 1, 0)
+        controls.addWidget(self.severity, 1, 1)
+        controls.addWidget(self.severity_label, 1, 2)
+        controls.addWidget(self.distorted_score, 2, 0, 1, 3)
+        controls.setRowStretch(3, 1)
+        layout = QHBoxLayout(page)
+        layout.addLayout(controls, 1)
+        layout.addWidget(self.distorted_view, 1)
+        layout.addWidget(self.distorted_crop)
+        self._show_severity()
+        return page
+
+    def _build_sweep(self) -> QWidget:
+        page = QWidget()
+        self.sweep_button = QPushButton("Run sweep", clicked=self.run_sweep)
+        self.sweep_cancel = QPushButton("Cancel", clicked=self.cancel_sweep, enabled=False)
+        self.sweep_label = QLabel(f"Scores the pair under all {len(CONDITIONS)} conditions × {len(SEVERITIES)} "
+                                  "severities; the dashed line is the threshold.")
+        self.sweep_label.setWordWrap(True)
+        self.chart = SweepChart()
+        row = QHBoxLayout()
+        row.addWidget(self.sweep_button)
+        row.addWidget(self.sweep_cancel)
+        row.addWidget(self.sweep_label, 1)
+        layout = QVBoxLayout(page)
+        layout.addLayout(row)
+        layout.addWidget(self.chart, 1)
+        return page
+
+    # ---------------------------------------------------------------- state
+    def threshold(self) -> float:
+        return self.slider.value() / 1000.0
+
+    def assume_crop(self) -> bool:
+        return self.crop_box.isChecked()
+
+    @property
+    def busy(self) -> bool:
+        return self.pair_runner.busy or self.preview_runner.busy or self.sweep_worker is not None \
+            or self.gallery.worker is not None
+
+    def _emit_busy(self) -> None:
+        self.busy_changed.emit(self.busy)
+
+    def refresh_models(self) -> None:
+        has_model = self.models.available("matcher")
+        self.notice.show_message(None if has_model else
+                                 f"{no_model_message('matcher')} <a href='models'>Open the Models page</a>")
+        self._sync_threshold()
+        reason = "" if has_model else "No face matcher is installed: see the Models page."
+        if not reason and (self.reference.image is None or self.probe.image is None):
+            reason = "Fill both slots first (drop, Open… or Paste)."
+        self.compare_button.setEnabled(not reason)
+        self.compare_button.setToolTip(reason or "Score the pair (Ctrl+Return).")
+        self.sweep_button.setEnabled(not reason and self.sweep_worker is None)
+        self.sweep_button.setToolTip(reason or "Score the pair under every condition and severity.")
+        gallery_reason = "" if has_model else reason
+        if not gallery_reason and self.probe.image is None:
+            gallery_reason = "Put a photo in the probe slot first."
+        self.gallery.refresh(gallery_reason)
+
+    def _sync_threshold(self) -> None:
+        """Start the slider at the active matcher's stored threshold (or the user's saved one for that model)."""
+        path = self.models.path("matcher")
+        key = str(path or "")
+        if key == self._threshold_model:
+            return
+        self._threshold_model = key
+        stored = 0.5
+        if path is not None:
+            try:
+                stored = float(self.models.store.summary(path, "matcher").get("threshold") or 0.5)
+            except Exception:  # noqa: BLE001 - a bad file is reported on the Models page
+                log.warning("cannot read the matcher threshold", exc_info=True)
+        saved = self.settings.get("verify/threshold")
+        use_saved = saved >= 0 and self.settings.get("verify/threshold_model") == key
+        self.model_threshold_label.setText(f"Model threshold: {stored:.3f}")
+        self.slider.setValue(round(1000 * (saved if use_saved else stored)))
+        self._threshold_changed(self.slider.value())
+
+    # ---------------------------------------------------------------- scoring
+    def _slot_changed(self) -> None:
+        self.pair = None
+        self.preview = None
+        self.chart.clear()
+        self.sweep_points = []
+        self.refresh_models()
+        self._show_decision()
+        if self.compare_button.isEnabled():
+            self.compare()
+
+    def _crop_toggled(self, checked: bool) -> None:
+        self.settings.set("verify/assume_crop", checked)
+        if self.compare_button.isEnabled():
+            self.compare()
+
+    def compare(self) -> None:
+        if not self.compare_button.isEnabled():
+            return
+        self.probability.setText("Scoring…")
+        self.pair_runner.submit(jobs.pair_job, self.models, self.reference.image, self.probe.image, self.assume_crop())
+
+    def _on_pair(self, pair: jobs.PairView) -> None:
+        self.pair = pair
+        self.reference.set_crop(pair.reference_crop, pair.reference_note)
+        self.probe.set_crop(pair.probe_crop, pair.probe_note)
+        self._show_decision()
+        self.scored.emit(pair.probability)
+        self._distortion_changed()
+
+    def _on_error(self, error: WorkerError) -> None:
+        self.probability.setText(error.message)
+        self.status.emit(error.message)
+
+    def _threshold_changed(self, value: int) -> None:
+        threshold = value / 1000.0
+        self.threshold_label.setText(f"Threshold: {threshold:.3f}")
+        self.chart.set_threshold(threshold)
+        if self._threshold_model is not None:
+            self.settings.set("verify/threshold", threshold)
+            self.settings.set("verify/threshold_model", self._threshold_model)
+        self._show_decision()
+        self._show_preview_score()
+        self.gallery.redecide()
+
+    def decision_text(self) -> str:
+        if self.pair is None:
+            return ""
+        return "MATCH" if decide(self.pair.probability, self.threshold()) else "NO MATCH"
+
+    def _show_decision(self) -> None:
+        """Re-decide from the stored probability: no model call."""
+        if self.pair is None:
+            self.decision.setText("—")
+            self.decision.setStyleSheet("font-size: 22pt; font-weight: bold; color: palette(mid);")
+            if self.reference.image is None or self.probe.image is None:
+                self.probability.setText("Fill both slots to compare.")
+            return
+        text = self.decision_text()
+        color = "#2e7d32" if text == "MATCH" else "#c62828"
+        self.decision.setText(text)
+        self.decision.setStyleSheet(f"font-size: 22pt; font-weight: bold; color: {color};")
+        self.probability.setText(f"Match probability {self.pair.probability:.3f}")
+
+    # ---------------------------------------------------------------- distortion preview
+    def _show_severity(self) -> None:
+        self.severity_label.setText(f"{self.severity.value()} / {max(SEVERITIES)}")
+
+    def _distortion_changed(self) -> None:
+        self._show_severity()
+        condition = self.condition.currentData() or None
+        self.settings.set("verify/condition", condition or "")
+        self.settings.set("verify/severity", self.severity.value())
+        self.severity.setEnabled(condition is not None)
+        if self.pair is None:
+            return
+        self.distorted_score.setText("Scoring the distorted probe…")
+        self.preview_runner.submit(jobs.distorted_job, self.models, self.reference.image, self.probe.image,
+                                   condition, self.severity.value(), self.assume_crop(), self.pair.reference_embedding)
+
+    def _on_preview(self, view: jobs.DistortedView) -> None:
+        self.preview = view
+        self.distorted_view.set_image(view.image)
+        self.distorted_crop.set_image(view.crop)
+        self._show_preview_score()
+        self.preview_updated.emit(view)
+
+    def _show_preview_score(self) -> None:
+        view = self.preview
+        if view is None:
+            return
+        what = f"{view.condition} at severity {view.severity}" if view.condition else "the original probe"
+        verdict = "MATCH" if decide(view.probability, self.threshold()) else "NO MATCH"
+        self.distorted_score.setText(f"With {what}: match probability {view.probability:.3f} → {verdict}.\n{view.note}")
+
+    # ---------------------------------------------------------------- sweep
+    def run_sweep(self) -> None:
+        if self.sweep_worker is not None or not self.sweep_button.isEnabled():
+            return
+        self.chart.clear()
+        self.sweep_points = []
+        worker = GeneratorWorker(jobs.sweep_job, self.models, self.reference.image, self.probe.image,
+                                 self.assume_crop())
+        worker.signals.yielded.connect(self._on_sweep_point)
+        worker.signals.finished.connect(lambda _: self._sweep_ended("finished"))
+        worker.signals.cancelled.connect(lambda: self._sweep_ended("cancelled"))
+        worker.signals.errored.connect(lambda error: (self._on_error(error), self._sweep_ended("errored")))
+        self.sweep_worker = worker
+        self.sweep_cancel.setEnabled(True)
+        self.refresh_models()
+        self.sweep_label.setText("Sweeping…")
+        self.tabs.setCurrentIndex(1)
+        self._emit_busy()
+        self.pool.start(worker)
+
+    def cancel_sweep(self) -> None:
+        if self.sweep_worker is not None:
+            self.sweep_worker.cancel()
+
+    def _on_sweep_point(self, point: SweepPoint) -> None:
+        self.sweep_points.append(point)
+        self.chart.add_point(point.condition, point.severity, point.probability)
+        total = len(CONDITIONS) * len(SEVERITIES)
+        self.sweep_label.setText(f"Sweeping… {len(self.sweep_points)} / {total}")
+
+    def _sweep_ended(self, outcome: str) -> None:
+        self.sweep_worker = None
+        self.sweep_cancel.setEnabled(False)
+        self.refresh_models()
+        threshold = self.threshold()
+        matches = sum(decide(p.probability, threshold) for p in self.sweep_points)
+        worst = min(self.sweep_points, key=lambda p: p.probability, default=None)
+        head = {"finished": "Done", "cancelled": "Cancelled", "errored": "Stopped"}[outcome]
+        tail = f" Lowest: {worst.condition} {worst.severity} ({worst.probability:.3f})." if worst else ""
+        self.sweep_label.setText(f"{head}: {matches} of {len(self.sweep_points)} distorted probes still match "
+                                 f"at threshold {threshold:.3f}.{tail}")
+        self._emit_busy()
+        self.sweep_done.emit(outcome)
+
+    # ---------------------------------------------------------------- window actions
+    def start(self) -> None:
+        self.compare()
+
+    def cancel(self) -> None:
+        self.cancel_sweep()
+        self.gallery.cancel()
+        self.preview_runner.cancel()
+
+    def copy_result(self) -> None:
+        if self.pair is None:
+            self.status.emit("Nothing to copy yet: fill both slots.")
+            return
+        text = (f"{self.reference.source}\t{self.probe.source}\t{self.pair.probability:.4f}\t"
+                f"{self.decision_text()}\tthreshold {self.threshold():.3f}")
+        QGuiApplication.clipboard().setText(text)
+        self.status.emit("Copied the result.")
+
+    def open_images(self, paths: list[str]) -> None:
+        """Dropped on the window: first image to the empty slot (reference first), a second to the probe."""
+        slots = [s for s in (self.reference, self.probe) if s.image is None] or [self.probe]
+        for slot, path in zip(slots + [self.probe], paths[:2]):
+            slot.load_path(path)
