@@ -1,0 +1,58 @@
+"""Start-up: the QApplication, where data and settings live, logging, the model store, and the main window."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QStandardPaths
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from . import APP_NAME, ORG_NAME, __version__
+from .active_models import ActiveModels
+from .logs import install_excepthook, setup_logging
+from .model_store import ModelStore
+from .resources import resource_path
+from .settings import Settings
+
+DATA_DIR_ENV = "FACEAPP_DATA_DIR"
+log = logging.getLogger(__name__)
+
+
+def ensure_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName(ORG_NAME)
+        QCoreApplication.setApplicationName(APP_NAME)
+        app = QApplication(list(argv or [APP_NAME]))
+    app.setApplicationVersion(__version__)
+    icon = resource_path("icons", "faceapp.png")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def data_dir(override=None) -> Path:
+    """The app data folder: an explicit path, $FACEAPP_DATA_DIR, or QStandardPaths' AppDataLocation."""
+    chosen = override or os.environ.get(DATA_DIR_ENV)
+    if not chosen:
+        chosen = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    path = Path(chosen)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def create_window(data_folder=None):
+    """Build the window with its model store, settings and log (the caller shows it)."""
+    from .main_window import MainWindow
+
+    folder = data_dir(data_folder)
+    log_path = setup_logging(folder / "logs")
+    settings = Settings()
+    models = ActiveModels(ModelStore(folder / "models"), device=settings.get("device"))
+    window = MainWindow(models, settings, log_path)
+    install_excepthook(window.show_status)
+    log.info("%s %s started; data folder %s", APP_NAME, __version__, folder)
+    return window
