@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from training.distortions import CONDITIONS, SEVERITIES
 
+# Legend bottom-left: scores are high at low severity, so that corner is usually empty.
 # Eight colours that stay apart for common colour-vision deficiencies (Okabe-Ito + two darker tones).
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#555555")
 
@@ -26,7 +27,7 @@ class SweepChart(QWidget):
         item.setXRange(min(SEVERITIES) - 0.2, max(SEVERITIES) + 0.2, padding=0)
         item.showGrid(x=True, y=True, alpha=0.25)
         item.getAxis("bottom").setTicks([[(s, str(s)) for s in SEVERITIES]])
-        legend = item.addLegend(offset=(-8, 8), labelTextSize="8pt", colCount=2)
+        legend = item.addLegend(offset=(8, -8), labelTextSize="8pt", colCount=2)
         legend.setBrush(pg.mkBrush(255, 255, 255, 200))
         self.points: dict[str, dict[int, float]] = {c: {} for c in CONDITIONS}
         self.curves = {}

@@ -202,17 +202,15 @@ class ModelsPanel(QWidget):
 
     def import_file(self, path, task: str | None = None) -> bool:
         """Validate and import; on any problem show one sentence and change nothing."""
-        def change():
-            entry = self.store.import_checkpoint(path, task=task)
-            return entry
-        return self.run_change(change, f"Imported {Path(path).name} and made it active.")
+        return self.run_change(lambda: self.store.import_checkpoint(path, task=task), f"Imported {Path(path).name} and made it active.",
+                               failure=f"Could not import {Path(path).name}: {{}} Nothing was changed.")
 
-    def run_change(self, change, success: str) -> bool:
+    def run_change(self, change, success: str, failure: str = "{}") -> bool:
         try:
             change()
         except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence here and a trace in the log
             log.warning("model change failed", exc_info=True)
-            message = user_message(exc)
+            message = failure.format(user_message(exc).rstrip(".") + ".")
             self.show_error(message)
             self.status.emit(message)
             return False

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout,
@@ -39,6 +39,7 @@ class TagPanel(QWidget):
         self.thumb_pool = WorkerPool(max_threads=1, parent=self)
         self.worker: GeneratorWorker | None = None
         self.job_kind = ""
+        self.batch_size = 32  # images per model call; tests lower it to watch rows stream
         self.total = self.done = 0
         self.counts: Counter = Counter()
         self.sort_outcomes: list[SortOutcome] = []
@@ -102,7 +103,7 @@ class TagPanel(QWidget):
         self.table.sortByColumn(COL_THUMB, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setIconSize(self.table.iconSize().expandedTo(self.table.iconSize().scaled(THUMB, THUMB, Qt.AspectRatioMode.IgnoreAspectRatio)))
+        self.table.setIconSize(QSize(THUMB, THUMB))
         self.table.verticalHeader().setDefaultSectionSize(THUMB + 4)
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
@@ -191,7 +192,8 @@ class TagPanel(QWidget):
 
     def options(self) -> TagOptions:
         return TagOptions(recursive=self.recursive.isChecked(), assume_crop=self.assume_crop.isChecked(),
-                          uncertain_below=self.uncertain.value() / 100.0, thumbnail_size=THUMB)
+                          uncertain_below=self.uncertain.value() / 100.0, thumbnail_size=THUMB,
+                          batch_size=self.batch_size)
 
     def start(self) -> None:
         if self.busy or not self.start_button.isEnabled():

@@ -147,6 +147,7 @@ class VerifyPanel(QWidget):
         layout.addWidget(self.distorted_view, 1)
         layout.addWidget(self.distorted_crop)
         self._show_severity()
+        self.severity.setEnabled(bool(self.condition.currentData()))
         return page
 
     def _build_sweep(self) -> QWidget:

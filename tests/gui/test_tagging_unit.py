@@ -1,0 +1,122 @@
+"""Qt-free tagging: streaming results, bad files, the uncertain band, CSV/JSON export, sorting into folders."""
+
+import csv
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+
+from faceapp.tagging import (ERROR, UNCERTAIN, TagOptions, TagResult, export_csv, export_json, sort_into_folders,
+                             summarize, tag_folder, write_sort_report)
+from training.imaging import list_images
+from training.inference import Prediction
+
+
+class FakeClassifier:
+    """Brightness decides: bright crops are "female"; counts model calls."""
+
+    classes = ["female", "male"]
+    framing = {"frame_scale": 0.4328}
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, images, batch_size=32):
+        self.calls += 1
+        out = []
+        for image in images:
+            p = float(np.asarray(image).mean()) / 255.0
+            label = "female" if p >= 0.5 else "male"
+            out.append(Prediction(label, max(p, 1 - p), {"female": p, "male": 1 - p}))
+        return out
+
+
+def _digest(folder):
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def test_tag_folder_yields_one_result_per_file_and_reports_bad_files(photo_folder):
+    paths = list_images(photo_folder)
+    classifier = FakeClassifier()
+    results = list(tag_folder(paths, classifier, TagOptions(batch_size=3, thumbnail_size=24)))
+    assert sorted(r.path.name for r in results) == sorted(p.name for p in paths)
+    bad = {r.path.name: r.error for r in results if not r.ok}
+    assert set(bad) == {"broken.jpg", "notes.png"}
+    assert all(isinstance(reason, str) and reason for reason in bad.values())
+    good = [r for r in results if r.ok]
+    assert len(good) == 8 and classifier.calls == 3  # batches of 3, 3, 2
+    gray = next(r for r in good if r.path.name == "gray_face.png")
+    assert gray.predicted in ("female", "male") and gray.thumbnail.shape[2] == 3
+    assert all(max(r.thumbnail.shape[:2]) <= 24 for r in good)
+
+
+def test_uncertain_band_and_summary():
+    result = TagResult(0, os.path, predicted="male", confidence=0.7, probabilities={"male": 0.7, "female": 0.3})
+    assert result.label(0.6) == "male"
+    assert result.label(0.8) == UNCERTAIN
+    assert TagResult(1, os.path, error="file is truncated").label(0.6) == ERROR
+    counts = summarize([result, TagResult(1, os.path, error="x")], 0.8)
+    assert counts[UNCERTAIN] == 1 and counts[ERROR] == 1 and counts["total"] == 2
+
+
+@pytest.fixture
+def tagged(photo_folder):
+    return list(tag_folder(list_images(photo_folder), FakeClassifier()))
+
+
+def test_export_csv_and_json_hold_paths_labels_probabilities_and_boxes(tagged, tmp_path):
+    csv_path = export_csv(tagged, tmp_path / "out" / "tags.csv", uncertain_below=0.5)
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    assert len(rows) == len(tagged)
+    by_name = {os.path.basename(r["path"]): r for r in rows}
+    assert by_name["broken.jpg"]["label"] == ERROR and by_name["broken.jpg"]["error"]
+    for result in tagged:
+        row = by_name[result.path.name]
+        assert row["path"] == str(result.path)
+        if result.ok:
+            assert row["label"] == result.predicted
+            assert float(row["p_female"]) == pytest.approx(result.probabilities["female"], abs=1e-5)
+            assert row["face_fallback"] in ("True", "False")
+            if result.face_box:
+                assert int(row["face_w"]) == result.face_box[2]
+    doc = json.loads(export_json(tagged, tmp_path / "tags.json", uncertain_below=0.5, model={"arch": "x"})
+                     .read_text(encoding="utf-8"))
+    assert doc["summary"]["total"] == len(tagged) and doc["model"] == {"arch": "x"}
+    record = next(r for r in doc["results"] if r["path"].endswith("person_00.jpg"))
+    assert set(record["probabilities"]) == {"female", "male"}
+    assert "face_box" in record and "faces_found" in record
+    assert not list(tmp_path.glob("**/*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_sort_copies_into_label_folders_without_touching_originals(tagged, photo_folder, tmp_path):
+    before = _digest(photo_folder)
+    out = tmp_path / "sorted"
+    taken = next(r for r in tagged if r.ok)
+    occupied = out / taken.label(0.5) / taken.path.name
+    occupied.parent.mkdir(parents=True)
+    occupied.write_bytes(b"already here")
+    outcomes = list(sort_into_folders(tagged, out, uncertain_below=0.5))
+    assert _digest(photo_folder) == before  # originals untouched: same bytes, same mtimes
+    copied = [o for o in outcomes if o.action == "copied"]
+    assert len(copied) == 8 and {o.action for o in outcomes} == {"copied", "skipped"}
+    for o in copied:
+        assert o.destination.parent.name in ("female", "male")
+        assert o.destination.read_bytes() == o.source.read_bytes()
+    assert occupied.read_bytes() == b"already here"  # never overwritten
+    renamed = next(o for o in copied if o.source == taken.path)
+    assert renamed.destination.name == f"{taken.path.stem} (1){taken.path.suffix}"
+    report = write_sort_report(outcomes, out / "report.csv")
+    assert len(list(csv.reader(report.open()))) == len(outcomes) + 1
+
+
+def test_sort_moves_only_when_asked_and_stops_cleanly(tagged, photo_folder, tmp_path):
+    generator = sort_into_folders(tagged, tmp_path / "moved", uncertain_below=0.5, move=True)
+    first = [next(generator) for _ in range(4)]
+    generator.close()  # cancel between files
+    moved = [o for o in first if o.action == "moved"]
+    for o in moved:
+        assert not o.source.exists() and o.destination.is_file()
+    remaining = {p.name for p in photo_folder.iterdir()}
+    assert len(remaining) == 10 - len(moved)
