@@ -184,6 +184,8 @@ class LatestRunner(QObject):
         self._timer.stop()
         if self._running is not None:
             self._running.cancel()
+        else:
+            self.busy_changed.emit(False)
 
     def _start_pending(self) -> None:
         if self._running is not None or self._pending is None:

@@ -294,6 +294,14 @@ class VerifyPanel(QWidget):
         self.severity.setEnabled(condition is not None)
         if self.pair is None:
             return
+        if condition is None:  # the pair score above already is the undistorted answer: no model call
+            self.preview_runner.cancel()
+            self.preview = None
+            self.distorted_view.set_image(self.probe.view.image())
+            self.distorted_crop.set_image(self.probe.crop_view.image())
+            self.distorted_score.setText("No distortion: the result above is for the original probe. "
+                                         "Pick a condition to see how the score moves.")
+            return
         self.distorted_score.setText("Scoring the distorted probe…")
         self.preview_runner.submit(jobs.distorted_job, self.models, self.reference.image, self.probe.image,
                                    condition, self.severity.value(), self.assume_crop(), self.pair.reference_embedding)

@@ -95,3 +95,48 @@ def installed_store(model_store, tiny_models):
     for task in ("gender", "matcher"):
         model_store.import_checkpoint(tiny_models[task], task=task)
     return model_store
+
+
+@pytest.fixture
+def make_window(qtbot, app_env):
+    """Build a MainWindow over a given ModelStore (models on the CPU); closed (workers stopped) at teardown."""
+    from faceapp.active_models import ActiveModels
+    from faceapp.main_window import MainWindow
+    from faceapp.settings import Settings
+
+    def make(store):
+        window = MainWindow(ActiveModels(store, device="cpu"), Settings(), log_path=None)
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    return make
+
+
+class Counting:
+    """Wraps a loaded model and counts its model calls (predict / embed)."""
+
+    def __init__(self, inner, gate=None, free_calls: int = 1):
+        self.inner, self.gate, self.free_calls = inner, gate, free_calls
+        self.calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def _count(self):
+        self.calls += 1
+        if self.gate is not None and self.calls > self.free_calls:
+            assert self.gate.wait(30), "the test never opened the gate"
+
+    def predict(self, images, batch_size=32):
+        self._count()
+        return self.inner.predict(images, batch_size=batch_size)
+
+    def embed(self, images, batch_size=32):
+        self._count()
+        return self.inner.embed(images, batch_size=batch_size)
+
+
+@pytest.fixture
+def counting():
+    return Counting

@@ -1,0 +1,211 @@
+"""End-to-end tests of the window (pytest-qt, offscreen): tagging, cancel, export, sorting, models, verify."""
+
+import csv
+import hashlib
+import json
+import threading
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from conftest import face_image
+
+TIMEOUT = 30_000
+
+
+def _digest(folder):
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def test_window_opens_and_explains_missing_models(make_window, model_store):
+    window = make_window(model_store)
+    assert window.isVisible() and window.stack.count() == 4
+    tag = window.tag_panel
+    assert not tag.start_button.isEnabled() and "Models page" in tag.start_button.toolTip()
+    assert not tag.notice.isHidden() and "train-gender" in tag.notice.text()
+    assert not window.verify_panel.compare_button.isEnabled()
+    assert "train-matcher" in window.verify_panel.notice.text()
+    assert "train-gender --help" in window.models_panel.boxes["gender"].details.text()
+    assert "Gender: none" in window.models_label.text() and "Device: cpu" in window.device_label.text()
+    assert "Wizard" in window.train_panel.findChild(type(window.models_label)).text().title()
+
+
+def test_tagging_streams_rows_then_exports_csv_and_json(make_window, installed_store, photo_folder, tmp_path, qtbot):
+    window = make_window(installed_store)
+    tag = window.tag_panel
+    tag.set_folder(photo_folder)
+    tag.uncertain.setValue(50)  # untrained tiny model: keep every prediction as a gender
+    assert tag.start_button.isEnabled()
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT) as blocker:
+        window.start_action.trigger()
+        assert tag.cancel_button.isEnabled()
+    assert blocker.args == ["tag", "finished"]
+    results = tag.model.results()
+    assert tag.model.rowCount() == 10 and len(results) == 10
+    bad = {r.path.name: r.error for r in results if not r.ok}
+    assert set(bad) == {"broken.jpg", "notes.png"} and all(bad.values())  # listed with a reason, not fatal
+    assert "error: 2" in tag.summary.text()
+
+    tag.proxy.set_label("error")
+    assert tag.proxy.rowCount() == 2
+    tag.proxy.set_label(None)
+
+    csv_path = tag.export("csv", tmp_path / "tags.csv")
+    rows = {r["path"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8"))}
+    assert set(rows) == {str(r.path) for r in results}
+    for r in results:
+        row = rows[str(r.path)]
+        assert row["label"] == ("error" if not r.ok else r.predicted)
+        if r.ok:
+            assert float(row["confidence"]) == pytest.approx(r.confidence, abs=1e-5)
+            assert set(k for k in row if k.startswith("p_")) == {"p_female", "p_male"}
+    doc = json.loads(tag.export("json", tmp_path / "tags.json").read_text(encoding="utf-8"))
+    assert len(doc["results"]) == 10 and doc["model"]["arch"] == "resnet18"
+    assert doc["summary"]["error"] == 2
+
+
+def test_sort_copies_without_touching_originals(make_window, installed_store, photo_folder, tmp_path, qtbot):
+    window = make_window(installed_store)
+    tag = window.tag_panel
+    tag.set_folder(photo_folder)
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
+        tag.start()
+    before = _digest(photo_folder)
+    out = tmp_path / "sorted"
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT) as blocker:
+        tag.sort_into(out)
+    assert blocker.args == ["sort", "finished"]
+    assert _digest(photo_folder) == before
+    copied = [p for p in out.rglob("*") if p.is_file() and p.parent != out]
+    assert len(copied) == 8 and {p.parent.name for p in copied} <= {"female", "male", "uncertain"}
+    assert tag.last_report is not None and tag.last_report.is_file()
+    assert "8 copied" in window.statusBar().currentMessage()
+
+
+def test_cancel_stops_tagging(make_window, installed_store, photo_folder, qtbot, counting):
+    window = make_window(installed_store)
+    tag = window.tag_panel
+    gate = threading.Event()
+    gated = counting(window.models.gender(), gate=gate, free_calls=1)
+    window.models.gender = lambda: gated
+    tag.batch_size = 1
+    tag.set_folder(photo_folder)
+    tag.start()
+    qtbot.waitUntil(lambda: any(r.ok for r in tag.model.results()), timeout=TIMEOUT)  # rows stream in
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT) as blocker:
+        window.cancel_action.trigger()  # Esc
+        gate.set()
+    assert blocker.args == ["tag", "cancelled"]
+    assert len([r for r in tag.model.results() if r.ok]) < 8
+    assert "Cancelled" in tag.progress.text.text()
+    assert tag.start_button.isEnabled() and not tag.cancel_button.isEnabled()
+
+
+def test_corrupt_model_is_refused_and_nothing_changes(make_window, installed_store, tmp_path):
+    window = make_window(installed_store)
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"\x80\x04 definitely not a checkpoint")
+    before = sorted(p.name for p in installed_store.user_dir.rglob("*"))
+    active = installed_store.active_path("gender")
+    assert window.models_panel.import_file(bad) is False
+    message = window.models_panel.error.text()
+    assert not window.models_panel.error.isHidden()
+    assert "broken.pt" in message and "Nothing was changed" in message and "\n" not in message
+    assert sorted(p.name for p in installed_store.user_dir.rglob("*")) == before
+    assert installed_store.active_path("gender") == active
+    assert window.statusBar().currentMessage() == message
+
+
+def test_import_from_the_models_page_enables_tagging(make_window, model_store, tiny_models, photo_folder):
+    window = make_window(model_store)
+    window.tag_panel.set_folder(photo_folder)
+    assert not window.tag_panel.start_button.isEnabled()
+    window.open_paths([str(tiny_models["gender"])])  # a .pt dropped on the window
+    assert window.tag_panel.start_button.isEnabled()
+    assert "Gender: gender.pt" in window.models_label.text()
+    assert "active" in window.models_panel.boxes["gender"].details.text()
+
+
+def _fill_pair(panel, qtbot, tmp_path):
+    reference = tmp_path / "reference.jpg"
+    face_image(3).save(reference)
+    with qtbot.waitSignal(panel.scored, timeout=TIMEOUT):
+        panel.reference.load_path(reference)  # through the loader worker
+        qtbot.waitUntil(lambda: panel.reference.image is not None, timeout=TIMEOUT)
+        panel.probe.set_image(face_image(4, gray=True), source="probe")  # as if pasted
+
+
+def test_verify_scores_and_threshold_redecides_without_model_call(make_window, installed_store, tmp_path, qtbot,
+                                                                  counting):
+    window = make_window(installed_store)
+    panel = window.verify_panel
+    matcher = counting(window.models.matcher())
+    window.models.matcher = lambda: matcher
+    assert panel.threshold() == pytest.approx(0.5)  # starts at the model's stored threshold
+    _fill_pair(panel, qtbot, tmp_path)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
+    probability = panel.pair.probability
+    assert 0.0 <= probability <= 1.0 and panel.reference.crop_view.image() is not None
+    calls = matcher.calls
+    assert calls >= 1
+    panel.slider.setValue(min(1000, int(probability * 1000) + 5))
+    assert panel.decision.text() == "NO MATCH" or probability >= 0.995
+    panel.slider.setValue(max(0, int(probability * 1000) - 5))
+    assert panel.decision.text() == "MATCH"
+    assert matcher.calls == calls and not panel.busy
+    panel.copy_result()
+    from PySide6.QtGui import QGuiApplication
+
+    assert "MATCH" in QGuiApplication.clipboard().text()
+
+
+def test_distortion_preview_and_sweep_update(make_window, installed_store, tmp_path, qtbot):
+    window = make_window(installed_store)
+    panel = window.verify_panel
+    _fill_pair(panel, qtbot, tmp_path)
+    with qtbot.waitSignal(panel.preview_updated, timeout=TIMEOUT,
+                          check_params_cb=lambda view: view.condition == "foggy"):
+        panel.condition.setCurrentIndex(panel.condition.findData("foggy"))
+    assert panel.distorted_view.image() is not None and "foggy" in panel.distorted_score.text()
+    # A burst of changes: only the last one is shown (older requests are dropped as stale).
+    for severity in (1, 2, 5):
+        panel.severity.setValue(severity)
+    qtbot.waitUntil(lambda: panel.preview.severity == 5 and not panel.preview_runner.busy, timeout=TIMEOUT)
+
+    with qtbot.waitSignal(panel.sweep_done, timeout=60_000) as blocker:
+        panel.sweep_button.click()
+    assert blocker.args == ["finished"]
+    assert len(panel.sweep_points) == 40 and panel.chart.count() == 40
+    assert "still match" in panel.sweep_label.text()
+
+
+def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp_path, qtbot):
+    gallery = tmp_path / "gallery"
+    for person in range(3):
+        (gallery / f"person_{person}").mkdir(parents=True)
+        for k in range(2):
+            face_image(10 * person + k).save(gallery / f"person_{person}" / f"{k}.jpg")
+    window = make_window(installed_store)
+    panel = window.verify_panel
+    _fill_pair(panel, qtbot, tmp_path)
+    panel.gallery.folder_edit.setText(str(gallery))
+    with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
+        panel.gallery.search_button.click()
+    assert {m.identity for m in panel.gallery.matches} == {"person_0", "person_1", "person_2"}
+    assert panel.gallery.table.rowCount() == 3
+
+
+def test_settings_persist_and_about_lists_versions(make_window, installed_store, photo_folder, qtbot):
+    window = make_window(installed_store)
+    window.tag_panel.set_folder(photo_folder)
+    window.tag_panel.recursive.setChecked(True)
+    window.show_page(1)
+    window.close()
+    assert QSettings().value("tag/last_folder") == str(photo_folder)
+    again = make_window(installed_store)
+    assert again.tag_panel.folder_edit.text() == str(photo_folder)
+    assert again.tag_panel.recursive.isChecked() and again.stack.currentIndex() == 1
+    again.show_about()
+    text = again.about_box.text()
+    assert all(word in text for word in ("PyTorch", "CUDA", "Qt", "gender.pt", "matcher.pt"))
+    again.about_box.close()
