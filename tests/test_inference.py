@@ -1,0 +1,136 @@
+"""GenderClassifier / FaceMatcher on tiny saved checkpoints, plus device resolution and batch_tensor."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training.checkpoint import CheckpointError, make_checkpoint, save_checkpoint
+from training.device import resolve_device
+from training.inference import FaceMatcher, GenderClassifier, Prediction
+from training.models import build_model
+from training.transforms import IMAGENET_MEAN, IMAGENET_STD, batch_tensor, train_transform
+
+SIZE = 32
+CLASSES = {"gender": ["female", "male"], "matcher": ["different", "same"]}
+
+
+def _save(tmp_path, task):
+    torch.manual_seed(0)
+    ckpt = make_checkpoint(
+        build_model(task), task=task, classes=CLASSES[task], input_size=SIZE,
+        normalization={"mean": IMAGENET_MEAN, "std": IMAGENET_STD}, framing={"face_fraction": 0.45},
+        threshold=0.6, metrics={}, config={}, history=[], epoch=1,
+    )
+    return save_checkpoint(tmp_path / f"{task}.pt", ckpt)
+
+
+@pytest.fixture(scope="module")
+def gender_path(tmp_path_factory):
+    return _save(tmp_path_factory.mktemp("gender"), "gender")
+
+
+@pytest.fixture(scope="module")
+def matcher_path(tmp_path_factory):
+    return _save(tmp_path_factory.mktemp("matcher"), "matcher")
+
+
+def _faces(n, seed=0, size=40):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.integers(0, 256, (size, size + 6, 3), dtype=np.uint8) for _ in range(n)]
+    return [Image.fromarray(a) if i % 2 else a for i, a in enumerate(arrays)]  # PIL and numpy mixed
+
+
+def test_batch_tensor_accepts_pil_and_arrays_alike():
+    array = np.random.default_rng(1).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    batch = batch_tensor([array, Image.fromarray(array)], SIZE)
+    assert batch.shape == (2, 3, SIZE, SIZE) and batch.dtype == torch.float32
+    assert torch.equal(batch[0], batch[1])
+    assert batch_tensor([], SIZE).shape == (0, 3, SIZE, SIZE)
+    with pytest.raises(ValueError, match="uint8 HxWx3"):
+        batch_tensor([array.astype(np.float32)], SIZE)
+    assert train_transform(SIZE, strong=True)(Image.fromarray(array)).shape == (3, SIZE, SIZE)
+
+
+def test_gender_predict(gender_path):
+    classifier = GenderClassifier.load(gender_path)
+    assert classifier.classes == ["female", "male"] and classifier.input_size == SIZE
+    assert classifier.framing == {"face_fraction": 0.45} and "state_dict" not in classifier.meta
+    predictions = classifier.predict(_faces(5))
+    assert len(predictions) == 5
+    for p in predictions:
+        assert isinstance(p, Prediction) and p.label in classifier.classes
+        assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert p.probability == max(p.probabilities.values()) == p.probabilities[p.label]
+    assert classifier.predict([]) == []
+
+
+def test_gender_predict_independent_of_batch_size(gender_path):
+    classifier = GenderClassifier.load(gender_path)
+    one = classifier.predict(_faces(9), batch_size=1)
+    eight = classifier.predict(_faces(9), batch_size=8)
+    assert [p.label for p in one] == [p.label for p in eight]
+    assert np.allclose([p.probability for p in one], [p.probability for p in eight], atol=1e-5)
+
+
+def test_matcher_embed_and_scores(matcher_path):
+    matcher = FaceMatcher.load(matcher_path)
+    assert matcher.threshold == 0.6
+    a, b = _faces(4, seed=1), _faces(4, seed=2)
+    emb = matcher.embed(a, batch_size=3)
+    assert emb.shape == (4, 128) and emb.dtype == np.float32
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(emb, matcher.embed(a, batch_size=1), atol=1e-5)
+    scores = matcher.score_pairs(a, b)
+    assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))
+    assert np.allclose(scores, matcher.score_pairs(b, a), atol=1e-6)
+    assert matcher.score(a[0], b[0]) == pytest.approx(float(scores[0]), abs=1e-5)
+    gallery = matcher.score_embeddings(emb[0], emb)  # one probe against a gallery, broadcast
+    assert gallery.shape == (4,)
+    assert matcher.embed([]).shape == (0, 128)
+    with pytest.raises(ValueError, match="as many"):
+        matcher.score_pairs(a, b[:2])
+
+
+def test_wrong_task_refused(gender_path, matcher_path):
+    with pytest.raises(CheckpointError, match="not a matcher model"):
+        FaceMatcher.load(gender_path)
+    with pytest.raises(CheckpointError, match="not a gender model"):
+        GenderClassifier.load(matcher_path)
+
+
+def _oom_above(model, limit):
+    forward = model.forward
+
+    def guarded(x, *args):
+        if len(x) > limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return forward(x, *args)
+
+    return guarded
+
+
+def test_out_of_memory_halves_the_batch_then_gives_up_clearly(gender_path, monkeypatch):
+    classifier = GenderClassifier.load(gender_path)
+    expected = classifier.predict(_faces(7), batch_size=8)
+    monkeypatch.setattr(classifier.model, "forward", _oom_above(classifier.model, 2))
+    got = classifier.predict(_faces(7), batch_size=8)
+    assert [p.label for p in got] == [p.label for p in expected]
+    monkeypatch.setattr(classifier.model, "forward", _oom_above(classifier.model, 0))
+    with pytest.raises(MemoryError, match="memory"):
+        classifier.predict(_faces(2))
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA was requested but no CUDA GPU is available"):
+            resolve_device("cuda")
+        with pytest.raises(RuntimeError, match="CUDA was requested"):
+            resolve_device("cuda:1")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(RuntimeError, match="MPS was requested"):
+            resolve_device("mps")

@@ -1,0 +1,126 @@
+"""What the app calls: GenderClassifier and FaceMatcher, loaded from checkpoints, run on face crops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from training.checkpoint import load_checkpoint, model_from_checkpoint
+from training.device import empty_cache, is_out_of_memory, resolve_device
+from training.transforms import batch_tensor
+
+DEFAULT_FRAMING = {"face_fraction": 0.45}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+def _meta(ckpt: dict) -> dict:
+    """Everything in a checkpoint but the tensors (safe to show or pass across threads)."""
+    return {k: v for k, v in ckpt.items() if k not in ("state_dict", "optimizer_state")}
+
+
+class _Runner:
+    """Shared by both classes: a model in eval mode on a device, plus the checkpoint's preprocessing."""
+
+    def __init__(self, model: nn.Module, meta: dict, device="cpu"):
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.meta = dict(meta)
+        self.classes = list(meta["classes"])
+        self.input_size = int(meta["input_size"])
+        self.framing = dict(meta.get("framing") or DEFAULT_FRAMING)
+        self._mean = meta["normalization"]["mean"]
+        self._std = meta["normalization"]["std"]
+
+    def _batched(self, images: Sequence, batch_size: int, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """fn over images in batches on the device, CPU results concatenated; halves the batch on GPU OOM."""
+        outputs, start, size = [], 0, max(1, int(batch_size))
+        with torch.inference_mode():
+            while start < len(images):
+                chunk = images[start:start + size]
+                try:
+                    x = batch_tensor(chunk, self.input_size, self._mean, self._std).to(self.device)
+                    outputs.append(fn(x).float().cpu())
+                except Exception as exc:
+                    if not is_out_of_memory(exc):
+                        raise
+                    empty_cache(self.device)
+                    if size == 1:
+                        raise MemoryError(
+                            f"not enough {self.device.type.upper()} memory to run the model on even one image; "
+                            "close other GPU programs or use the CPU"
+                        ) from exc
+                    size //= 2
+                    continue
+                start += len(chunk)
+        return torch.cat(outputs) if outputs else None
+
+
+class GenderClassifier(_Runner):
+    """Gender of face crops. images: PIL RGB images or uint8 HxWx3 arrays, already cropped to the face framing."""
+
+    @classmethod
+    def load(cls, path, device="cpu") -> "GenderClassifier":
+        ckpt = load_checkpoint(path, task="gender")
+        return cls(model_from_checkpoint(ckpt), _meta(ckpt), device)
+
+    def predict(self, images: Sequence, batch_size: int = 32) -> list[Prediction]:
+        probs = self._batched(list(images), batch_size, lambda x: torch.softmax(self.model(x).float(), dim=1))
+        if probs is None:
+            return []
+        results = []
+        for row in probs.tolist():
+            best = int(np.argmax(row))
+            results.append(
+                Prediction(self.classes[best], float(row[best]), {c: float(p) for c, p in zip(self.classes, row)})
+            )
+        return results
+
+
+class FaceMatcher(_Runner):
+    """Same-person scores for face crops: embed once, score many; probabilities >= threshold mean a match."""
+
+    def __init__(self, model: nn.Module, meta: dict, device="cpu"):
+        super().__init__(model, meta, device)
+        self.threshold = float(meta.get("threshold", 0.5))
+        self.embedding_dim = int(meta.get("embedding_dim", model.embedding_dim))
+
+    @classmethod
+    def load(cls, path, device="cpu") -> "FaceMatcher":
+        ckpt = load_checkpoint(path, task="matcher")
+        return cls(model_from_checkpoint(ckpt), _meta(ckpt), device)
+
+    def embed(self, images: Sequence, batch_size: int = 32) -> np.ndarray:
+        """(N, D) float32 unit-length embeddings."""
+        out = self._batched(list(images), batch_size, self.model.embed)
+        return np.zeros((0, self.embedding_dim), np.float32) if out is None else out.numpy().astype(np.float32)
+
+    def score_embeddings(self, e1, e2) -> np.ndarray:
+        """Match probabilities (N,) for rows of e1 and e2 ((N, D) or (D,), broadcast like numpy)."""
+        a = torch.as_tensor(np.atleast_2d(np.asarray(e1, np.float32)))
+        b = torch.as_tensor(np.atleast_2d(np.asarray(e2, np.float32)))
+        a, b = torch.broadcast_tensors(a, b)
+        with torch.inference_mode():
+            logits = self.model.score_embeddings(a.to(self.device), b.to(self.device))
+        return torch.sigmoid(logits.float()).cpu().numpy()
+
+    def score_pairs(self, images_a: Sequence, images_b: Sequence, batch_size: int = 32) -> np.ndarray:
+        """Match probabilities (N,) for image pairs (images_a[i], images_b[i])."""
+        if len(images_a) != len(images_b):
+            raise ValueError(f"need as many first images as second ones ({len(images_a)} vs {len(images_b)})")
+        if len(images_a) == 0:
+            return np.zeros(0, np.float32)
+        return self.score_embeddings(self.embed(images_a, batch_size), self.embed(images_b, batch_size))
+
+    def score(self, a, b) -> float:
+        """Match probability of one pair of images."""
+        return float(self.score_pairs([a], [b])[0])
