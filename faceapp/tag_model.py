@@ -196,12 +196,19 @@ class TagFilterProxy(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
 
     def set_label(self, label: str | None) -> None:
-        self.label = label or None
-        self.invalidateFilter()
+        self._change_filter(lambda: setattr(self, "label", label or None))
 
     def set_confidence_range(self, low: float, high: float) -> None:
-        self.confidence_range = (low, high)
-        self.invalidateFilter()
+        self._change_filter(lambda: setattr(self, "confidence_range", (low, high)))
+
+    def _change_filter(self, change) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:
+            change()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row, source_parent) -> bool:  # noqa: N802
         model = self.sourceModel()

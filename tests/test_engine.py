@@ -103,8 +103,8 @@ def test_cancel_stops_within_one_batch_and_keeps_best(tmp_path):
 
 def test_early_stopping_ends_the_run(tmp_path):
     data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
-    # a learning rate of zero cannot improve, so patience 2 stops after epoch 3
-    result = fit("gender", [data], gender_config(tmp_path, epochs=10, patience=2, lr=0.0))
+    # no score can beat the first by more than 1.0, so patience 2 stops after epoch 3
+    result = fit("gender", [data], gender_config(tmp_path, epochs=10, patience=2, min_delta=1.0))
     assert result.stop_reason == "early_stopping" and len(result.history) == 3
 
 
