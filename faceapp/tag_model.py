@@ -11,6 +11,8 @@ from collections import OrderedDict
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage
 
+from . import qt_compat  # noqa: F401 - fixes PySide6 6.12.0's emit() refcount bug before any emit
+
 from .tagging import ERROR, UNCERTAIN, TagResult
 
 COLUMNS = ("", "File", "Label", "Confidence", "Faces", "Note")
@@ -216,6 +218,6 @@ class TagFilterProxy(QSortFilterProxyModel):
         if self.label and result.label(model.uncertain_below) != self.label:
             return False
         low, high = self.confidence_range
-        if (low > 0.0 or high < 1.0) and result.ok and not low <= result.confidence <= high:
-            return False
+        if (low > 0.0 or high < 1.0) and not (result.ok and low <= result.confidence <= high):
+            return False  # a narrowed range hides unreadable files too: they have no confidence
         return True

@@ -8,6 +8,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
+from . import qt_compat  # noqa: F401 - fixes PySide6 6.12.0's emit() refcount bug before any emit
+
 
 class ImageView(QLabel):
     """Shows a QImage scaled to fit, keeping its aspect ratio; a placeholder text when empty."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
+from . import qt_compat  # noqa: F401 - fixes PySide6 6.12.0's emit() refcount bug before any emit
+
 log = logging.getLogger(__name__)
 
 

@@ -1,0 +1,77 @@
+"""The tagging table at scale: 10,000 rows, batched inserts, filters, bounded thumbnail cache."""
+
+import time
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+from faceapp.tag_model import COL_CONF, COL_LABEL, TagFilterProxy, TagTableModel
+from faceapp.tagging import TagResult
+
+ROWS = 10_000
+
+
+def _results():
+    for i in range(ROWS):
+        if i % 97 == 0:
+            yield TagResult(i, Path(f"/photos/{i}.jpg"), error="file is truncated")
+        else:
+            confidence = 0.5 + (i % 50) / 100
+            label = "female" if i % 3 else "male"
+            yield TagResult(i, Path(f"/photos/{i}.jpg"), label, confidence, {label: confidence}, faces_found=1)
+
+
+def test_ten_thousand_rows_filter_sort_and_bounded_thumbnails(qtbot):
+    model = TagTableModel(thumbnail_capacity=500)
+    proxy = TagFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(COL_CONF)
+    thumb = QImage(48, 48, QImage.Format.Format_RGB888)
+    start = time.perf_counter()
+    with qtbot.waitSignal(model.flushed, timeout=10_000):
+        for result in _results():
+            model.add(result, thumb)
+    model.flush()
+    assert model.rowCount() == ROWS and proxy.rowCount() == ROWS
+    assert len(model.thumbnails) == 500  # bounded: old thumbnails were evicted
+    assert time.perf_counter() - start < 20
+    proxy.set_label("error")
+    assert proxy.rowCount() == len(range(0, ROWS, 97))
+    proxy.set_label(None)
+    proxy.set_confidence_range(0.9, 1.0)
+    assert 0 < proxy.rowCount() < ROWS
+    assert all(float(proxy.index(r, COL_CONF).data().rstrip("%")) >= 90.0 for r in range(proxy.rowCount()))
+    proxy.set_confidence_range(0.0, 1.0)
+    model.set_uncertain_below(0.8)
+    proxy.set_label("uncertain")
+    assert all(proxy.index(r, COL_LABEL).data() == "uncertain" for r in range(min(50, proxy.rowCount())))
+
+
+def test_evicted_thumbnail_is_requested_again(qtbot):
+    model = TagTableModel(thumbnail_capacity=2)
+    asked = []
+    model.thumbnails.loader = lambda row, result: asked.append(row)
+    thumb = QImage(8, 8, QImage.Format.Format_RGB888)
+    for result in list(_results())[1:4]:
+        model.add(result, thumb)
+    model.flush()
+    from PySide6.QtCore import Qt
+
+    assert model.index(0, 0).data(Qt.ItemDataRole.DecorationRole) is None  # evicted
+    assert asked == [0]
+    with qtbot.waitSignal(model.dataChanged, timeout=1000):
+        model.thumbnails.put(0, thumb)
+    assert model.index(0, 0).data(Qt.ItemDataRole.DecorationRole) is not None
+
+
+def test_many_emits_do_not_drop_references_to_true(qapp):
+    """PySide6 6.12.0 on Python < 3.12 loses a reference to True per emit (see faceapp/qt_compat.py)."""
+    import sys
+
+    from faceapp.workers import WorkerSignals
+
+    signals = WorkerSignals()
+    before = sys.getrefcount(True)
+    for i in range(5000):
+        signals.yielded.emit(i)
+    assert sys.getrefcount(True) >= before - 10
