@@ -11,16 +11,18 @@ import json
 import logging
 import os
 import shutil
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from training.imaging import iter_images
+from training.imaging import ImageLoadError, load_image
 
 from . import __version__
 from .atomic import atomic_open
@@ -40,6 +42,7 @@ class TagOptions:
     uncertain_below: float = 0.6  # confidence under this level is labelled "uncertain"
     batch_size: int = 32
     thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
+    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))  # threads reading + finding faces
 
 
 @dataclass
@@ -87,14 +90,17 @@ def make_thumbnail(image: Image.Image, size: int) -> np.ndarray:
 
 
 def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) -> Iterator[TagResult]:
-    """Yield one `TagResult` per path (bad files immediately, good ones after each model batch)."""
+    """Yield one `TagResult` per path, in order (bad files at once, good ones after each model batch).
+
+    Reading, face finding and thumbnails run on `options.workers` threads a bounded distance ahead of
+    the model (PIL, OpenCV and torch release the GIL), so preparing batch k+1 overlaps predicting batch k.
+    """
     batch: list[TagResult] = []
     crops: list[Image.Image] = []
-    for index, (path, image, reason) in enumerate(iter_images(paths)):
-        if image is None:
-            yield TagResult(index, path, error=reason)
+    for result, crop in _prepared(paths, classifier.framing, options):
+        if crop is None:
+            yield result
             continue
-        result, crop = _prepare(index, path, image, classifier.framing, options)
         batch.append(result)
         crops.append(crop)
         if len(batch) >= options.batch_size:
@@ -102,6 +108,33 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
             batch, crops = [], []
     if batch:
         yield from _predict(batch, crops, classifier)
+
+
+def _prepared(paths: Iterable, framing, options: TagOptions) -> Iterator[tuple[TagResult, Image.Image | None]]:
+    """(result, crop) per path in order; crop None means the file could not be read (result.error says why)."""
+    def work(item):
+        index, path = item
+        try:
+            image = load_image(path)
+        except ImageLoadError as exc:
+            return TagResult(index, Path(path), error=exc.reason), None
+        return _prepare(index, Path(path), image, framing, options)
+
+    numbered = enumerate(paths)
+    if options.workers <= 1:
+        yield from map(work, numbered)
+        return
+    lookahead = 2 * options.batch_size + options.workers  # bounded memory: at most this many images in flight
+    executor = ThreadPoolExecutor(options.workers, thread_name_prefix="faceapp-prepare")
+    try:
+        pending = deque(executor.submit(work, item) for item in islice(numbered, lookahead))
+        while pending:
+            done = pending.popleft().result()
+            for item in islice(numbered, 1):
+                pending.append(executor.submit(work, item))
+            yield done
+    finally:  # also on cancel (generator closed): drop what was queued, let running items finish
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _prepare(index: int, path: Path, image: Image.Image, framing, options: TagOptions):

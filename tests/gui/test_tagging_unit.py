@@ -120,3 +120,15 @@ def test_sort_moves_only_when_asked_and_stops_cleanly(tagged, photo_folder, tmp_
         assert not o.source.exists() and o.destination.is_file()
     remaining = {p.name for p in photo_folder.iterdir()}
     assert len(remaining) == 10 - len(moved)
+
+
+def test_threaded_preparation_keeps_order_and_matches_serial(photo_folder):
+    paths = list_images(photo_folder)
+    serial = list(tag_folder(paths, FakeClassifier(), TagOptions(workers=1, batch_size=4)))
+    threaded = list(tag_folder(paths * 3, FakeClassifier(), TagOptions(workers=3, batch_size=4)))
+    assert [r.index for r in threaded] == list(range(len(paths) * 3))
+    assert [(r.path, r.predicted, r.error) for r in threaded[:len(paths)]] == \
+        [(r.path, r.predicted, r.error) for r in serial]
+    generator = tag_folder(paths * 20, FakeClassifier(), TagOptions(workers=3, batch_size=2))
+    next(generator)
+    generator.close()  # cancelling mid-way returns at once and leaves no work queued
