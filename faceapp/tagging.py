@@ -90,7 +90,7 @@ def make_thumbnail(image: Image.Image, size: int) -> np.ndarray:
 
 
 def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) -> Iterator[TagResult]:
-    """Yield one `TagResult` per path, in order (bad files at once, good ones after each model batch).
+    """Yield one `TagResult` per path: bad files at once, good ones after each model batch (`index` keeps the order).
 
     Reading, face finding and thumbnails run on `options.workers` threads a bounded distance ahead of
     the model (PIL, OpenCV and torch release the GIL), so preparing batch k+1 overlaps predicting batch k.
