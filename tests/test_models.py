@@ -20,6 +20,15 @@ from training.models import (
 SIZE = 32
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors run faster on one intra-op thread, and a busy machine cannot oversubscribe it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_torch_home(tmp_path, monkeypatch):
     """No test may see (or write to) a real torch hub cache."""

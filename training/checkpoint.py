@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 import os
 import pickle
 import platform
-import tempfile
+import uuid
+from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path, PurePath
 
@@ -123,7 +123,8 @@ def _check_plain(value, where: str) -> None:
     if type(value) in (dict, OrderedDict):  # module/optimizer state_dicts are OrderedDicts
         for key, item in value.items():
             if type(key) not in (str, int):
-                raise TypeError(f"checkpoint key {key!r} at {where or 'top level'} is a {type(key).__name__}; use str keys")
+                where_text = where or "top level"
+                raise TypeError(f"checkpoint key {key!r} at {where_text} is a {type(key).__name__}; use str keys")
             _check_plain(item, f"{where}[{key!r}]")
         return
     if type(value) in (list, tuple):
@@ -163,7 +164,9 @@ def save_checkpoint(path, ckpt: dict) -> Path:
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    # os.open (not mkstemp) so the file gets the usual umask permissions, not 0600.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(out, f)
@@ -171,7 +174,7 @@ def save_checkpoint(path, ckpt: dict) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX only)
         dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
@@ -288,5 +291,6 @@ def checkpoint_summary(ckpt: dict) -> dict:
         "start_weights": ckpt.get("start_weights"),
         "versions": ckpt.get("versions") or {},
         "format_version": ckpt.get("format_version"),
-        "parameters": int(sum(v.numel() for v in ckpt.get("state_dict", {}).values() if v.is_floating_point())),
+        "parameters": int(sum(v.numel() for k, v in ckpt.get("state_dict", {}).items()
+                              if v.is_floating_point() and ".running_" not in k)),
     }
