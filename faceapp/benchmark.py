@@ -1,0 +1,191 @@
+"""Tagging throughput benchmark (not a test): end-to-end images/s vs model-only forward, and the longest GUI stall.
+
+    python -m faceapp.benchmark --data ../shared/data/lfw_deepfunneled --limit 2000 --device auto
+
+Reports three rates at the same batch size: the model's forward pass on ready tensors, the headless
+pipeline (`tag_folder`: read, find face, crop, thumbnail, predict), and the full app (TagPanel in a
+window, rows streaming into the table) with a QTimer probe measuring the longest event-loop stall.
+Without --model it uses the active gender model, else an untrained one (throughput does not depend on
+the weights; the labels are then meaningless).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lfw_deepfunneled"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m faceapp.benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of photos (searched recursively)")
+    parser.add_argument("--limit", type=int, default=2000, help="number of photos (default 2000)")
+    parser.add_argument("--model", type=Path, help="gender checkpoint (default: active model, else untrained)")
+    parser.add_argument("--input-size", type=int, default=128, help="input size of the untrained stand-in model")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=0, help="preparation threads (0: the app's default)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    return parser.parse_args(argv)
+
+
+def _stand_in_model(folder: Path, input_size: int) -> Path:
+    from training.checkpoint import make_checkpoint, save_checkpoint
+    from training.models import build_model
+
+    ckpt = make_checkpoint(build_model("gender"), task="gender", classes=["female", "male"], input_size=input_size,
+                           normalization={"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+                           framing={"detector": "haar"}, threshold=0.5, metrics={}, config={}, history=[], epoch=0,
+                           extra={"train_data": "untrained stand-in for the benchmark"})
+    return save_checkpoint(folder / "gender.pt", ckpt)
+
+
+def model_only_rate(classifier, crops, batch_size: int, images: int) -> float:
+    """Images/s of the bare forward pass on tensors already on the device (what the model alone costs)."""
+    import torch
+
+    from training.transforms import batch_tensor
+
+    batch = batch_tensor(crops[:batch_size], classifier.input_size, classifier._mean, classifier._std)
+    batch = batch.to(classifier.device)
+    sync = torch.cuda.synchronize if classifier.device.type == "cuda" else (lambda: None)
+    with torch.inference_mode():
+        for _ in range(3):
+            classifier.model(batch)
+        sync()
+        start, done = time.perf_counter(), 0
+        while done < images:
+            torch.softmax(classifier.model(batch).float(), dim=1).cpu()
+            done += len(batch)
+        sync()
+    return done / (time.perf_counter() - start)
+
+
+def headless_rate(classifier, paths, options) -> float:
+    from .tagging import tag_folder
+
+    start = time.perf_counter()
+    count = sum(1 for _ in tag_folder(paths, classifier, options))
+    return count / (time.perf_counter() - start)
+
+
+def gui_rate(store, device: str, folder: Path, total: int, batch_size: int, workers: int) -> tuple[float, float]:
+    """Tag `folder` in the real TagPanel; return (images/s, longest event-loop stall in ms)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    from .active_models import ActiveModels
+    from .app import ensure_app
+    from .main_window import MainWindow
+    from .settings import Settings
+
+    ensure_app()
+    models = ActiveModels(store, device=device)
+    models.gender()  # load outside the timed part, as a warm app would have it
+    window = MainWindow(models, Settings(), None)
+    window.show()
+    panel = window.tag_panel
+    panel.batch_size = batch_size
+    if workers:
+        from dataclasses import replace
+
+        options = panel.options
+        panel.options = lambda: replace(options(), workers=workers)
+    panel.set_folder(folder)
+    panel.uncertain.setValue(50)
+    clock, worst = QElapsedTimer(), [0.0]
+    probe = QTimer(interval=5)
+
+    def tick():
+        gap = clock.restart() - probe.interval()
+        worst[0] = max(worst[0], gap)
+
+    probe.timeout.connect(tick)
+    loop = QEventLoop()
+    panel.job_done.connect(lambda *_: loop.quit())
+    start = time.perf_counter()
+    clock.start()
+    probe.start()
+    panel.start()
+    loop.exec()
+    elapsed = time.perf_counter() - start
+    probe.stop()
+    rows = panel.model.rowCount()
+    window.close()
+    assert rows == total, f"the table holds {rows} rows, expected {total}"
+    return total / elapsed, float(worst[0])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from training.imaging import list_images, load_image
+
+    from .active_models import ActiveModels
+    from .framing import find_face
+    from .model_store import ModelStore
+    from .tagging import TagOptions
+
+    paths = list_images(args.data, recursive=True)[: args.limit]
+    if not paths:
+        print(f"no images under {args.data}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        store = ModelStore(tmp / "models", bundled_dir=tmp / "none")
+        source = args.model or ActiveModels(ModelStore(_default_model_dir())).path("gender")
+        store.import_checkpoint(source or _stand_in_model(tmp, args.input_size), task="gender")
+        models = ActiveModels(store, device=args.device)
+        classifier = models.gender()
+        options = TagOptions(batch_size=args.batch_size, thumbnail_size=48,
+                             **({"workers": args.workers} if args.workers else {}))
+        for path in paths:  # warm the file cache so no measurement pays for cold reads
+            path.read_bytes()
+        crops = [find_face(load_image(p), classifier.framing).image for p in paths[: args.batch_size]]
+        headless_rate(classifier, paths[: 2 * args.batch_size], options)  # warm-up: threads, cascade, kernels
+        model_rate = model_only_rate(classifier, crops, args.batch_size, len(paths))
+        headless = headless_rate(classifier, paths, options)
+        linked = tmp / "photos"
+        linked.mkdir()
+        for i, path in enumerate(paths):
+            os.symlink(path, linked / f"{i:06d}{path.suffix.lower()}")
+        app_rate, stall = gui_rate(store, args.device, linked, len(paths), args.batch_size, args.workers)
+    report = {
+        "images": len(paths), "data": str(args.data), "batch_size": args.batch_size,
+        "device": str(classifier.device), "input_size": classifier.input_size, "workers": options.workers,
+        "model": str(source or "untrained stand-in"),
+        "model_only_images_per_s": round(model_rate, 1),
+        "headless_pipeline_images_per_s": round(headless, 1),
+        "app_end_to_end_images_per_s": round(app_rate, 1),
+        "app_overhead_vs_model_pct": round(100 * (model_rate / app_rate - 1), 1),
+        "longest_event_loop_stall_ms": round(stall, 1),
+        "cpu_count": os.cpu_count(),
+    }
+    width = max(len(k) for k in report)
+    for key, value in report.items():
+        print(f"{key:<{width}}  {value}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def _default_model_dir() -> Path:
+    """The app's model folder, found without creating anything."""
+    from PySide6.QtCore import QCoreApplication, QStandardPaths
+
+    from . import APP_NAME, ORG_NAME
+
+    QCoreApplication.setOrganizationName(ORG_NAME)
+    QCoreApplication.setApplicationName(APP_NAME)
+    chosen = os.environ.get("FACEAPP_DATA_DIR") or QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(chosen) / "models"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
