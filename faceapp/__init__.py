@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 try:  # the installed distribution knows its version; a source checkout falls back to the constant
-    from importlib.metadata import PackageNotFoundError, version as _dist_version
+    from importlib.metadata import version as _dist_version
 
     __version__ = _dist_version("faceapp")
 except Exception:  # noqa: BLE001 - PackageNotFoundError or a broken metadata install

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -12,8 +12,8 @@ from training.imaging import IMAGE_EXTENSIONS, to_rgb
 
 from . import jobs
 from .qimage import pil_to_qimage, qimage_to_pil
-from .widgets import ImageView
-from .workers import GeneratorWorker, WorkerError, WorkerPool
+from .widgets import MUTED, ImageView
+from .workers import GeneratorWorker, WorkerPool
 
 FILTER = "Images (" + " ".join(f"*{e}" for e in IMAGE_EXTENSIONS) + ")"
 
@@ -34,9 +34,9 @@ class ImageSlot(QGroupBox):
         self.crop_view.setMaximumSize(96, 96)
         self.crop_note = QLabel("")
         self.crop_note.setWordWrap(True)
-        self.crop_note.setStyleSheet("color: palette(mid);")
+        self.crop_note.setStyleSheet(f"color: {MUTED};")
         self.source_label = QLabel("")
-        self.source_label.setStyleSheet("color: palette(mid);")
+        self.source_label.setStyleSheet(f"color: {MUTED};")
         open_button = QPushButton("Open…", clicked=self.choose_file)
         paste_button = QPushButton("Paste", clicked=self.paste)
         paste_button.setToolTip("Paste an image or an image file copied to the clipboard.")

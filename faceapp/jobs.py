@@ -6,7 +6,6 @@ Each function runs on a pool thread (never touches widgets) and returns or yield
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtGui import QImage
 
@@ -80,9 +79,9 @@ class PairView:
 
 
 def _note(part: verify.FacePart) -> str:
-    if part.fallback:
-        return part.note or "No face found: the whole image was compared."
-    return f"{part.faces_found} face(s) found" + ("; the largest was used." if part.faces_found > 1 else ".")
+    """The core's note as a sentence ("Face found.", "No face found; used the whole image.")."""
+    note = part.note or ("no face found; used the whole image" if part.fallback else "face found")
+    return note[:1].upper() + note[1:].rstrip(".") + "."
 
 
 def pair_job(models, reference, probe, assume_crop: bool) -> PairView:

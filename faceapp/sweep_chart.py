@@ -34,7 +34,8 @@ class SweepChart(QWidget):
         for condition, color in zip(CONDITIONS, COLORS):
             self.curves[condition] = item.plot([], [], name=condition, pen=pg.mkPen(color, width=2),
                                                symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None)
-        self.threshold_line = pg.InfiniteLine(pos=0.5, angle=0, pen=pg.mkPen("#c62828", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+        dashed = pg.mkPen("#c62828", width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
+        self.threshold_line = pg.InfiniteLine(pos=0.5, angle=0, pen=dashed,
                                               label="threshold", labelOpts={"position": 0.05, "color": "#c62828"})
         item.addItem(self.threshold_line)
         layout = QVBoxLayout(self)

@@ -1,4 +1,4 @@
-"""Pairwise face verification without Qt: score a pair, re-score a distorted probe, sweep every distortion, search a gallery.
+"""Face verification without Qt: score a pair, re-score a distorted probe, sweep distortions, search a gallery.
 
 The decision is `probability >= threshold`, computed outside the model so a threshold change never
 needs a new model call.

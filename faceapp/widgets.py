@@ -11,6 +11,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePo
 from . import qt_compat  # noqa: F401 - fixes PySide6 6.12.0's emit() refcount bug before any emit
 
 
+MUTED = "#6b6b6b"  # secondary text: readable on light and grey backgrounds
+
+
 class ImageView(QLabel):
     """Shows a QImage scaled to fit, keeping its aspect ratio; a placeholder text when empty."""
 
@@ -24,7 +27,7 @@ class ImageView(QLabel):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setWordWrap(True)
         self.setText(placeholder)
-        self.setStyleSheet("color: palette(mid);")
+        self.setStyleSheet(f"color: {MUTED};")
 
     def set_image(self, image: QImage | None) -> None:
         self._image = image if image is not None and not image.isNull() else None

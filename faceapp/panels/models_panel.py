@@ -35,7 +35,8 @@ def available_devices() -> list[tuple[str, str]]:
 def describe_entry(entry: ModelEntry) -> str:
     """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
     if entry.summary is None:
-        return f"<b>{html.escape(entry.name)}</b><br><span style='color:#c62828'>{html.escape(entry.error or '')}</span>"
+        reason = html.escape(entry.error or "")
+        return f"<b>{html.escape(entry.name)}</b><br><span style='color:#c62828'>{reason}</span>"
     s = entry.summary
     rows = [("Architecture", s.get("arch")), ("Classes", ", ".join(s.get("classes") or [])),
             ("Input size", f"{s.get('input_size')} px")]
@@ -202,7 +203,8 @@ class ModelsPanel(QWidget):
 
     def import_file(self, path, task: str | None = None) -> bool:
         """Validate and import; on any problem show one sentence and change nothing."""
-        return self.run_change(lambda: self.store.import_checkpoint(path, task=task), f"Imported {Path(path).name} and made it active.",
+        return self.run_change(lambda: self.store.import_checkpoint(path, task=task),
+                               f"Imported {Path(path).name} and made it active.",
                                failure=f"Could not import {Path(path).name}: {{}} Nothing was changed.")
 
     def run_change(self, change, success: str, failure: str = "{}") -> bool:

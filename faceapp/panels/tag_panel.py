@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 
 from .. import jobs
 from ..active_models import no_model_message
-from ..tag_model import COL_CONF, COL_FILE, COL_LABEL, COL_NOTE, COL_THUMB, RESULT_ROLE, TagFilterProxy, TagTableModel
+from ..tag_model import (COL_CONF, COL_FACES, COL_FILE, COL_LABEL, COL_THUMB, RESULT_ROLE, TagFilterProxy,
+                         TagTableModel)
 from ..tagging import ERROR, UNCERTAIN, SortOutcome, TagOptions, TagResult, export_csv, export_json, write_sort_report
 from ..widgets import Notice, ProgressLine
 from ..workers import GeneratorWorker, WorkerError, WorkerPool
@@ -111,7 +112,8 @@ class TagPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in ((COL_THUMB, THUMB + 8), (COL_FILE, 240), (COL_LABEL, 90), (COL_CONF, 90)):
+        for column, width in ((COL_THUMB, THUMB + 8), (COL_FILE, 260), (COL_LABEL, 90), (COL_CONF, 90),
+                              (COL_FACES, 110)):
             self.table.setColumnWidth(column, width)
 
         self.summary = QLabel("No results yet.")
@@ -378,7 +380,8 @@ class TagPanel(QWidget):
         counts = Counter(o.action for o in self.sort_outcomes)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         try:
-            self.last_report = write_sort_report(self.sort_outcomes, self._sort_dir / f"faceapp-sort-report-{stamp}.csv")
+            report = self._sort_dir / f"faceapp-sort-report-{stamp}.csv"
+            self.last_report = write_sort_report(self.sort_outcomes, report)
             where = f" Report: {self.last_report}."
         except OSError as exc:
             where = f" The report could not be written ({exc.strerror or exc})."

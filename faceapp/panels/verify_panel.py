@@ -1,11 +1,11 @@
-"""Verify page: score a reference/probe pair, re-decide at any threshold, preview distortions, sweep them, search a gallery."""
+"""Verify page: score a pair, re-decide at any threshold, preview and sweep distortions, search a gallery."""
 
 from __future__ import annotations
 
 import logging
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QSlider, QTabWidget, QVBoxLayout, QWidget)
 
@@ -16,7 +16,7 @@ from ..active_models import no_model_message
 from ..image_slot import ImageSlot
 from ..sweep_chart import SweepChart
 from ..verify import SweepPoint, decide
-from ..widgets import ImageView, Notice
+from ..widgets import MUTED, ImageView, Notice
 from ..workers import GeneratorWorker, LatestRunner, WorkerError, WorkerPool
 from .gallery_view import GalleryView
 
@@ -66,7 +66,7 @@ class VerifyPanel(QWidget):
 
         self.decision = QLabel("—")
         self.decision.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.decision.setStyleSheet("font-size: 22pt; font-weight: bold; color: palette(mid);")
+        self.decision.setStyleSheet(f"font-size: 22pt; font-weight: bold; color: {MUTED};")
         self.probability = QLabel("Fill both slots to compare.")
         self.probability.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.probability.setWordWrap(True)
@@ -77,11 +77,13 @@ class VerifyPanel(QWidget):
         self.threshold_label = QLabel()
         self.threshold_label.setToolTip(THRESHOLD_TIP)
         self.model_threshold_label = QLabel()
-        self.model_threshold_label.setStyleSheet("color: palette(mid);")
+        self.model_threshold_label.setStyleSheet(f"color: {MUTED};")
         self.crop_box = QCheckBox("Images are already face crops")
         self.crop_box.setChecked(self.settings.get("verify/assume_crop"))
         self.crop_box.toggled.connect(self._crop_toggled)
         self.compare_button = QPushButton("Compare", clicked=self.compare)
+        paste = QShortcut(QKeySequence.StandardKey.Paste, self, activated=self.paste)
+        paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         result = QGroupBox("Result")
         grid = QVBoxLayout(result)
         grid.addWidget(self.decision)
@@ -90,6 +92,12 @@ class VerifyPanel(QWidget):
         grid.addWidget(self.threshold_label)
         grid.addWidget(self.slider)
         grid.addWidget(self.model_threshold_label)
+        hint = QLabel("MATCH when the match probability is at or above the threshold. "
+                      "Hover over the slider for what moving it means.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet(f"color: {MUTED}; font-size: 9pt;")
+        grid.addSpacing(6)
+        grid.addWidget(hint)
         grid.addStretch(1)
         grid.addWidget(self.crop_box)
         grid.addWidget(self.compare_button)
@@ -272,7 +280,7 @@ class VerifyPanel(QWidget):
         """Re-decide from the stored probability: no model call."""
         if self.pair is None:
             self.decision.setText("—")
-            self.decision.setStyleSheet("font-size: 22pt; font-weight: bold; color: palette(mid);")
+            self.decision.setStyleSheet(f"font-size: 22pt; font-weight: bold; color: {MUTED};")
             if self.reference.image is None or self.probe.image is None:
                 self.probability.setText("Fill both slots to compare.")
             return
@@ -382,6 +390,10 @@ class VerifyPanel(QWidget):
                 f"{self.decision_text()}\tthreshold {self.threshold():.3f}")
         QGuiApplication.clipboard().setText(text)
         self.status.emit("Copied the result.")
+
+    def paste(self) -> None:
+        """Ctrl+V on this page: into the first empty slot (reference first), else replace the probe."""
+        (self.reference if self.reference.image is None else self.probe).paste()
 
     def open_images(self, paths: list[str]) -> None:
         """Dropped on the window: first image to the empty slot (reference first), a second to the probe."""
