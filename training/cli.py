@@ -35,6 +35,8 @@ HELP = {
     "out_dir": "folder that receives the run folder",
     "run_name": "name of the run folder (default: task and time)",
     "resume": "continue a run: its folder or its last.pt",
+    "time_limit": "minutes the run may take; it stops before an epoch that would end later (0: no limit)",
+    "distort_prob": "share of training photos degraded with a random condition and severity",
     "minority_augmentation": "stronger augmentation for the minority class",
     "embedding_dim": "length of the face embedding",
     "pairs_per_epoch": "pairs generated afresh for each epoch (half same person, half different)",
@@ -44,9 +46,10 @@ HELP = {
     "min_severity": "lowest distortion severity used for probes (1-5)",
     "max_severity": "highest distortion severity used for probes (1-5)",
     "identity_loss_weight": "weight of the auxiliary identity (cosine-margin) loss; 0 disables",
+    "crop_faces": "find the face in each photo and crop it the way the app will (turn off for ready-made crops)",
     "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
 }
-GENDER_ONLY = {"minority_augmentation"}
+GENDER_ONLY = {"minority_augmentation", "distort_prob"}
 MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
                 "min_severity", "max_severity", "identity_loss_weight"}
 
@@ -59,7 +62,7 @@ def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
-        if f.name in ("freeze_backbone", "amp", "minority_augmentation"):
+        if f.name in ("freeze_backbone", "amp", "minority_augmentation", "crop_faces"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=HELP[f.name])
         else:
             kind = type(value) if value is not None else str
@@ -113,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--condition", default="all", help="one of the conditions, or 'all'")
     d.add_argument("--severity", type=int, default=3, help="1 (barely visible) to 5 (severe)")
     d.add_argument("--seed", type=int, default=0, help="random seed of the distortion")
+
+    x = sub.add_parser("export", formatter_class=fmt, help="write a compact copy of a checkpoint for shipping",
+                       description="Drops optimizer state; --half stores the weights as fp16 (half the size).")
+    x.add_argument("checkpoint", help="a FaceApp .pt checkpoint")
+    x.add_argument("output", help="the file to write")
+    x.add_argument("--half", action="store_true", help="store float weights as fp16")
 
     i = sub.add_parser("info", formatter_class=fmt, help="print a checkpoint's metadata")
     i.add_argument("checkpoint", help="a FaceApp .pt checkpoint")

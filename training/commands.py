@@ -77,3 +77,20 @@ def distort(args) -> int:
 def info(args) -> int:
     print(json.dumps(checkpoint_summary(load_checkpoint(args.checkpoint)), indent=2, default=str))
     return 0
+
+
+def export(args) -> int:
+    """A compact copy for shipping: weights (fp16 with --half) and metadata, no optimizer state."""
+    from .checkpoint import save_checkpoint
+
+    ckpt = load_checkpoint(args.checkpoint)
+    drop = {"optimizer_state", "scheduler_state", "extra_modules", "early_best", "early_bad_epochs",
+            "format", "format_version", "created", "versions"}
+    out = {k: v for k, v in ckpt.items() if k not in drop}
+    if args.half:
+        out["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in out["state_dict"].items()}
+        out["half"] = True
+    save_checkpoint(args.output, out)
+    size = Path(args.output).stat().st_size / 2**20
+    print(f"wrote {args.output} ({size:.1f} MiB{', fp16' if args.half else ''})")
+    return 0

@@ -36,8 +36,10 @@ class TrainConfig:
     out_dir: str = "runs"
     run_name: str = ""
     resume: str = ""  # a run folder or its last.pt
+    time_limit: float = 0.0  # minutes; stop before an epoch that would end past it (0: no limit)
     # gender
     minority_augmentation: bool = True
+    distort_prob: float = 0.3  # share of training photos degraded with a random condition (robustness)
     # matcher
     embedding_dim: int = 128
     pairs_per_epoch: int = 4000
@@ -49,6 +51,7 @@ class TrainConfig:
     identity_loss_weight: float = 0.5  # auxiliary cosine-margin identity loss on the embedding; 0 disables
     # face framing of the training photos (see training/faces.py); stored in checkpoints
     frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
+    crop_faces: bool = True  # find the face in each photo and crop it as the app will; off for ready crops
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):

@@ -35,7 +35,7 @@ class FitResult:
     last_path: Path | None
     best_metrics: dict
     history: list[dict]
-    stop_reason: str  # completed | early_stopping | cancelled
+    stop_reason: str  # completed | early_stopping | cancelled | time_limit
     report: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)  # (path, reason) of unreadable files
 
@@ -144,8 +144,14 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     log(setup.description())
     _emit(callbacks, "on_train_start", info)
     best_path = run.path / "best.pt" if best_metrics else None
+    began, timed_out = time.perf_counter(), False
     for epoch in range(start_epoch, config.epochs + 1):
         if stop.is_set():
+            break
+        if config.time_limit and epoch > start_epoch and (time.perf_counter() - began) / (epoch - start_epoch) \
+                * (epoch - start_epoch + 1) > config.time_limit * 60:
+            timed_out = True
+            log(f"stopping before epoch {epoch}: it would end past the {config.time_limit:g}-minute limit")
             break
         t0 = time.perf_counter()
         train_loss, seen = _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtype,
@@ -177,7 +183,8 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
         log(_epoch_line(row, setup.selection, improved))
         _emit(callbacks, "on_epoch_end", {**row, "best": improved, "selection": setup.selection,
                                           "best_value": early.best, "epochs": config.epochs})
-    reason = "early_stopping" if early.triggered else "cancelled" if stop.is_set() else "completed"
+    reason = ("early_stopping" if early.triggered else "cancelled" if stop.is_set()
+              else "time_limit" if timed_out else "completed")
     report = _final_report(setup, best_path, task, stop, log) if reason != "cancelled" else {}
     result = FitResult(run.path, best_path, run.path / "last.pt" if history else None, best_metrics, history,
                        reason, report, list(setup.skipped))

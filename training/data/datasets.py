@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from functools import partial
 
 import torch
 from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
+from ..distortions import CONDITIONS
 from ..distortions import apply as distort
 from ..imaging import ImageLoadError, load_image
 from .gender import Item
@@ -42,8 +43,10 @@ class LabeledImageDataset(Dataset):
     """(image tensor, class index); `strong_labels` get the stronger augmentation (minority class)."""
 
     def __init__(self, items: list[Item], classes: list[str], transform, strong_transform=None,
-                 strong_labels=()):
+                 strong_labels=(), prepare=None, distort_prob: float = 0.0):
         self.items = items
+        self.prepare = prepare
+        self.distort_prob = distort_prob
         self.index = {c: i for i, c in enumerate(classes)}
         self.transform = transform
         self.strong_transform = strong_transform
@@ -62,6 +65,12 @@ class LabeledImageDataset(Dataset):
         except ImageLoadError as exc:
             log.warning("skipped %s", exc)
             return None
+        if self.distort_prob and torch.rand(()) < self.distort_prob:
+            # torch's RNG: seeded per DataLoader worker, so runs stay reproducible
+            condition = CONDITIONS[int(torch.randint(len(CONDITIONS), ()))]
+            image = distort(image, condition, int(torch.randint(1, 5, ())), int(torch.randint(2**31, ())))
+        if self.prepare is not None:
+            image = self.prepare(image)
         strong = self.strong_transform is not None and item.label in self.strong_labels
         return (self.strong_transform if strong else self.transform)(image), self.index[item.label]
 
@@ -77,9 +86,10 @@ def load_probe(pair: Pair) -> Image.Image:
 class PairDataset(Dataset):
     """(reference tensor, probe tensor, same as float, reference identity, probe identity)."""
 
-    def __init__(self, pairs: list[Pair], transform):
+    def __init__(self, pairs: list[Pair], transform, prepare=None):
         self.pairs = pairs
         self.transform = transform
+        self.prepare = prepare
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -91,9 +101,18 @@ class PairDataset(Dataset):
         except ImageLoadError as exc:
             log.warning("skipped pair %d: %s", i, exc)
             return None
+        if self.prepare is not None:  # the probe is degraded before the face is found, as in real life
+            ref, probe = self.prepare(ref), self.prepare(probe)
         return (self.transform(ref), self.transform(probe), torch.tensor(float(pair.same)),
                 pair.ref_identity, pair.probe_identity)
 
 
-def describe_source(sources) -> str:
-    return ", ".join(str(Path(s)) for s in sources)
+def _crop(frame_scale: float, image: Image.Image) -> Image.Image:
+    from ..faces import find_and_crop
+
+    return find_and_crop(image, frame_scale).image
+
+
+def face_cropper(enabled: bool, frame_scale: float):
+    """The app's face finding as a picklable function for DataLoader workers, or None when off."""
+    return partial(_crop, frame_scale) if enabled else None

@@ -7,7 +7,8 @@ from torch import nn
 from torch.utils.data import WeightedRandomSampler
 
 from ..data import GenderData, group_split, load_gender_sources
-from ..data.datasets import LabeledImageDataset, scan_images
+from ..data.datasets import LabeledImageDataset, face_cropper, scan_images
+from ..faces import DEFAULT_FRAME_SCALE
 from ..metrics import classification_metrics
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
@@ -38,10 +39,13 @@ class GenderSetup(TaskSetup):
         self.sample_weights = [float(half[self.classes.index(i.label)]) for i in self.train_items]
         self.minority = self.classes[int(np.argmin(counts))]
         size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
+        self.prepare = face_cropper(config.crop_faces, config.frame_scale or DEFAULT_FRAME_SCALE)
         strong = train_transform(size, mean, std, strong=True) if config.minority_augmentation else None
         self.train_set = LabeledImageDataset(self.train_items, self.classes, train_transform(size, mean, std),
-                                             strong, strong_labels=[self.minority])
-        self.val_set = LabeledImageDataset(self.val_items, self.classes, eval_transform(size, mean, std))
+                                             strong, strong_labels=[self.minority], prepare=self.prepare,
+                                             distort_prob=config.distort_prob)
+        self.val_set = LabeledImageDataset(self.val_items, self.classes, eval_transform(size, mean, std),
+                                           prepare=self.prepare)
         self.model = build_model("gender", start=config.start, dropout=config.dropout,
                                  num_classes=len(self.classes), freeze_backbone=config.freeze_backbone)
         self.criterion = nn.CrossEntropyLoss(weight=self.class_weights.to(device),
@@ -110,7 +114,8 @@ class GenderSetup(TaskSetup):
         if not self.test_items:
             return {}
         test_set = LabeledImageDataset(self.test_items, self.classes,
-                                       eval_transform(self.config.input_size, IMAGENET_MEAN, IMAGENET_STD))
+                                       eval_transform(self.config.input_size, IMAGENET_MEAN, IMAGENET_STD),
+                                       prepare=self.prepare)
         y_true, y_pred, loss = self.predict(test_set, stop)
         if stop.is_set() or len(y_true) == 0:
             return {}

@@ -10,7 +10,8 @@ from torch import nn
 
 from ..data import (DataError, Identity, check_identities, discover_identities, make_pairs,
                     read_identity_list, split_identities)
-from ..data.datasets import PairDataset
+from ..data.datasets import PairDataset, face_cropper
+from ..faces import DEFAULT_FRAME_SCALE
 from ..metrics import best_threshold, verification_metrics
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
@@ -69,6 +70,7 @@ class MatcherSetup(TaskSetup):
         size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
         self.train_tf = train_transform(size, mean, std)
         self.eval_tf = eval_transform(size, mean, std)
+        self.prepare = face_cropper(config.crop_faces, config.frame_scale or DEFAULT_FRAME_SCALE)
         self.pair_options = dict(clean_probe_fraction=config.clean_probe_fraction,
                                  same_photo_fraction=config.same_photo_fraction,
                                  min_severity=config.min_severity, max_severity=config.max_severity)
@@ -96,7 +98,7 @@ class MatcherSetup(TaskSetup):
     def train_loader(self, epoch: int):
         pairs = make_pairs(self.train_people, self.config.pairs_per_epoch, self.config.seed * 1000 + epoch,
                            with_identity=self.id_head is not None, **self.pair_options)
-        return make_loader(PairDataset(pairs, self.train_tf), self.config.batch_size, self.workers,
+        return make_loader(PairDataset(pairs, self.train_tf, self.prepare), self.config.batch_size, self.workers,
                            self.config.seed + epoch, shuffle=True, drop_last=len(pairs) > self.config.batch_size,
                            pin_memory=self.pin)
 
@@ -112,7 +114,7 @@ class MatcherSetup(TaskSetup):
     @torch.no_grad()
     def score_pairs(self, pairs, stop) -> tuple[np.ndarray, np.ndarray]:
         """(labels, match probabilities) for pairs; rows whose images fail to load are left out."""
-        loader = make_loader(PairDataset(pairs, self.eval_tf), self.config.batch_size * 2, self.workers, 0,
+        loader = make_loader(PairDataset(pairs, self.eval_tf, self.prepare), self.config.batch_size * 2, self.workers, 0,
                              pin_memory=self.pin)
         self.model.eval()
         labels, scores = [], []

@@ -1,0 +1,64 @@
+"""Pack the protocol training data into small face crops, for a training run on another machine.
+
+The crops are made exactly as the app makes them (Haar face box, LFW framing, whole image when no face
+is found), resized to `--size` px and saved as JPEG. Output (never committed; keep it in an ignored
+folder): `lfw/<identity>/*.jpg` (V1 training identities), `facecom/train/<class>/*.jpg` and
+`gender_extra.csv` (G1's LFW extra list, pointing into `lfw/`). Train on it with `--no-crop-faces`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+from multiprocessing import Pool
+from pathlib import Path
+
+from training.faces import find_and_crop
+from training.imaging import ImageLoadError, load_image
+
+from .protocols import v1_train_identities
+
+
+def _crop_one(job) -> str | None:
+    src, dst, size, quality = job
+    try:
+        crop = find_and_crop(load_image(src)).image.resize((size, size), resample=3)  # bicubic
+    except ImageLoadError as exc:
+        return f"{src}: {exc.reason}"
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    crop.save(dst, quality=quality)
+    return None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("data", type=Path, help="the shared data folder (holds lfw_deepfunneled/, facecom_taskA/)")
+    p.add_argument("out", type=Path, help="output folder")
+    p.add_argument("--size", type=int, default=112, help="side of the saved crops in pixels")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality")
+    p.add_argument("--processes", type=int, default=2, help="worker processes")
+    args = p.parse_args(argv)
+    jobs = []
+    lfw = args.data / "lfw_deepfunneled"
+    for name in sorted(v1_train_identities(args.data)):
+        for src in sorted((lfw / name).glob("*.jpg")):
+            jobs.append((src, args.out / "lfw" / name / src.name, args.size, args.quality))
+    for src in sorted((args.data / "facecom_taskA" / "train").glob("*/*")):
+        jobs.append((src, args.out / "facecom" / "train" / src.parent.name / (src.stem + ".jpg"),
+                     args.size, args.quality))
+    with Pool(args.processes) as pool:
+        errors = [e for e in pool.imap(_crop_one, jobs, chunksize=64) if e]
+    with open(args.data / "benchmarks" / "gender_train_extra.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with open(args.out / "gender_extra.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "identity"])
+        for r in rows:
+            writer.writerow([r["path"].replace("lfw_deepfunneled/", "lfw/"), r["gender"], r["identity"]])
+    print(f"packed {len(jobs) - len(errors)} images into {args.out}; {len(errors)} unreadable")
+    for e in errors:
+        print("  ", e)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
