@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from ..workers import GeneratorWorker, WorkerError, WorkerPool
 
 log = logging.getLogger(__name__)
 THUMB = 48
+MAX_THUMB_REQUESTS = 64  # pending thumbnail rebuilds; older ones are cancelled while scrolling
 UNCERTAIN_TIP = ("Predictions whose confidence is below this level are shown (and exported, and sorted) as "
                  "'uncertain' instead of a gender. Raise it to be stricter.")
 
@@ -44,6 +45,8 @@ class TagPanel(QWidget):
         self.total = self.done = 0
         self.counts: Counter = Counter()
         self.sort_outcomes: list[SortOutcome] = []
+        self._thumb_jobs: deque[GeneratorWorker] = deque()
+        self._thumb_generation = 0
         self.last_report: Path | None = None
         self._build()
         self._restore()
@@ -201,6 +204,7 @@ class TagPanel(QWidget):
         if self.busy or not self.start_button.isEnabled():
             return
         self.save_settings()
+        self._drop_thumbnail_jobs()
         self.model.clear()
         self.counts.clear()
         self.total = self.done = 0
@@ -282,9 +286,25 @@ class TagPanel(QWidget):
         self.proxy.set_confidence_range(low, high)
 
     def _request_thumbnail(self, row: int, result: TagResult) -> None:
+        """Rebuild an evicted thumbnail off-thread; only the newest requests survive fast scrolling."""
+        generation = self._thumb_generation
         worker = GeneratorWorker(jobs.thumbnail_job, row, result, self.models, THUMB)
-        worker.signals.finished.connect(lambda value: self.model.thumbnails.put(*value))
+        worker.signals.finished.connect(lambda value: self._thumbnail_done(generation, *value))
+        worker.signals.cancelled.connect(lambda: self._thumbnail_done(generation, row, None))
+        worker.signals.ended.connect(lambda: self._thumb_jobs.remove(worker) if worker in self._thumb_jobs else None)
+        self._thumb_jobs.append(worker)
+        while len(self._thumb_jobs) > MAX_THUMB_REQUESTS:
+            self._thumb_jobs.popleft().cancel()
         self.thumb_pool.start(worker)
+
+    def _thumbnail_done(self, generation: int, row: int, image) -> None:
+        if generation == self._thumb_generation:  # rows of an earlier run mean other files now
+            self.model.thumbnails.put(row, image)
+
+    def _drop_thumbnail_jobs(self) -> None:
+        self._thumb_generation += 1
+        while self._thumb_jobs:
+            self._thumb_jobs.popleft().cancel()
 
     def _open_file(self, index: QModelIndex) -> None:
         from PySide6.QtCore import QUrl

@@ -209,3 +209,30 @@ def test_settings_persist_and_about_lists_versions(make_window, installed_store,
     text = again.about_box.text()
     assert all(word in text for word in ("PyTorch", "CUDA", "Qt", "gender.pt", "matcher.pt"))
     again.about_box.close()
+
+
+def test_missing_folder_is_one_sentence_not_a_crash(make_window, installed_store, tmp_path, qtbot):
+    window = make_window(installed_store)
+    tag = window.tag_panel
+    tag.set_folder(tmp_path / "gone")
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT) as blocker:
+        tag.start()
+    assert blocker.args == ["tag", "errored"]
+    message = window.statusBar().currentMessage()
+    assert "folder not found" in message and "\n" not in message
+    assert tag.start_button.isEnabled()
+
+
+def test_evicted_thumbnails_are_rebuilt_from_the_file(make_window, installed_store, photo_folder, qtbot):
+    window = make_window(installed_store)
+    tag = window.tag_panel
+    tag.set_folder(photo_folder)
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
+        tag.start()
+    tag.model.thumbnails.clear()  # as if evicted by 10,000 newer rows
+    from PySide6.QtCore import Qt
+
+    row = next(i for i, r in enumerate(tag.model.results()) if r.ok)
+    assert tag.model.index(row, 0).data(Qt.ItemDataRole.DecorationRole) is None
+    qtbot.waitUntil(lambda: tag.model.index(row, 0).data(Qt.ItemDataRole.DecorationRole) is not None,
+                    timeout=TIMEOUT)
