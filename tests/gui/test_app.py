@@ -8,7 +8,7 @@ import threading
 import pytest
 from PySide6.QtCore import QSettings
 
-from conftest import face_image
+from .helpers import face_image
 
 TIMEOUT = 30_000
 
