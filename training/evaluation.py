@@ -5,9 +5,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .data.datasets import load_probe
+from .data.datasets import face_cropper, load_probe
 from .data.gender import Item
 from .data.pairs import Pair
+from .faces import DEFAULT_FRAME_SCALE
 from .imaging import ImageLoadError, load_image
 from .metrics import classification_metrics, verification_metrics
 
@@ -17,10 +18,20 @@ def _chunks(seq, size):
         yield seq[i:i + size]
 
 
+def model_cropper(model, crop_faces: bool = True):
+    """The face crop a checkpoint was trained with (its stored framing), as `image -> image`, or None."""
+    framing = getattr(model, "framing", None) or {}
+    if not crop_faces or framing.get("detector", "haar") != "haar":
+        return None
+    return face_cropper(True, float(framing.get("frame_scale") or DEFAULT_FRAME_SCALE))
+
+
 def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transform: Callable | None = None,
-                    progress: Callable[[int], None] | None = None) -> dict:
-    """Classification metrics of `classifier` on labelled items; `transform(image)` runs before predicting
-    (e.g. a distortion). Unreadable files are listed under `skipped`."""
+                    progress: Callable[[int], None] | None = None, crop_faces: bool = True) -> dict:
+    """Classification metrics of `classifier` on labelled items, through the app's face crop.
+
+    `transform(image)` runs first (e.g. a distortion). Unreadable files are listed under `skipped`."""
+    crop = model_cropper(classifier, crop_faces)
     y_true, y_pred, skipped = [], [], []
     index = {c: i for i, c in enumerate(classifier.classes)}
     unknown = sorted({it.label for it in items} - set(index))
@@ -34,7 +45,8 @@ def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transfo
             except ImageLoadError as exc:
                 skipped.append((item.path, exc.reason))
                 continue
-            images.append(transform(image) if transform else image)
+            image = transform(image) if transform else image
+            images.append(crop(image) if crop else image)
             labels.append(index[item.label])
         if images:
             y_pred += [index[p.label] for p in classifier.predict(images, batch_size=batch_size)]
@@ -48,15 +60,18 @@ def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transfo
 
 
 def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
-                progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, list]:
-    """(labels, probabilities, skipped) for pairs; each distinct reference is embedded once."""
+                progress: Callable[[int], None] | None = None,
+                crop_faces: bool = True) -> tuple[np.ndarray, np.ndarray, list]:
+    """(labels, probabilities, skipped) for pairs, through the app's face crop (after the probe's
+    distortion); each distinct reference is embedded once."""
+    crop = model_cropper(matcher, crop_faces) or (lambda image: image)
     refs = sorted({p.reference for p in pairs})
     ref_emb, skipped = {}, []
     for chunk in _chunks(refs, batch_size):
         ok, images = [], []
         for path in chunk:
             try:
-                images.append(load_image(path))
+                images.append(crop(load_image(path)))
                 ok.append(path)
             except ImageLoadError as exc:
                 skipped.append((path, exc.reason))
@@ -69,7 +84,7 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
             if pair.reference not in ref_emb:
                 continue
             try:
-                probes.append(load_probe(pair))
+                probes.append(crop(load_probe(pair)))
                 kept.append(pair)
             except ImageLoadError as exc:
                 skipped.append((pair.probe, exc.reason))
@@ -84,9 +99,9 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
 
 
 def evaluate_pairs(matcher, pairs: list[Pair], threshold: float | None = None, batch_size: int = 64,
-                   progress=None) -> dict:
+                   progress=None, crop_faces: bool = True) -> dict:
     """Verification metrics at the model's stored threshold (or the one given)."""
-    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress)
+    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress, crop_faces)
     out = verification_metrics(labels, scores, matcher.threshold if threshold is None else threshold)
     out["skipped"] = skipped
     return out

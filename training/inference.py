@@ -11,9 +11,10 @@ from torch import nn
 
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.device import empty_cache, is_out_of_memory, resolve_device
+from training.faces import DEFAULT_FRAME_SCALE
 from training.transforms import batch_tensor
 
-DEFAULT_FRAMING = {"face_fraction": 0.45}
+DEFAULT_FRAMING = {"detector": "haar", "frame_scale": DEFAULT_FRAME_SCALE}  # LFW-style photos
 
 
 @dataclass(frozen=True)
