@@ -146,3 +146,13 @@ def test_cuda_request_without_gpu_is_a_clear_error(tmp_path):
     data = make_gender_folder(tmp_path / "d", counts={"female": 4, "male": 4})
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         fit("gender", [data], gender_config(tmp_path, device="cuda"))
+
+
+def test_weight_averaging_keeps_the_average_as_best_and_raw_weights_for_resume(tmp_path):
+    data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
+    result = fit("gender", [data], gender_config(tmp_path, epochs=1, ema=0.5, batch_size=4))
+    best, last = load_checkpoint(result.best_path), load_checkpoint(result.last_path)
+    assert "ema" in last["extra_modules"]
+    key = "fc.3.weight"
+    assert not torch.equal(best["state_dict"][key], last["state_dict"][key])
+    assert torch.allclose(best["state_dict"][key], last["extra_modules"]["ema"]["module." + key])

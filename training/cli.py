@@ -31,6 +31,8 @@ HELP = {
     "amp": "mixed precision on CUDA",
     "workers": "data-loading processes (-1: one per spare core, up to 8)",
     "label_smoothing": "label smoothing of the cross-entropy loss",
+    "ema": "evaluate and keep an exponential moving average of the weights with this decay per batch "
+           "(e.g. 0.998; steadier from-scratch training); 0 turns it off",
     "max_batches": "cap on training batches per epoch, for quick trials (0: no cap)",
     "out_dir": "folder that receives the run folder",
     "run_name": "name of the run folder (default: task and time)",

@@ -32,6 +32,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision, used on CUDA only
     workers: int = -1  # DataLoader worker processes; -1 picks from the CPU count (0 when frozen)
     label_smoothing: float = 0.0
+    ema: float = 0.0  # decay of an exponential moving average of the weights (e.g. 0.998); 0: off
     max_batches: int = 0  # cap on training batches per epoch (0: no cap); for quick trials
     out_dir: str = "runs"
     run_name: str = ""

@@ -128,11 +128,18 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     use_amp = config.amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    ema = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema), use_buffers=True) \
+        if config.ema else None
+    if ema is not None:
+        modules_saved = {**modules, "ema": ema}  # saved and restored with the rest, never optimized
+    else:
+        modules_saved = modules
     early = EarlyStopping(config.patience, config.min_delta, stop)
     history: list[dict] = []
     start_epoch, best_metrics = 1, {}
     if resume:
-        start_epoch, history, best_metrics = _restore(resume, modules, optimizer, scheduler, early, setup)
+        start_epoch, history, best_metrics = _restore(resume, modules_saved, optimizer, scheduler, early, setup)
         log(f"resumed from epoch {start_epoch - 1} of {run.path}")
     config.save_json(run.path / "config.json")
     meta = dict(task=task, input_size=config.input_size,
@@ -155,9 +162,10 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
             break
         t0 = time.perf_counter()
         train_loss, seen = _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtype,
-                                        epoch, steps, callbacks, stop)
+                                        epoch, steps, callbacks, stop, ema)
         if stop.is_set() and not early.triggered:
             break  # cancelled mid-epoch: keep the last complete epoch's checkpoints
+        raw = _swap_in_average(model, ema)  # evaluate (and keep as best) the averaged weights
         metrics = setup.evaluate(stop)
         if stop.is_set() and not early.triggered:
             break
@@ -174,9 +182,11 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
             best_path = save_checkpoint(run.path / "best.pt", make_checkpoint(
                 model, metrics=best_metrics, extra={"train_data": setup.description(), "device": str(device)},
                 **ckpt_args))
+        if raw is not None:
+            model.load_state_dict(raw)  # last.pt holds the raw weights, to resume training from
         state = {"optimizer_state": optimizer.state_dict(), "scheduler_state": scheduler.state_dict(),
                  "best_metrics": best_metrics, "early_best": early.best, "early_bad_epochs": early.bad_epochs,
-                 "extra_modules": {k: m.state_dict() for k, m in modules.items() if k != "model"},
+                 "extra_modules": {k: m.state_dict() for k, m in modules_saved.items() if k != "model"},
                  "train_data": setup.description(), "device": str(device)}
         save_checkpoint(run.path / "last.pt", make_checkpoint(model, metrics=row, extra=state, **ckpt_args))
         run.append_metrics(row)
@@ -193,8 +203,17 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     return result
 
 
+def _swap_in_average(model, ema):
+    """Load the averaged weights into `model`; returns the raw weights to put back (None without EMA)."""
+    if ema is None:
+        return None
+    raw = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(ema.module.state_dict())
+    return raw
+
+
 def _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtype, epoch, steps, callbacks,
-                 stop) -> tuple[float, int]:
+                 stop, ema=None) -> tuple[float, int]:
     for module in modules.values():
         module.train()
     total, count, seen = 0.0, 0, 0
@@ -211,6 +230,8 @@ def _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtyp
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
+        if ema is not None:
+            ema.update_parameters(setup.model)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise FloatingPointError(f"the training loss became {value} in epoch {epoch}; try a lower learning rate")

@@ -75,7 +75,7 @@ class GenderClassifier(_Runner):
         return cls(model_from_checkpoint(ckpt), _meta(ckpt), device)
 
     def predict(self, images: Sequence, batch_size: int = 32) -> list[Prediction]:
-        probs = self._batched(list(images), batch_size, lambda x: torch.softmax(self.model(x).float(), dim=1))
+        probs = self._batched(list(images), batch_size, self.model.probabilities)
         if probs is None:
             return []
         results = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet
 
@@ -35,3 +36,11 @@ class GenderNet(BackboneMixin, ResNet):
 
     def backbone_modules(self) -> list[nn.Module]:
         return [module for name, module in self.named_children() if name != "fc"]
+
+    def probabilities(self, x: torch.Tensor, flip: bool = True) -> torch.Tensor:
+        """Class probabilities (N, C), averaged with the mirrored image when `flip` (a cheap, steady gain:
+        faces are left-right symmetric, so the two views disagree only where the model is unsure)."""
+        probs = torch.softmax(self(x).float(), dim=1)
+        if flip:
+            probs = (probs + torch.softmax(self(torch.flip(x, dims=[3])).float(), dim=1)) / 2
+        return probs

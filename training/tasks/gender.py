@@ -90,11 +90,12 @@ class GenderSetup(TaskSetup):
             if batch is None:
                 continue
             images, labels = batch
-            logits = self.model(images.to(self.device)).float()
-            loss_sum += nn.functional.cross_entropy(logits, labels.to(self.device), reduction="sum").item()
+            probs = self.model.probabilities(images.to(self.device))  # as the app predicts: with the mirror view
+            loss_sum += nn.functional.nll_loss(probs.clamp_min(1e-7).log(), labels.to(self.device),
+                                               reduction="sum").item()
             n += len(labels)
             y_true += labels.tolist()
-            y_pred += logits.argmax(1).tolist()
+            y_pred += probs.argmax(1).tolist()
         return np.array(y_true), np.array(y_pred), loss_sum / max(n, 1)
 
     def evaluate(self, stop) -> dict:
