@@ -22,6 +22,7 @@ def resource_roots() -> list[Path]:
     roots.append(package_dir / "resources")  # a wheel that ships resources inside the package
     roots.append(package_dir.parent / "resources")  # the source checkout (repo root)
     roots.append(Path(sys.prefix) / "share" / "faceapp" / "resources")  # data-files of a pip install
+    roots.append(package_dir)  # package data (icons/, the .desktop file): in every layout, frozen included
     return roots
 
 

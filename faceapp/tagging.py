@@ -42,7 +42,7 @@ class TagOptions:
     uncertain_below: float = 0.6  # confidence under this level is labelled "uncertain"
     batch_size: int = 32
     thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
-    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))  # threads reading + finding faces
+    workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))  # threads reading + finding faces
 
 
 @dataclass
