@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 
 
@@ -13,19 +14,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"faceapp {__version__}")
     parser.add_argument("--data-dir", metavar="FOLDER",
                         help="where models, logs and exports live (default: the system's app data folder)")
-    # Further modes (e.g. --self-test) plug in here and are dispatched in main() before the GUI starts.
+    parser.add_argument("--self-test", action="store_true",
+                        help="load the active models, tag and verify a few drawn faces, print one line and exit "
+                             "(status 0 when all works); needs no display")
+    # Further modes plug in here and are dispatched in main() before the GUI starts.
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from .selftest import run_self_test
+
+        return run_self_test(args.data_dir)
     from .app import create_window, ensure_app
+    from .selftest import exit_after_first_show
 
     app = ensure_app(sys.argv[:1])
     window = create_window(args.data_dir)
+    exit_after_first_show(window)  # only with $FACEAPP_EXIT_AFTER_SHOW set: start-up timing
     window.show()
     return app.exec()
 
 
 if __name__ == "__main__":
+    multiprocessing.freeze_support()
     sys.exit(main())

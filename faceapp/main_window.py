@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 
 from training.imaging import IMAGE_EXTENSIONS
 
-from . import APP_NAME
+from . import APP_NAME, __version__
 from .about import about_html
 from .model_store import TASKS
 from .panels.models_panel import ModelsPanel
@@ -30,7 +30,7 @@ class MainWindow(QMainWindow):
     def __init__(self, models, settings, log_path: Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.models, self.settings, self.log_path = models, settings, log_path
-        self.setWindowTitle(APP_NAME)
+        self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.setAcceptDrops(True)
         self.pool = WorkerPool(max_threads=max(4, QThread.idealThreadCount()), parent=self)
 
