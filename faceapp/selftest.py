@@ -198,8 +198,8 @@ def _console():
         import ctypes
 
         if ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
-            return open("CONOUT$", "w", encoding="utf-8", errors="replace")  # noqa: SIM115 - lives to exit
-    return open(os.devnull, "w")  # noqa: SIM115
+            return open("CONOUT$", "w", encoding="utf-8", errors="replace")  # kept open until exit
+    return open(os.devnull, "w")
 
 
 # ---------------------------------------------------------------- launch-to-first-window timing
@@ -233,7 +233,7 @@ def exit_after_first_show(window) -> None:
     from PySide6.QtCore import QEvent, QObject, QTimer
 
     class FirstPaint(QObject):
-        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+        def eventFilter(self, watched, event):  # Qt's name
             if event.type() == QEvent.Type.Paint:
                 watched.removeEventFilter(self)
                 elapsed = seconds_since_process_start()

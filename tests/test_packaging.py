@@ -18,12 +18,9 @@ ICONS = ROOT / "faceapp" / "icons"
 class _Recorder:
     """Stands in for PyInstaller's Analysis/PYZ/EXE/COLLECT/BUNDLE: remembers what the spec passed."""
 
-    made: list = []
-
     def __init__(self, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
         self.pure = self.scripts = self.binaries = self.datas = []
-        _Recorder.made.append(self)
 
 
 def run_spec(root: Path = ROOT) -> dict:
