@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_WINDOW = re.compile(r"first window: (?:(?P<inapp>[\d.]+) s|unknown) after process start \(epoch (?P<epoch>[\d.]+)\)")
 # Files that only a CUDA build of torch brings: what a CPU-only bundle would not contain.
+WINDOW_MANAGERS = ("icewm", "openbox", "twm")
 CUDA_ONLY = re.compile(r"(^|/)(nvidia|cuda|cuda_bindings|cuda_pathfinder|triton)/|"
                        r"lib(torch_cuda|c10_cuda|caffe2_nvrtc|torch_nvshmem|cudnn|cublas|cufft|curand|cusolver|"
                        r"cusparse|nccl|nvrtc|nvJitLink|nvjitlink|cudart|cupti|nvshmem|nvToolsExt)[^/]*$")
@@ -90,7 +91,7 @@ class Display:
     """$DISPLAY if set; else an Xvfb of our own; else Qt's offscreen platform (no screenshot possible)."""
 
     def __init__(self):
-        self.xvfb = None
+        self.xvfb = self.wm = self.wm_name = None
         self.env: dict = {}
         if os.environ.get("DISPLAY"):
             self.name = os.environ["DISPLAY"]
@@ -104,18 +105,26 @@ class Display:
                     break
                 time.sleep(0.05)
             self.env = {"DISPLAY": self.name}
+            # A window manager, where one is installed, draws the title bar and icon users see in a screenshot.
+            self.wm_name = next((wm for wm in WINDOW_MANAGERS if shutil.which(wm)), None)
+            if self.wm_name:
+                self.wm = subprocess.Popen([self.wm_name], env=dict(os.environ, DISPLAY=self.name),
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1.0)  # let it take over the root window before the app maps its window
         else:
             self.name = None
             self.env = {"QT_QPA_PLATFORM": "offscreen"}
 
     def describe(self) -> str:
-        return (f"Xvfb {self.name}" if self.xvfb else f"display {self.name}" if self.name
-                else "offscreen (no X server)")
+        if self.xvfb is not None:
+            return f"Xvfb {self.name}" + (f" + {self.wm_name}" if self.wm_name else "")
+        return f"display {self.name}" if self.name else "offscreen (no X server)"
 
     def close(self) -> None:
-        if self.xvfb is not None:
-            self.xvfb.terminate()
-            self.xvfb.wait(10)
+        for process in (self.wm, self.xvfb):
+            if process is not None:
+                process.terminate()
+                process.wait(10)
 
 
 def launch(exe: Path, tmp: Path, display: Display, hold_s: float, timeout: float, while_open=None):
