@@ -36,7 +36,7 @@ class MainWindow(QMainWindow):
 
         self.tag_panel = TagPanel(models, settings, self.pool)
         self.verify_panel = VerifyPanel(models, settings, self.pool)
-        self.train_panel = TrainPanel()
+        self.train_panel = TrainPanel(models, settings)
         self.models_panel = ModelsPanel(models, settings)
         self.pages = [self.tag_panel, self.verify_panel, self.train_panel, self.models_panel]
 
@@ -63,11 +63,13 @@ class MainWindow(QMainWindow):
         for label in (self.models_label, self.device_label):
             self.statusBar().addPermanentWidget(label)
 
-        for panel in (self.tag_panel, self.verify_panel, self.models_panel):
+        for panel in (self.tag_panel, self.verify_panel, self.models_panel, self.train_panel):
             panel.status.connect(self.show_status)
         for panel in (self.tag_panel, self.verify_panel):
             panel.open_models.connect(lambda: self.show_page(PAGE_MODELS))
         self.models_panel.models_changed.connect(self.models_changed)
+        self.train_panel.models_changed.connect(self.models_panel.reload)
+        self.train_panel.models_changed.connect(self.models_changed)
         self.models_panel.device_changed.connect(lambda _: self.update_status_labels())
 
         self._build_menus()
@@ -202,6 +204,9 @@ class MainWindow(QMainWindow):
         self.show_page(min(max(self.settings.get("window/page"), 0), len(self.pages) - 1))
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.train_panel.confirm_close():  # a model is training and the user keeps it going
+            event.ignore()
+            return
         self.settings.set_geometry("geometry", self.saveGeometry())
         self.settings.set_geometry("state", self.saveState())
         self.settings.set("window/page", self.stack.currentIndex())
@@ -209,6 +214,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.cancel_current()
         stopped = self.pool.shutdown(SHUTDOWN_TIMEOUT_MS) and self.tag_panel.thumb_pool.shutdown(1000)
+        stopped = self.train_panel.shutdown(SHUTDOWN_TIMEOUT_MS) and stopped
         if not stopped:
             log.warning("some workers did not stop within %d ms", SHUTDOWN_TIMEOUT_MS)
         super().closeEvent(event)

@@ -1,30 +1,166 @@
-"""Train page placeholder: the training wizard comes in its own issue; until then, point to the command line."""
+"""Train page: past training runs and the training wizard, embedded (new run, resume, results of a past run)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import time
+from pathlib import Path
 
-TEXT = """
-<h2>Training wizard — coming soon</h2>
-<p>A step-by-step wizard to train your own gender model or face matcher will live on this page.</p>
-<p>Until then, train from a terminal with the same code the wizard will use:</p>
-<pre>python -m training --help
-python -m training train-gender --help
-python -m training train-matcher --help</pre>
-<p>Each run writes a folder with <code>best.pt</code>; import it on the <b>Models</b> page
-(or drop the file onto the window) to use it here.</p>
-"""
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..widgets import MUTED
+from ..wizard.memory import WizardMemory
+from ..wizard.runs import RunInfo, list_runs
+from ..wizard.wizard import TrainWizard
+
+INTRO = ("<h2>Training wizard</h2><p>Train your own gender classifier or face matcher on your folders, with live "
+         "charts. It runs the same training code as the command line (<code>python -m training</code>), on the GPU "
+         "when there is one. Runs are saved in <code>{folder}</code>.</p>")
+STATUS = {"completed": "completed", "early_stopping": "stopped early", "cancelled": "cancelled",
+          "time_limit": "time limit", "unfinished": "unfinished"}
+
+
+def _default_runs_dir() -> Path:
+    from ..app import data_dir
+
+    return data_dir() / "runs"
 
 
 class TrainPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    status = Signal(str)
+    models_changed = Signal()
+
+    def __init__(self, models=None, settings=None, parent: QWidget | None = None, *, overrides: dict | None = None,
+                 extra_callbacks=()):
         super().__init__(parent)
-        label = QLabel(TEXT)
-        label.setTextFormat(Qt.TextFormat.RichText)
-        label.setWordWrap(True)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        layout = QVBoxLayout(self)
-        layout.addWidget(label)
-        layout.addStretch(1)
+        self.memory = WizardMemory(settings.q if settings is not None else None)
+        self.wizard = TrainWizard(models, self.memory, out_dir=_default_runs_dir(), overrides=overrides,
+                                  extra_callbacks=extra_callbacks)
+        self.wizard.setWindowFlags(Qt.WindowType.Widget)
+        self.wizard.closed.connect(self.show_home)
+        self.wizard.model_activated.connect(self._activated)
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.intro.setTextFormat(Qt.TextFormat.RichText)
+        self.new_button = QPushButton("New training run…", clicked=self.new_run)
+        self.new_button.setDefault(True)
+        self.runs = QTreeWidget()
+        self.runs.setHeaderLabels(["Run", "Model", "Started", "Epochs", "Best validation score", "Status"])
+        self.runs.setRootIsDecorated(False)
+        self.runs.setAlternatingRowColors(True)
+        self.runs.itemSelectionChanged.connect(self._selection_changed)
+        self.runs.itemDoubleClicked.connect(lambda *_: self.show_results())
+        self.results_button = QPushButton("Show results", clicked=self.show_results)
+        self.resume_button = QPushButton("Resume…", clicked=self.resume_selected)
+        self.resume_button.setToolTip("Continue the run from its last checkpoint (e.g. with more epochs)")
+        self.folder_button = QPushButton("Open run folder", clicked=self.open_selected_folder)
+        refresh = QPushButton("Refresh", clicked=self.refresh_runs)
+        self.empty = QLabel("No training runs yet.")
+        self.empty.setStyleSheet(f"color: {MUTED};")
+        home = QWidget()
+        buttons = QHBoxLayout()
+        for b in (self.results_button, self.resume_button, self.folder_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(refresh)
+        layout = QVBoxLayout(home)
+        layout.addWidget(self.intro)
+        top = QHBoxLayout()
+        top.addWidget(self.new_button)
+        top.addStretch(1)
+        layout.addLayout(top)
+        layout.addWidget(QLabel("<b>Past runs</b>"))
+        layout.addWidget(self.empty)
+        layout.addWidget(self.runs, 1)
+        layout.addLayout(buttons)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(home)
+        self.stack.addWidget(self.wizard)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+        self.refresh_runs()
+
+    # ------------------------------------------------------------ runs
+    def runs_dir(self) -> Path:
+        return Path(self.wizard.out_dir())
+
+    def refresh_runs(self) -> None:
+        self.intro.setText(INTRO.format(folder=self.runs_dir()))
+        self.runs.clear()
+        for run in list_runs(self.runs_dir()):
+            best = run.best
+            score = f"{run.score_name} {best[run.selection]:.3f} (epoch {best['epoch']})" if best else "—"
+            item = QTreeWidgetItem([run.name, "gender" if run.task == "gender" else "matcher",
+                                    time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
+                                    f"{run.epochs_done} / {run.epochs_planned}", score,
+                                    STATUS.get(run.stop_reason, run.stop_reason)])
+            item.setData(0, Qt.ItemDataRole.UserRole, run)
+            item.setToolTip(0, str(run.path))
+            self.runs.addTopLevelItem(item)
+        for column in range(self.runs.columnCount()):
+            self.runs.resizeColumnToContents(column)
+        self.empty.setVisible(self.runs.topLevelItemCount() == 0)
+        self.runs.setVisible(self.runs.topLevelItemCount() > 0)
+        if self.runs.topLevelItemCount():
+            self.runs.setCurrentItem(self.runs.topLevelItem(0))
+        self._selection_changed()
+
+    def selected_run(self) -> RunInfo | None:
+        item = self.runs.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _selection_changed(self) -> None:
+        run = self.selected_run()
+        self.results_button.setEnabled(run is not None and run.best_path is not None)
+        self.resume_button.setEnabled(run is not None and run.last_path is not None)
+        self.folder_button.setEnabled(run is not None)
+
+    # ------------------------------------------------------------ actions
+    def new_run(self) -> None:
+        self.wizard.start_new()
+        self.stack.setCurrentWidget(self.wizard)
+
+    def show_results(self, run: RunInfo | None = None) -> None:
+        run = run or self.selected_run()
+        if run is not None and run.best_path is not None:
+            self.wizard.show_results(run)
+            self.stack.setCurrentWidget(self.wizard)
+
+    def resume_selected(self, run: RunInfo | None = None) -> None:
+        run = run or self.selected_run()
+        if run is not None and run.last_path is not None:
+            self.stack.setCurrentWidget(self.wizard)
+            self.wizard.resume(run)
+
+    def open_selected_folder(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(run.path)))
+
+    def show_home(self) -> None:
+        self.stack.setCurrentIndex(0)
+        self.refresh_runs()
+
+    def _activated(self, task: str, path: str) -> None:
+        self.status.emit(f"{Path(path).name} is now the active {'gender model' if task == 'gender' else 'face matcher'}.")
+        self.models_changed.emit()
+
+    # ------------------------------------------------------------ closing
+    def confirm_close(self) -> bool:
+        """Before the window closes: ask when a model is training; on yes, stop it (within a batch)."""
+        return self.wizard.confirm_stop()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        self.memory.sync()
+        return self.wizard.shutdown(timeout_ms)

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from training.data import DataError, Identity, check_identities, group_split, load_gender_sources, split_identities
+from training.data import (
+    DataError,
+    Identity,
+    check_identities,
+    group_split,
+    load_gender_sources,
+    split_identities,
+)
 from training.data.datasets import scan_images
 from training.distortions import CONDITIONS
 from training.distortions import apply as distort

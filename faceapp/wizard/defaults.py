@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from training.config import TrainConfig, default_config
-from training.models import ARCHS, WeightsUnavailableError, imagenet_cache_path, resolve_start_weights
+from training.models import (
+    ARCHS,
+    WeightsUnavailableError,
+    imagenet_cache_path,
+    resolve_start_weights,
+)
 
 # A CPU trains ResNet18 / MobileNetV2 at 96 px several times faster than at 128 px and loses little for faces.
 _CPU = {"gender": dict(input_size=96, batch_size=32, epochs=8),

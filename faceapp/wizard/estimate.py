@@ -1,7 +1,7 @@
 """Time per epoch, measured on a few real batches through the task's own setup, loss and optimizer (Qt-free).
 
-Training: a few optimizer steps on the epoch's own loader (the first one, which also starts the loader, is
-timed apart). Validation: the task's `evaluate` is run and stopped after a few batches through its stop flag,
+Training: a few optimizer steps on the epoch's own loader, after one untimed warm-up step; starting the
+loader (worker processes, first batch) is timed apart because every epoch pays it again. Validation: the task's `evaluate` is run and stopped after a few batches through its stop flag,
 which the core checks once per batch. Both are scaled to the real number of batches.
 """
 
@@ -58,27 +58,34 @@ def measure_epoch(task: str, data, config: TrainConfig, batches: int = 3, stop=N
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     for m in modules:
         m.train()
-    loader = setup.train_loader(1)
-    steps = min(len(loader), config.max_batches) if config.max_batches else len(loader)
-    began, marks = time.perf_counter(), []
-    for batch in loader:
-        if len(marks) > batches or (stop is not None and stop.is_set()):
-            break
-        if batch is None:
-            continue
+
+    def step(batch) -> None:
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             loss = setup.loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         _sync(device)
-        marks.append(time.perf_counter())
-    if not marks:
+
+    loader = setup.train_loader(1)
+    steps = min(len(loader), config.max_batches) if config.max_batches else len(loader)
+    began = time.perf_counter()
+    batches_iter = (b for b in loader if b is not None)
+    first = next(batches_iter, None)
+    if first is None:
         raise RuntimeError("no training batch could be read, so there is nothing to measure")
-    per_batch = (marks[-1] - marks[0]) / (len(marks) - 1) if len(marks) > 1 else marks[0] - began
-    first = marks[0] - began  # includes starting the loader, which every epoch pays again
+    startup = time.perf_counter() - began  # starting the loader: every epoch pays it again
+    step(first)  # warm-up (allocations, kernel choice): paid once per run, so not timed
+    warm = time.perf_counter() - began - startup
+    marks = [time.perf_counter()]
+    for batch in batches_iter:
+        if len(marks) > batches or (stop is not None and stop.is_set()):
+            break
+        step(batch)
+        marks.append(time.perf_counter())
+    per_batch = (marks[-1] - marks[0]) / (len(marks) - 1) if len(marks) > 1 else warm
     validation = _validation_seconds(setup, config, batches, stop)
-    seconds = first + per_batch * max(steps - 1, 0) + validation
+    seconds = startup + per_batch * steps + validation
     return Estimate(seconds, steps, per_batch, validation, str(device), len(marks))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 SOURCE_FILE = "wizard.json"
 SELECTION = {"gender": "val_balanced_accuracy", "matcher": "val_auc"}  # what fit() maximises per task
+SCORE_NAMES = {"val_balanced_accuracy": "balanced accuracy", "val_auc": "AUC"}
 _FINISHED = re.compile(r"finished \((\w+)\)")
 
 
@@ -43,8 +44,12 @@ class RunInfo:
         return SELECTION.get(self.task, "")
 
     @property
+    def score_name(self) -> str:
+        return SCORE_NAMES.get(self.selection, self.selection)
+
+    @property
     def best(self) -> dict | None:
-        rows = [r for r in self.history if isinstance(r.get(self.selection), float)]
+        rows = [r for r in self.history if isinstance(r.get(self.selection), float) and r[self.selection] == r[self.selection]]
         return max(rows, key=lambda r: r[self.selection]) if rows else None
 
     @property
@@ -62,19 +67,23 @@ class RunInfo:
         return (self.path / "config.json").stat().st_mtime
 
 
-def _number(text: str):
+INTEGER_COLUMNS = ("epoch", "train_samples")
+
+
+def _number(key: str, text: str):
+    """metrics.csv writes floats with %.6g (1.0 becomes "1"): read every metric back as a float."""
     try:
         value = float(text)
     except (TypeError, ValueError):
         return text
-    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+    return int(value) if key in INTEGER_COLUMNS else value
 
 
 def read_history(run_dir) -> list[dict]:
     """metrics.csv as dicts of numbers (one per epoch); [] when there is none yet."""
     try:
         with open(Path(run_dir) / "metrics.csv", newline="", encoding="utf-8") as fh:
-            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+            return [{k: _number(k, v) for k, v in row.items()} for row in csv.DictReader(fh)]
     except OSError:
         return []
 

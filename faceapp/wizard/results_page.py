@@ -1,0 +1,247 @@
+"""Wizard page 5: how good the model is (report and confusion matrix, or ROC and per-condition accuracy) and
+what to do with it: activate it in the app, save it elsewhere, open the run folder, export charts and metrics."""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from ..widgets import MUTED
+from ..workers import LatestRunner
+from .bridge import error_sentence
+from .jobs import results_job
+from .runs import write_metrics_csv
+from .widgets import ErrorLabel
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) and value == value else "—"
+
+
+class ResultsPage(QWizardPage):
+    activated = Signal(str, str)  # task, path in the model folder
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setTitle("Results")
+        self.results = None
+        self.headline = QLabel()
+        self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.source = QLabel()
+        self.source.setStyleSheet(f"color: {MUTED};")
+        self.source.setWordWrap(True)
+        self.error = ErrorLabel()
+        self.report = QPlainTextEdit(readOnly=True)
+        self.report.setFont(QFont("monospace", 9))
+        self.confusion = QTableWidget(0, 0)
+        self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.roc = pg.PlotWidget(background="w")
+        item = self.roc.getPlotItem()
+        item.setLabel("bottom", "false accept rate")
+        item.setLabel("left", "true accept rate")
+        item.setXRange(0, 1, padding=0.02)
+        item.setYRange(0, 1, padding=0.02)
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.plot([0, 1], [0, 1], pen=pg.mkPen("#999", width=1, style=Qt.PenStyle.DashLine))
+        self.roc_curve = item.plot([], [], pen=pg.mkPen("#0072B2", width=2))
+        self.roc_point = pg.ScatterPlotItem(size=12, brush=pg.mkBrush("#c62828"), pen=None)
+        self.roc_label = pg.TextItem("", color="#c62828", anchor=(-0.05, 1.1))
+        item.addItem(self.roc_point)
+        item.addItem(self.roc_label)
+        self.conditions = _table(["probe condition", "accuracy", "AUC", "pairs"])
+        self.epochs = _table(["epoch", "train loss", "val loss", "score", "val accuracy", "learning rate", "seconds"])
+        self.activate_button = QPushButton("Use this model in the app", clicked=self.activate)
+        buttons = [self.activate_button, QPushButton("Save model as…", clicked=lambda: self.save_model()),
+                   QPushButton("Open run folder", clicked=self.open_folder),
+                   QPushButton("Save charts (PNG)…", clicked=lambda: self.save_charts()),
+                   QPushButton("Save metrics (CSV)…", clicked=lambda: self.save_metrics())]
+        self.activate_button.setDefault(True)
+        row = QHBoxLayout()
+        for b in buttons:
+            row.addWidget(b)
+        row.addStretch(1)
+        self.done_label = QLabel()
+        self.done_label.setStyleSheet("color: #2e7d32;")
+        grid = QGridLayout()
+        grid.addWidget(self.report, 0, 0)
+        grid.addWidget(self.confusion, 0, 1)
+        grid.addWidget(self.roc, 0, 0)
+        grid.addWidget(self.conditions, 0, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        self.report.setMinimumHeight(190)
+        self.roc.setMinimumHeight(260)
+        layout = QVBoxLayout(self)
+        for w in (self.headline, self.error, self.source):
+            layout.addWidget(w)
+        layout.addLayout(grid, 3)
+        layout.addWidget(QLabel("<b>Epochs</b> (also in the run folder's metrics.csv)"))
+        layout.addWidget(self.epochs, 2)
+        layout.addLayout(row)
+        layout.addWidget(self.done_label)
+        self.runner: LatestRunner | None = None
+
+    # ------------------------------------------------------------ wizard hooks
+    def initializePage(self) -> None:  # noqa: N802
+        wizard = self.wizard()
+        if self.runner is None:
+            self.runner = LatestRunner(wizard.pool, debounce_ms=0, parent=self)
+            self.runner.result.connect(self._show)
+            self.runner.errored.connect(lambda e: self.error.show_message(error_sentence(e.exception, e.message)))
+        shown = wizard.shown_run()
+        self.results = None
+        self.error.show_message(None)
+        self.done_label.setText("")
+        gender = shown.task == "gender"
+        for w in (self.report, self.confusion):
+            w.setVisible(gender)
+        for w in (self.roc, self.conditions):
+            w.setVisible(not gender)
+        self.report.setPlainText("Scoring the best model…")
+        self.confusion.setRowCount(0)
+        self.conditions.setRowCount(0)
+        self.roc_curve.setData([], [])
+        self.roc_point.setData([], [])
+        self.roc_label.setText("")
+        self.headline.setText(self._headline(shown))
+        self._fill_epochs(shown)
+        self.source.setText("Scoring the best model…")
+        self.activate_button.setEnabled(shown.best_path is not None and wizard.models is not None)
+        if shown.best_path is not None:
+            self.runner.submit(results_job, shown.best_path, shown.data)
+
+    def _headline(self, shown) -> str:
+        if shown.best_path is None:
+            return "<b>This run has no best model</b> (no epoch was completed)."
+        best = shown.best or {}
+        value = best.get(shown.selection)
+        score = f"{shown.score_name} {value:.3f}" if isinstance(value, float) else ""
+        return (f"<b>Best model: epoch {best.get('epoch', '?')} of {shown.epochs_done}</b>, validation {score} "
+                f"({html.escape(shown.stop_reason.replace('_', ' '))}).<br>"
+                f"<span style='color:{MUTED}'>{html.escape(str(shown.best_path))}</span>")
+
+    # ------------------------------------------------------------ showing
+    def _show(self, results) -> None:
+        self.results = results
+        self.source.setText(f"Scored on the {results.source}." if results.source else results.note)
+        if results.task == "gender":
+            self.report.setPlainText(results.report_text or results.note)
+            self._fill_confusion(results.classes, results.confusion)
+        else:
+            self._fill_conditions(results.per_condition)
+            fpr, tpr = results.roc
+            self.roc_curve.setData(list(fpr), list(tpr))
+            if results.operating_point is not None:
+                far, tar = results.operating_point
+                self.roc_point.setData([far], [tar])
+                self.roc_label.setText(f"threshold {results.threshold:.3f}")
+                self.roc_label.setPos(far, tar)
+
+    def _fill_confusion(self, classes: list[str], matrix: list[list[int]]) -> None:
+        n = len(matrix)
+        self.confusion.setRowCount(n)
+        self.confusion.setColumnCount(n)
+        self.confusion.setHorizontalHeaderLabels([f"predicted {c}" for c in classes[:n]])
+        self.confusion.setVerticalHeaderLabels([f"true {c}" for c in classes[:n]])
+        self.confusion.verticalHeader().setVisible(True)
+        for i, row in enumerate(matrix):
+            total = max(sum(row), 1)
+            for j, count in enumerate(row):
+                cell = QTableWidgetItem(f"{count:,}  ({count / total:.0%})")
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                shade = int(235 - 120 * count / total)
+                cell.setBackground(QColor(shade, 245, shade) if i == j else QColor(250, shade + 10, shade + 10))
+                self.confusion.setItem(i, j, cell)
+        self.confusion.resizeColumnsToContents()
+
+    def _fill_conditions(self, table: dict) -> None:
+        self.conditions.setRowCount(len(table))
+        for r, (condition, stats) in enumerate(sorted(table.items())):
+            values = [condition, _fmt(stats.get("accuracy")), _fmt(stats.get("roc_auc")), f"{stats.get('pairs', 0):,}"]
+            for c, value in enumerate(values):
+                self.conditions.setItem(r, c, QTableWidgetItem(value))
+        self.conditions.resizeColumnsToContents()
+
+    def _fill_epochs(self, shown) -> None:
+        keys = ["epoch", "train_loss", "val_loss", shown.selection, "val_accuracy", "lr", "epoch_seconds"]
+        self.epochs.setHorizontalHeaderItem(3, QTableWidgetItem(shown.score_name))
+        best = (shown.best or {}).get("epoch")
+        self.epochs.setRowCount(len(shown.history))
+        for r, row in enumerate(shown.history):
+            for c, key in enumerate(keys):
+                value = row.get(key)
+                text = str(value) if key == "epoch" else f"{value:.2e}" if key == "lr" and isinstance(value, float) \
+                    else f"{value:.1f}" if key == "epoch_seconds" and isinstance(value, float) else _fmt(value)
+                cell = QTableWidgetItem(text + ("  ★ best" if key == "epoch" and value == best else ""))
+                self.epochs.setItem(r, c, cell)
+        self.epochs.resizeColumnsToContents()
+
+    # ------------------------------------------------------------ actions
+    def activate(self) -> None:
+        wizard = self.wizard()
+        shown = wizard.shown_run()
+        try:
+            path = wizard.activate(shown)
+        except Exception as exc:  # noqa: BLE001 - one sentence in the page, the trace in the log
+            self.error.show_message(f"Could not use the model: {error_sentence(exc)}")
+            return
+        self.done_label.setText(f"{path.name} is now the active {'gender model' if shown.task == 'gender' else 'face matcher'}.")
+        self.activated.emit(shown.task, str(path))
+
+    def save_model(self, target=None) -> Path | None:
+        shown = self.wizard().shown_run()
+        if target is None:
+            target, _ = QFileDialog.getSaveFileName(self, "Save model as", f"{shown.name}.pt", "Checkpoints (*.pt)")
+        if not target:
+            return None
+        shutil.copyfile(shown.best_path, target)
+        self.done_label.setText(f"Saved {target}.")
+        return Path(target)
+
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.wizard().shown_run().path)))
+
+    def save_charts(self, target=None) -> Path | None:
+        if target is None:
+            target, _ = QFileDialog.getSaveFileName(self, "Save charts", "training-charts.png", "PNG images (*.png)")
+        if not target or not self.wizard().training_page.charts.save_png(target):
+            return None
+        self.done_label.setText(f"Saved {target}.")
+        return Path(target)
+
+    def save_metrics(self, target=None) -> Path | None:
+        shown = self.wizard().shown_run()
+        if target is None:
+            target, _ = QFileDialog.getSaveFileName(self, "Save metrics", f"{shown.name}-metrics.csv", "CSV (*.csv)")
+        if not target:
+            return None
+        path = write_metrics_csv(target, shown.history)
+        self.done_label.setText(f"Saved {path}.")
+        return path

@@ -1,0 +1,173 @@
+"""The training wizard: five pages over one shared state, the training run, and the app's model store."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+
+from ..workers import WorkerPool
+from .bridge import TrainingRun
+from .data_page import DataPage
+from .defaults import suggested_config
+from .memory import WizardMemory
+from .results_page import ResultsPage
+from .runs import SELECTION, RunInfo, read_run
+from .settings_page import SettingsPage
+from .task_page import TaskPage
+from .training_page import TrainingPage
+
+log = logging.getLogger(__name__)
+PAGE_TASK, PAGE_DATA, PAGE_SETTINGS, PAGE_TRAINING, PAGE_RESULTS = range(5)
+FULL_BUTTONS = [QWizard.WizardButton.Stretch, QWizard.WizardButton.BackButton, QWizard.WizardButton.NextButton,
+                QWizard.WizardButton.FinishButton, QWizard.WizardButton.CancelButton]
+TRAINING_BUTTONS = [QWizard.WizardButton.Stretch, QWizard.WizardButton.NextButton, QWizard.WizardButton.CancelButton]
+
+
+@dataclass
+class WizardState:
+    task: str = "gender"
+    folder: str = ""
+    report: object = None  # DataReport of the folder
+    config: object = None  # TrainConfig chosen on the Settings page
+    resume: RunInfo | None = None  # the run being continued
+    result: object = None  # FitResult of the latest run
+    past: RunInfo | None = None  # a past run opened straight on the Results page
+
+
+class TrainWizard(QWizard):
+    closed = Signal()  # Finish, or Cancel when nothing runs
+    model_activated = Signal(str, str)  # task, path
+    training_changed = Signal(bool)
+
+    def __init__(self, models=None, memory: WizardMemory | None = None, out_dir=None, overrides: dict | None = None,
+                 extra_callbacks=(), parent: QWidget | None = None):
+        super().__init__(parent)
+        self.models = models  # ActiveModels (its store takes activated models), or None
+        self.memory = memory or WizardMemory()
+        self.default_out_dir = str(out_dir) if out_dir else str(Path.home() / "faceapp-runs")
+        self.overrides = dict(overrides or {})  # TrainConfig values forced under the Settings page (tests)
+        self.extra_callbacks = list(extra_callbacks)
+        self.state = WizardState()
+        self.pool = WorkerPool(max_threads=2, parent=self)
+        self.run = TrainingRun(self.pool, self)
+        self.training = False
+        self.setWindowTitle("Train a model")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.task_page, self.data_page, self.settings_page = TaskPage(), DataPage(), SettingsPage()
+        self.training_page, self.results_page = TrainingPage(), ResultsPage()
+        for page_id, page in enumerate((self.task_page, self.data_page, self.settings_page, self.training_page,
+                                        self.results_page)):
+            self.setPage(page_id, page)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "Done")
+        self.results_page.activated.connect(self.model_activated)
+        self.setButtonLayout(FULL_BUTTONS)
+
+    # ------------------------------------------------------------ starting points
+    def start_new(self, task: str | None = None) -> None:
+        task = task or self.memory.task()
+        self.state = WizardState(task=task, folder=self.memory.folder(task))
+        self.setStartId(PAGE_TASK)
+        self.restart()
+
+    def resume(self, run: RunInfo) -> None:
+        """Continue a run from its last.pt: the wizard opens on the Data page with the run's folder."""
+        self.state = WizardState(task=run.task, folder=(run.data or [""])[0], resume=run)
+        self.setStartId(PAGE_TASK)
+        self.restart()
+        self.next()
+
+    def show_results(self, run: RunInfo) -> None:
+        self.state = WizardState(task=run.task, folder=(run.data or [""])[0], past=run)
+        self.training_page.charts.clear(run.task)
+        for row in run.history:
+            self.training_page.charts.add_epoch({**row, "selection": run.selection})
+        self.setStartId(PAGE_RESULTS)
+        self.restart()
+
+    # ------------------------------------------------------------ what the pages share
+    def out_dir(self) -> str:
+        return self.memory.out_dir(self.default_out_dir)
+
+    def base_config(self):
+        """The settings to show: the resumed run's own, else the suggestion for the device plus remembered choices."""
+        from training.config import TrainConfig
+        from training.device import resolve_device
+
+        task = self.state.task
+        if self.state.resume is not None:
+            return TrainConfig.from_dict({**self.state.resume.config, "task": task})
+        remembered = self.memory.settings(task)
+        try:
+            device_type = resolve_device(remembered.get("device", "auto")).type
+        except (RuntimeError, ValueError):
+            device_type, remembered["device"] = "cpu", "auto"
+        base = suggested_config(task, device_type).to_dict()
+        try:
+            return TrainConfig.from_dict({**base, **remembered, "out_dir": self.out_dir()})
+        except ValueError:
+            return TrainConfig.from_dict({**base, "out_dir": self.out_dir()})
+
+    def selection(self, task: str | None = None) -> str:
+        return SELECTION[task or self.state.task]
+
+    def shown_run(self) -> RunInfo:
+        """The run the Results page is about: the one just trained, or a past one."""
+        if self.state.past is not None:
+            return self.state.past
+        run = read_run(self.state.result.run_dir)
+        if run is None:
+            raise RuntimeError(f"{self.state.result.run_dir} is not a run folder")
+        return run
+
+    def activate(self, run: RunInfo) -> Path:
+        """Copy the run's best.pt into the app's model folder under the run's name and make it active."""
+        if self.models is None or run.best_path is None:
+            raise RuntimeError("there is no model store to put the model in")
+        with tempfile.TemporaryDirectory() as tmp:
+            named = Path(tmp) / f"{run.name}.pt"
+            shutil.copyfile(run.best_path, named)
+            entry = self.models.store.import_checkpoint(named, task=run.task, activate=True)
+        self.models.invalidate()
+        log.info("activated %s model %s from %s", run.task, entry.path, run.path)
+        return entry.path
+
+    # ------------------------------------------------------------ training and closing
+    def set_training(self, running: bool) -> None:
+        self.training = running
+        self.setButtonLayout(TRAINING_BUTTONS if running else FULL_BUTTONS)
+        self.training_changed.emit(running)
+
+    def confirm_stop(self) -> bool:
+        """Ask before stopping a run; on yes, ask the run to stop (it ends within a batch)."""
+        if not self.run.running:
+            return True
+        answer = QMessageBox.question(self, "Stop training?", "A model is training. Stop it now? The best checkpoint "
+                                      "of the finished epochs is kept.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.training_page.cancel()
+        return True
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop the run and every job, waiting up to `timeout_ms`; True when all ended."""
+        self.run.cancel()
+        stopped = self.run.wait(timeout_ms / 1000)
+        return self.pool.shutdown(timeout_ms) and stopped
+
+    def reject(self) -> None:
+        if self.run.running:
+            self.confirm_stop()  # the page shows the run stopping; the wizard stays open on its results
+            return
+        self.closed.emit()
+
+    def done(self, result: int) -> None:  # noqa: D401 - embedded: never hide, hand back to the Train page
+        self.setResult(result)
+        self.closed.emit()
