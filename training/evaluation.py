@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from multiprocessing import Pool
 
 import numpy as np
 
@@ -59,12 +60,24 @@ def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transfo
     return metrics
 
 
+def _identity(image):
+    return image
+
+
+def _probe_job(args):
+    pair, crop = args
+    try:
+        return crop(load_probe(pair)), None
+    except ImageLoadError as exc:
+        return None, exc.reason
+
+
 def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
                 progress: Callable[[int], None] | None = None,
-                crop_faces: bool = True) -> tuple[np.ndarray, np.ndarray, list]:
+                crop_faces: bool = True, processes: int = 1) -> tuple[np.ndarray, np.ndarray, list]:
     """(labels, probabilities, skipped) for pairs, through the app's face crop (after the probe's
-    distortion); each distinct reference is embedded once."""
-    crop = model_cropper(matcher, crop_faces) or (lambda image: image)
+    distortion); each distinct reference is embedded once. `processes` > 1 prepares probes in parallel."""
+    crop = model_cropper(matcher, crop_faces) or _identity
     refs = sorted({p.reference for p in pairs})
     ref_emb, skipped = {}, []
     for chunk in _chunks(refs, batch_size):
@@ -78,16 +91,17 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
         if images:
             ref_emb.update(zip(ok, matcher.embed(images, batch_size=batch_size)))
     labels, scores = [], []
+    pool = Pool(processes) if processes > 1 else None
+    mapper = pool.imap if pool else map
     for chunk in _chunks(pairs, batch_size):
         kept, probes = [], []
-        for pair in chunk:
-            if pair.reference not in ref_emb:
-                continue
-            try:
-                probes.append(crop(load_probe(pair)))
+        chunk = [p for p in chunk if p.reference in ref_emb]
+        for pair, (image, reason) in zip(chunk, mapper(_probe_job, [(p, crop) for p in chunk])):
+            if image is None:
+                skipped.append((pair.probe, reason))
+            else:
+                probes.append(image)
                 kept.append(pair)
-            except ImageLoadError as exc:
-                skipped.append((pair.probe, exc.reason))
         if probes:
             e_probe = matcher.embed(probes, batch_size=batch_size)
             e_ref = np.stack([ref_emb[p.reference] for p in kept])
@@ -95,13 +109,15 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
             labels += [p.same for p in kept]
         if progress:
             progress(len(chunk))
+    if pool:
+        pool.close()
     return np.array(labels, dtype=int), np.array(scores, dtype=float), skipped
 
 
 def evaluate_pairs(matcher, pairs: list[Pair], threshold: float | None = None, batch_size: int = 64,
-                   progress=None, crop_faces: bool = True) -> dict:
+                   progress=None, crop_faces: bool = True, processes: int = 1) -> dict:
     """Verification metrics at the model's stored threshold (or the one given)."""
-    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress, crop_faces)
+    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress, crop_faces, processes)
     out = verification_metrics(labels, scores, matcher.threshold if threshold is None else threshold)
     out["skipped"] = skipped
     return out
