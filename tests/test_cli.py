@@ -1,0 +1,88 @@
+"""The command line end to end: help, train both tasks, evaluate, info, export, distort, clear errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from training.checkpoint import load_checkpoint
+from training.cli import main
+
+from .synthetic import make_gender_folder, make_identity_folder, pattern_image
+
+FAST = ["--input-size", "32", "--epochs", "1", "--batch-size", "8", "--workers", "0", "--warmup-epochs", "0", "-q"]
+
+
+def test_help_lists_every_command_and_defaults():
+    out = subprocess.run([sys.executable, "-m", "training", "--help"], capture_output=True, text=True, check=True)
+    for command in ("train-gender", "train-matcher", "evaluate", "distort", "info", "export"):
+        assert command in out.stdout
+    sub = subprocess.run([sys.executable, "-m", "training", "train-gender", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "--patience" in sub and "(default: 5)" in sub and "--start" in sub
+
+
+def _train(capsys, args):
+    assert main(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_evaluate_info_export_gender(tmp_path, capsys):
+    data = make_gender_folder(tmp_path / "g", counts={"female": 8, "male": 10}, split=True)
+    summary = _train(capsys, ["-q", "train-gender", str(data), "--out-dir", str(tmp_path / "runs"), *FAST[:-1]])
+    best = summary["best"]
+    assert summary["stop_reason"] == "completed" and load_checkpoint(best)["task"] == "gender"
+    report = tmp_path / "eval.json"
+    assert main(["-q", "evaluate", best, str(data), "--json", str(report)]) == 0
+    assert "balanced accuracy" in capsys.readouterr().out
+    assert set(json.loads(report.read_text())["per_class"]) == {"female", "male"}
+    assert main(["info", best]) == 0
+    assert json.loads(capsys.readouterr().out)["arch"] == "resnet18"
+    small = tmp_path / "small.pt"
+    assert main(["export", best, str(small), "--half"]) == 0
+    ckpt = load_checkpoint(small)
+    assert "optimizer_state" not in ckpt and ckpt["classes"] == ["female", "male"]
+
+
+def test_train_and_evaluate_matcher_under_conditions(tmp_path, capsys):
+    data = make_identity_folder(tmp_path / "ids", people=6, photos=3)
+    summary = _train(capsys, ["-q", "train-matcher", str(data), "--out-dir", str(tmp_path / "runs"),
+                              "--pairs-per-epoch", "32", "--val-pairs", "16", *FAST[:-1]])
+    assert main(["-q", "evaluate", summary["best"], str(data), "--pairs", "20",
+                 "--conditions", "none,blurred"]) == 0
+    out = capsys.readouterr().out
+    assert "none" in out and "blurred" in out and "threshold" in out
+
+
+def test_distort_writes_every_condition(tmp_path, capsys):
+    src = tmp_path / "face.png"
+    pattern_image(0, 1, 64).save(src)
+    assert main(["distort", str(src), "-o", str(tmp_path / "out"), "--severity", "4"]) == 0
+    assert len(list((tmp_path / "out").glob("face_*_s4.png"))) == 8
+    assert main(["distort", str(src), "-o", str(tmp_path / "fog.png"), "--condition", "foggy"]) == 0
+    assert (tmp_path / "fog.png").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train-gender", "/no/such/folder"], "neither a folder nor a CSV"),
+    (["info", "/no/such/model.pt"], "does not exist"),
+    (["train-gender", "{data}", "--device", "cuda"], "CUDA"),
+])
+def test_errors_are_one_clear_line(tmp_path, capsys, args, message):
+    data = make_gender_folder(tmp_path / "g", counts={"female": 3, "male": 3})
+    import torch
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main([a.replace("{data}", str(data)) for a in args] + ["--out-dir", str(tmp_path)]
+                if args[0] == "train-gender" else args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_imagenet_start_offline_fails_fast_with_instructions(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    data = make_gender_folder(tmp_path / "g", counts={"female": 3, "male": 3})
+    assert main(["train-gender", str(data), "--start", "imagenet", "--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "resnet18" in err.lower() or "imagenet" in err.lower()
+    assert str(tmp_path / "torch") in err
