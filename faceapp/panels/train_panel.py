@@ -127,8 +127,8 @@ class TrainPanel(QWidget):
         self.folder_button.setEnabled(run is not None)
 
     # ------------------------------------------------------------ actions
-    def new_run(self) -> None:
-        self.wizard.start_new()
+    def new_run(self, task: str | None = None) -> None:
+        self.wizard.start_new(task)
         self.stack.setCurrentWidget(self.wizard)
 
     def show_results(self, run: RunInfo | None = None) -> None:

@@ -28,7 +28,7 @@ UNREADABLE_SHOWN = 5
 
 
 class DataPage(QWizardPage):
-    def __init__(self, parent=None):
+    def __init__(self, pool, parent=None):
         super().__init__(parent)
         self.setTitle("Training data")
         self.setAcceptDrops(True)
@@ -61,16 +61,14 @@ class DataPage(QWizardPage):
                        self.samples_title, self.samples, self.probes_title, self.probes):
             layout.addWidget(widget)
         layout.addStretch(1)
-        self.runner: LatestRunner | None = None
+        self.runner = LatestRunner(pool, debounce_ms=200, parent=self)
+        self.runner.result.connect(self._show)
+        self.runner.errored.connect(lambda e: self._fail(error_sentence(e.exception, e.message)))
+        self.runner.busy_changed.connect(lambda _: self.completeChanged.emit())
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
         wizard = self.wizard()
-        if self.runner is None:
-            self.runner = LatestRunner(wizard.pool, debounce_ms=200, parent=self)
-            self.runner.result.connect(self._show)
-            self.runner.errored.connect(lambda e: self._fail(error_sentence(e.exception, e.message)))
-            self.runner.busy_changed.connect(lambda _: self.completeChanged.emit())
         task = wizard.state.task
         self.setSubTitle(f"Expected layout: {LAYOUTS[task]}.")
         self.view, self.error = None, None
@@ -81,7 +79,7 @@ class DataPage(QWizardPage):
             self.folder.setText(wizard.state.folder)
 
     def isComplete(self) -> bool:  # noqa: N802
-        return (self.view is not None and self.error is None and self.runner is not None and not self.runner.busy
+        return (self.view is not None and self.error is None and not self.runner.busy
                 and self.view.report.folder == self.folder.text().strip())
 
     def validatePage(self) -> bool:  # noqa: N802
@@ -116,7 +114,7 @@ class DataPage(QWizardPage):
         text = text.strip()
         if not text or self.wizard() is None:
             self.state_label.setText("Choose the folder to train on.")
-            self.runner and self.runner.cancel()
+            self.runner.cancel()
         else:
             self.state_label.setText("Checking the folder…")
             config = self.wizard().base_config()

@@ -47,7 +47,7 @@ def _fmt(value) -> str:
 class ResultsPage(QWizardPage):
     activated = Signal(str, str)  # task, path in the model folder
 
-    def __init__(self, parent=None):
+    def __init__(self, pool, parent=None):
         super().__init__(parent)
         self.setTitle("Results")
         self.results = None
@@ -106,15 +106,13 @@ class ResultsPage(QWizardPage):
         layout.addWidget(self.epochs, 2)
         layout.addLayout(row)
         layout.addWidget(self.done_label)
-        self.runner: LatestRunner | None = None
+        self.runner = LatestRunner(pool, debounce_ms=0, parent=self)
+        self.runner.result.connect(self._show)
+        self.runner.errored.connect(lambda e: self.error.show_message(error_sentence(e.exception, e.message)))
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
         wizard = self.wizard()
-        if self.runner is None:
-            self.runner = LatestRunner(wizard.pool, debounce_ms=0, parent=self)
-            self.runner.result.connect(self._show)
-            self.runner.errored.connect(lambda e: self.error.show_message(error_sentence(e.exception, e.message)))
         shown = wizard.shown_run()
         self.results = None
         self.error.show_message(None)

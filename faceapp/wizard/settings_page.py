@@ -55,7 +55,7 @@ def _row(*widgets) -> QWidget:
 
 
 class SettingsPage(QWizardPage):
-    def __init__(self, parent=None):
+    def __init__(self, pool, parent=None):
         super().__init__(parent)
         self.setTitle("Settings")
         self.setButtonText(QWizard.WizardButton.NextButton, "Start training")
@@ -117,17 +117,16 @@ class SettingsPage(QWizardPage):
         for check in (self.freeze, self.crop):
             check.toggled.connect(self._changed)
         self.device.currentIndexChanged.connect(self._changed)
-        self.runner: LatestRunner | None = None
+        self.runner = LatestRunner(pool, debounce_ms=0, parent=self)
+        self.runner.result.connect(self._estimated)
+        self.runner.errored.connect(lambda e: self.estimate_label.setText(error_sentence(e.exception, e.message)))
+        self.runner.busy_changed.connect(lambda busy: self.estimate_button.setEnabled(not busy))
+        self.last_estimate = None
         self._loading = False
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
         wizard = self.wizard()
-        if self.runner is None:
-            self.runner = LatestRunner(wizard.pool, debounce_ms=0, parent=self)
-            self.runner.result.connect(self._estimated)
-            self.runner.errored.connect(lambda e: self.estimate_label.setText(error_sentence(e.exception, e.message)))
-            self.runner.busy_changed.connect(lambda busy: self.estimate_button.setEnabled(not busy))
         task, resume = wizard.state.task, wizard.state.resume
         self.setSubTitle(f"Training the {'gender classifier' if task == 'gender' else 'face matcher'} on "
                          f"{wizard.state.folder}.")

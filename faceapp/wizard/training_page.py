@@ -31,7 +31,7 @@ REASONS = {"completed": "Training finished.",
 class TrainingPage(QWizardPage):
     run_ended = Signal(str)  # stop reason, or "failed"
 
-    def __init__(self, parent=None):
+    def __init__(self, run, parent=None):
         super().__init__(parent)
         self.setTitle("Training")
         self.result = None
@@ -71,20 +71,17 @@ class TrainingPage(QWizardPage):
         layout.addWidget(self.progress)
         layout.addWidget(self.notice)
         layout.addWidget(split, 1)
+        run.started.connect(self._started)
+        run.batches.connect(self._batches)
+        run.epoch.connect(self._epoch)
+        run.log_line.connect(self.log.appendPlainText)
+        run.finished.connect(self._finished)
+        run.failed.connect(self._failed)
+        run.ended.connect(self._ended)
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
         wizard = self.wizard()
-        run = wizard.run
-        if not getattr(self, "_connected", False):
-            run.started.connect(self._started)
-            run.batches.connect(self._batches)
-            run.epoch.connect(self._epoch)
-            run.log_line.connect(self.log.appendPlainText)
-            run.finished.connect(self._finished)
-            run.failed.connect(self._failed)
-            run.ended.connect(self._ended)
-            self._connected = True
         state = wizard.state
         self.result, self.info, self.epoch_rows = None, {}, []
         self.charts.clear(state.task)
@@ -96,7 +93,7 @@ class TrainingPage(QWizardPage):
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel training")
         wizard.set_training(True)
-        run.start(state.task, [state.folder], state.config, wizard.extra_callbacks)
+        wizard.run.start(state.task, [state.folder], state.config, wizard.extra_callbacks)
 
     def isComplete(self) -> bool:  # noqa: N802
         return self.result is not None and self.result.best_path is not None

@@ -61,8 +61,8 @@ class TrainWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.task_page, self.data_page, self.settings_page = TaskPage(), DataPage(), SettingsPage()
-        self.training_page, self.results_page = TrainingPage(), ResultsPage()
+        self.task_page, self.data_page, self.settings_page = TaskPage(), DataPage(self.pool), SettingsPage(self.pool)
+        self.training_page, self.results_page = TrainingPage(self.run), ResultsPage(self.pool)
         for page_id, page in enumerate((self.task_page, self.data_page, self.settings_page, self.training_page,
                                         self.results_page)):
             self.setPage(page_id, page)

@@ -1,0 +1,294 @@
+"""The training wizard end to end (pytest-qt, offscreen): both tasks on tiny generated folders, CPU, 32 px."""
+
+from __future__ import annotations
+
+import csv
+import threading
+
+import pytest
+from PySide6.QtWidgets import QMessageBox, QWizard
+
+from tests.synthetic import make_gender_folder, make_identity_folder
+from training.checkpoint import load_checkpoint
+
+TIMEOUT = 90_000  # ms; a loaded 2-core machine trains ResNet18 slowly even at 32 px
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """On a busy 2-core machine two intra-op threads fight the other jobs: one thread trains ~10x faster here."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def gender_folder(tmp_path_factory):
+    return make_gender_folder(tmp_path_factory.mktemp("wizard") / "gender", {"female": 8, "male": 16}, split=True,
+                              size=40)
+
+
+@pytest.fixture(scope="module")
+def identity_folder(tmp_path_factory):
+    return make_identity_folder(tmp_path_factory.mktemp("wizard") / "people", people=6, photos=3, size=40,
+                                distortion_dir=True)
+
+
+class Recorder:
+    """Counts what fit() reports, on the training thread."""
+
+    def __init__(self):
+        self.batches, self.epochs, self.started = [], [], []
+
+    def on_train_start(self, info):
+        self.started.append(info)
+
+    def on_batch_end(self, info):
+        self.batches.append(info)
+
+    def on_epoch_end(self, info):
+        self.epochs.append(info)
+
+
+class Gate:
+    """Holds the training thread at the first batch of `epoch` until released or until the run is stopped."""
+
+    def __init__(self, wizard, epoch: int):
+        self.wizard, self.epoch = wizard, epoch
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def arm(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.entered.clear()
+
+    def on_batch_end(self, info):
+        if info["epoch"] == self.epoch and not self.entered.is_set():
+            stop = self.wizard.run.stop
+            self.entered.set()
+            while not self.release.wait(0.01) and not stop.is_set():
+                pass
+
+
+@pytest.fixture
+def make_panel(qtbot, model_store):
+    from faceapp.active_models import ActiveModels
+    from faceapp.panels.train_panel import TrainPanel
+
+    panels = []
+
+    def make(callbacks=()):
+        panel = TrainPanel(ActiveModels(model_store, device="cpu"), overrides={"workers": 0},
+                           extra_callbacks=callbacks)
+        qtbot.addWidget(panel)
+        panel.resize(1100, 800)
+        panel.show()
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        assert panel.shutdown(10_000)
+
+
+def to_settings(qtbot, wizard, task: str, folder) -> None:
+    wizard.task_page.buttons[task].setChecked(True)
+    wizard.next()
+    assert wizard.currentPage() is wizard.data_page
+    wizard.data_page.set_folder(folder)
+    qtbot.waitUntil(wizard.data_page.isComplete, timeout=TIMEOUT)
+    wizard.next()
+    assert wizard.currentPage() is wizard.settings_page
+
+
+def fast_settings(page, epochs: int) -> None:
+    page.start.setCurrentIndex(page.start.findData("none"))
+    page.device.setCurrentIndex(page.device.findData("cpu"))
+    page.epochs.setValue(epochs)
+    page.batch_size.setValue(8)
+    page.input_size.setValue(32)
+    page.patience.setValue(0)
+    page.crop.setChecked(False)
+    page.pairs_per_epoch.setValue(48)
+    page.val_pairs.setValue(32)
+    assert page.isComplete(), page.problem()
+
+
+def train(qtbot, wizard):
+    with qtbot.waitSignal(wizard.run.ended, timeout=TIMEOUT):
+        wizard.next()
+        assert wizard.currentPage() is wizard.training_page
+    return wizard.training_page.result
+
+
+def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbot):
+    recorder = Recorder()
+    panel = make_panel([recorder])
+    wizard = panel.wizard
+    panel.new_run()
+    to_settings(qtbot, wizard, "gender", gender_folder)
+    data = wizard.state.report
+    assert dict(data.rows)["Training images"] == "8 female · 16 male"
+    assert "val/ folder" in dict(data.rows)["Held-out test set"]
+    assert "Imbalanced: 2.0" in data.notes[0] and wizard.data_page.samples.count == 8
+
+    page = wizard.settings_page
+    fast_settings(page, epochs=2)
+    page.measure()
+    qtbot.waitUntil(lambda: "per epoch" in page.estimate_label.text(), timeout=TIMEOUT)
+    assert page.last_estimate.seconds_per_epoch > 0 and page.last_estimate.train_batches >= 1
+
+    result = train(qtbot, wizard)
+    assert result.stop_reason == "completed" and result.best_path.is_file()
+    charts = wizard.training_page.charts
+    assert charts.batch_points() == len(recorder.batches) == 2 * recorder.started[0]["batches"]
+    assert charts.epoch_points() == len(recorder.epochs) == len(result.history) == 2
+    assert wizard.training_page.log.toPlainText().count("epoch ") >= 2  # the core's own log lines
+    assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+
+    with qtbot.waitSignal(wizard.results_page.runner.result, timeout=TIMEOUT):
+        wizard.next()
+    results = wizard.results_page
+    assert "held-out test set" in results.source.text()
+    assert "female" in results.report.toPlainText() and results.confusion.rowCount() == 2
+    assert sum(sum(row) for row in results.results.confusion) == 2 + 5  # the val/ folder
+    assert results.epochs.rowCount() == 2
+
+    with qtbot.waitSignal(panel.models_changed, timeout=5000):
+        results.activate_button.click()
+    active = wizard.models.store.active_path("gender")
+    assert active.parent == wizard.models.store.task_dir("gender") and active.stem == result.run_dir.name
+    assert load_checkpoint(active, task="gender")["epoch"] == result.best_metrics["epoch"]
+    assert results.save_charts(tmp_path / "charts.png").stat().st_size > 1000
+    rows = list(csv.DictReader(results.save_metrics(tmp_path / "metrics.csv").open(encoding="utf-8")))
+    assert [r["epoch"] for r in rows] == ["1", "2"] and "val_balanced_accuracy" in rows[0]
+    assert results.save_model(tmp_path / "copy.pt").is_file()
+
+    wizard.done(1)
+    assert panel.stack.currentIndex() == 0 and panel.runs.topLevelItemCount() == 1
+    assert panel.selected_run().path == result.run_dir and "completed" in panel.runs.topLevelItem(0).text(5)
+
+    again = make_panel()  # the choices are remembered for the next run
+    again.new_run()
+    assert again.wizard.state.task == "gender" and again.wizard.state.folder == str(gender_folder)
+    again.wizard.next()
+    qtbot.waitUntil(again.wizard.data_page.isComplete, timeout=TIMEOUT)
+    again.wizard.next()
+    settings = again.wizard.settings_page
+    assert (settings.epochs.value(), settings.input_size.value(), settings.batch_size.value()) == (2, 32, 8)
+    assert settings.device.currentData() == "cpu" and not settings.crop.isChecked()
+
+
+def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder, qtbot):
+    recorder = Recorder()
+    panel = make_panel([recorder])
+    wizard = panel.wizard
+    panel.new_run()
+    to_settings(qtbot, wizard, "matcher", identity_folder)
+    rows = dict(wizard.state.report.rows)
+    assert rows["Identities"].startswith("6 people") and "18 distorted copies" in rows["Images"]
+    assert "distortion/ folders found" in wizard.state.report.notes[0]
+    assert wizard.data_page.probes.count >= 4 and not wizard.data_page.probes.isHidden()
+
+    fast_settings(wizard.settings_page, epochs=1)
+    assert wizard.settings_page.form.isRowVisible(wizard.settings_page.pairs_per_epoch)
+    result = train(qtbot, wizard)
+    assert result.stop_reason == "completed" and result.best_path.is_file()
+    charts = wizard.training_page.charts
+    assert charts.batch_points() == len(recorder.batches) == 48 // 8
+    assert charts.epoch_points() == 1 and set(charts.score_curves) == {"val_auc", "val_accuracy"}
+
+    with qtbot.waitSignal(wizard.results_page.runner.result, timeout=TIMEOUT):
+        wizard.next()
+    results = wizard.results_page.results
+    assert len(results.roc[0]) >= 2 and results.operating_point is not None
+    assert results.threshold == pytest.approx(load_checkpoint(result.best_path)["threshold"])
+    assert wizard.results_page.conditions.rowCount() == len(results.per_condition) > 0
+    with qtbot.waitSignal(panel.models_changed, timeout=5000):
+        wizard.results_page.activate_button.click()
+    assert wizard.models.store.active_path("matcher").stem == result.run_dir.name
+
+
+def test_bad_folders_block_next_with_the_reason(make_panel, tmp_path, qtbot):
+    one_class = make_gender_folder(tmp_path / "one", {"male": 6})
+    unreadable = make_gender_folder(tmp_path / "broken", {"female": 4, "male": 4})
+    for path in list((unreadable / "female").iterdir())[:3]:
+        path.write_bytes(b"not an image")
+    loners = make_identity_folder(tmp_path / "loners", people=4, photos=1)
+    cases = [("gender", one_class, "exactly two classes"),
+             ("gender", unreadable, "class 'female' has only 1 readable image (3 unreadable)"),
+             ("gender", tmp_path / "missing", "does not exist"),
+             ("matcher", loners, "no identity has two images"),
+             ("matcher", tmp_path / "loners" / "Person_00" / "Person_00_0001.png", "is a file")]
+    panel = make_panel()
+    wizard = panel.wizard
+    for task, folder, message in cases:
+        panel.new_run(task)
+        wizard.task_page.buttons[task].setChecked(True)
+        wizard.next()
+        page = wizard.data_page
+        page.set_folder(folder)
+        qtbot.waitUntil(lambda: page.error_label.isVisible(), timeout=TIMEOUT)
+        assert message.lower() in page.error_label.text().lower()
+        assert not page.isComplete() and not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+
+
+def test_cancel_and_closing_keep_the_best_checkpoint_and_resume(make_window, model_store, gender_folder, qtbot,
+                                                                monkeypatch):
+    window = make_window(model_store)
+    panel = window.train_panel
+    window.show_page(2)
+    wizard = panel.wizard
+    gate = Gate(wizard, epoch=2)
+    wizard.overrides, wizard.extra_callbacks = {"workers": 0}, [gate]
+    asked = []
+    answer = [QMessageBox.StandardButton.No]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or answer[0])
+
+    panel.new_run()
+    to_settings(qtbot, wizard, "gender", gender_folder)
+    fast_settings(wizard.settings_page, epochs=3)
+    wizard.next()
+    page = wizard.training_page
+    qtbot.waitUntil(gate.entered.is_set, timeout=TIMEOUT)
+    assert not wizard.button(QWizard.WizardButton.BackButton).isVisible()  # no going back mid-run
+
+    window.close()  # asks; "No" keeps training
+    assert len(asked) == 1 and window.isVisible() and wizard.run.running
+
+    with qtbot.waitSignal(wizard.run.ended, timeout=TIMEOUT):
+        page.cancel_button.click()
+        assert page.cancel_button.text() == "Stopping…" and not page.cancel_button.isEnabled()
+    result = page.result
+    assert result.stop_reason == "cancelled" and len(result.history) == 1
+    assert load_checkpoint(result.best_path, task="gender")["epoch"] == 1
+    assert "cancelled" in page.notice.text() and not page.cancel_button.isEnabled()
+    assert page.isComplete() and wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert wizard.button(QWizard.WizardButton.BackButton).isVisible()
+
+    wizard.reject()  # nothing runs: back to the list of runs, where the cancelled run can be resumed
+    run = panel.selected_run()
+    assert run.path == result.run_dir and run.stop_reason == "cancelled" and panel.resume_button.isEnabled()
+    gate.arm(epoch=2)
+    panel.resume_selected()
+    qtbot.waitUntil(wizard.data_page.isComplete, timeout=TIMEOUT)
+    wizard.next()
+    settings = wizard.settings_page
+    assert settings.epochs.value() == 3 and "Resuming" in settings.resume_note.text()
+    settings.epochs.setValue(1)
+    assert not settings.isComplete() and "already has 1 epoch" in settings.error.text()
+    settings.epochs.setValue(2)
+    with qtbot.waitSignal(wizard.run.started, timeout=TIMEOUT) as started:
+        wizard.next()
+    assert started.args[0]["start_epoch"] == 2 and started.args[0]["run_dir"] == str(result.run_dir)
+    assert page.charts.epoch_points() == 1  # the finished epoch is back on the chart
+    qtbot.waitUntil(gate.entered.is_set, timeout=TIMEOUT)
+
+    answer[0] = QMessageBox.StandardButton.Yes
+    window.close()  # asks, stops the run within a batch, then closes
+    assert len(asked) == 2 and not window.isVisible() and not wizard.run.running
+    qtbot.waitUntil(lambda: page.result is not None, timeout=TIMEOUT)
+    assert page.result.stop_reason == "cancelled"
+    assert load_checkpoint(result.best_path, task="gender")["epoch"] == 1
