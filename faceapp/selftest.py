@@ -3,7 +3,8 @@
 `run_self_test` needs no display and no QApplication (only QtCore, for the data folder and the saved
 device setting): it loads the active models through the app's model store, tags a few drawn faces with
 `tagging.tag_folder` and scores a drawn pair with `verify.score_pair` — the code paths the pages use —
-then prints one line and returns the exit status (0 ok, 1 with the reason).
+imports the window's modules without showing it, then prints one line and returns the exit status (0 ok,
+1 with the reason).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def _checks(data_folder, bundled_dir, device) -> str:
             raise SelfTestError(f"the {title} {path} cannot be read: {exc.strerror or exc}") from exc
         described[task] = f"{path.name} ({source}, {loaded[task].meta.get('arch', '?')}"
     device_name = models.resolved_device()
+    _check_window_modules()
     faces_found = _check_face_detector()
     images = [drawn_face(seed) for seed in range(SELF_TEST_IMAGES)]
     labels = _check_tagging(loaded["gender"], images)
@@ -79,7 +81,18 @@ def _checks(data_folder, bundled_dir, device) -> str:
     counts = ", ".join(f"{n} {label}" for label, n in sorted(labels.items()))
     return (f"gender model {described['gender']}), matcher {described['matcher']}, threshold {threshold:.2f}), "
             f"device {device_name}, {SELF_TEST_IMAGES} images tagged ({counts}; faces found in {faces_found}), "
-            f"pair score {score:.2f}")
+            f"pair score {score:.2f}, window modules ok")
+
+
+def _check_window_modules() -> None:
+    """Import (not show) the main window and everything it pulls in: a frozen build that misses a module
+    its pages need (say pyqtgraph's QtOpenGL) fails here, not when a user opens it. Needs no display."""
+    import importlib
+
+    try:
+        importlib.import_module(f"{__package__}.main_window")
+    except ImportError as exc:
+        raise SelfTestError(f"the main window cannot load: {type(exc).__name__}: {exc}") from exc
 
 
 def _check_face_detector() -> int:

@@ -29,7 +29,7 @@ FIRST_WINDOW = re.compile(r"first window: (?:(?P<inapp>[\d.]+) s|unknown) after 
 WINDOW_MANAGERS = ("icewm", "openbox", "twm")
 CUDA_ONLY = re.compile(r"(^|/)(nvidia|cuda|cuda_bindings|cuda_pathfinder|triton)/|"
                        r"lib(torch_cuda|c10_cuda|caffe2_nvrtc|torch_nvshmem|cudnn|cublas|cufft|curand|cusolver|"
-                       r"cusparse|nccl|nvrtc|nvJitLink|nvjitlink|cudart|cupti|nvshmem|nvToolsExt)[^/]*$")
+                       r"cusparse|nccl|nvrtc|nvJitLink|nvjitlink|cudart|cupti|nvshmem|nvToolsExt|nvjpeg)[^/]*$")
 
 
 def run_build(work: Path, dist: Path) -> float:

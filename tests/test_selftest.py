@@ -20,7 +20,7 @@ from tests.gui.helpers import save_tiny
 ROOT = Path(__file__).resolve().parent.parent
 OK_LINE = re.compile(r"self-test ok: gender model gender\.pt \(user, resnet18\), matcher matcher\.pt "
                      r"\(user, mobilenet_v2, threshold 0\.50\), device \S+, 4 images tagged \((\d+ (fe)?male(, )?)+; "
-                     r"faces found in [0-4]\), pair score [01]\.\d\d, [\d.]+ s")
+                     r"faces found in [0-4]\), pair score [01]\.\d\d, window modules ok, [\d.]+ s")
 
 
 @pytest.fixture(scope="module")
