@@ -230,7 +230,7 @@ def test_bad_folders_block_next_with_the_reason(make_panel, tmp_path, qtbot):
         wizard.next()
         page = wizard.data_page
         page.set_folder(folder)
-        qtbot.waitUntil(lambda: page.error_label.isVisible(), timeout=TIMEOUT)
+        qtbot.waitUntil(page.error_label.isVisible, timeout=TIMEOUT)
         assert message.lower() in page.error_label.text().lower()
         assert not page.isComplete() and not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
 

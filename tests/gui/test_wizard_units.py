@@ -1,0 +1,126 @@
+"""The wizard's Qt-free pieces: batch coalescing, folder checks, run folders, and that they never import Qt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from faceapp.wizard.datacheck import check_folder
+from faceapp.wizard.forwarder import ProgressForwarder
+from faceapp.wizard.runs import SELECTION, list_runs, read_run, write_metrics_csv, write_run_source
+from tests.synthetic import make_gender_folder, make_identity_folder
+from training.data import DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+QT_FREE = ("faceapp.wizard", "faceapp.wizard.forwarder", "faceapp.wizard.datacheck", "faceapp.wizard.estimate",
+           "faceapp.wizard.results", "faceapp.wizard.runs", "faceapp.wizard.defaults")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_forwarder_sends_every_batch_but_at_most_20_times_a_second():
+    sent, clock = [], Clock()
+    forwarder = ProgressForwarder(lambda kind, payload: sent.append((kind, payload)), max_rate=20, clock=clock)
+    forwarder.on_train_start({"batches": 1000})
+    for epoch in (1, 2):
+        for batch in range(1, 1001):
+            clock.now += 0.001  # 1000 batches a second
+            forwarder.on_batch_end({"epoch": epoch, "batch": batch, "batches": 1000, "loss": 1.0,
+                                    "smoothed_loss": 1.0, "lr": 0.1})
+        forwarder.on_epoch_end({"epoch": epoch})
+    forwarder.on_train_end(None)
+    batches = [p for kind, p in sent if kind == "batches"]
+    delivered = [(b["epoch"], b["batch"]) for chunk in batches for b in chunk]
+    assert delivered == [(e, b) for e in (1, 2) for b in range(1, 1001)]  # every point, in order
+    assert len(batches) <= 2 * (20 + 1) + 2  # ~20 sends per simulated second, plus an epoch-end flush each
+    kinds = [kind for kind, _ in sent]
+    assert kinds[0] == "start" and kinds.count("epoch") == 2
+    assert kinds[kinds.index("epoch") - 1] == "batches"  # an epoch's batches arrive before its epoch point
+
+
+def test_forwarder_sends_slow_batches_at_once():
+    sent, clock = [], Clock()
+    forwarder = ProgressForwarder(lambda kind, payload: sent.append(payload), clock=clock)
+    for batch in (1, 2, 3):
+        clock.now += 1.0
+        forwarder.on_batch_end({"batch": batch})
+    assert [[b["batch"] for b in chunk] for chunk in sent] == [[1], [2], [3]]
+
+
+def test_gender_check_counts_split_and_imbalance(tmp_path):
+    folder = make_gender_folder(tmp_path / "g", {"female": 6, "male": 24})
+    report = check_folder("gender", folder, val_fraction=0.25, seed=0)
+    rows = dict(report.rows)
+    assert rows["Training images"] == "6 female · 24 male"
+    assert "no val/ folder" in rows["Held-out test set"] and "held out by person" in rows["Validation split"]
+    assert report.notes[0].startswith("Imbalanced: 4.0 'male' images per 'female' image")
+    assert {caption for _, caption in report.samples} == {"female", "male"}
+
+
+def test_matcher_check_without_distortion_folders_previews_generated_probes(tmp_path):
+    report = check_folder("matcher", make_identity_folder(tmp_path / "p", people=5, photos=2))
+    assert dict(report.rows)["Identities"] == "5 people, 5 with two or more photos"
+    assert "generated on the fly" in report.notes[0]
+    assert len(report.probes) == 4 and not any(premade for *_, premade in report.probes)
+
+
+def test_check_reports_unreadable_files_and_still_passes(tmp_path):
+    folder = make_gender_folder(tmp_path / "g", {"female": 4, "male": 4})
+    (folder / "male" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    report = check_folder("gender", folder)
+    assert [Path(p).name for p, _ in report.unreadable] == ["broken.jpg"]
+    with pytest.raises(DataError, match="exactly two classes"):
+        check_folder("gender", make_gender_folder(tmp_path / "one", {"female": 3}))
+
+
+def _fake_run(folder: Path, task: str, rows: list[dict], finished: str | None) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"task": task, "epochs": 5}), encoding="utf-8")
+    write_metrics_csv(folder / "metrics.csv", rows)
+    (folder / "train.log").write_text("epoch 1: ...\n" + (f"x finished ({finished}); best\n" if finished else ""),
+                                      encoding="utf-8")
+    (folder / "best.pt").write_bytes(b"")
+    return folder
+
+
+def test_runs_are_listed_with_their_best_epoch_and_status(tmp_path):
+    _fake_run(tmp_path / "a", "gender", [{"epoch": 1, "val_balanced_accuracy": 0.5},
+                                         {"epoch": 2, "val_balanced_accuracy": 1.0}], "early_stopping")
+    _fake_run(tmp_path / "b", "matcher", [{"epoch": 1, "val_auc": 0.7}], None)
+    write_run_source(tmp_path / "b", "matcher", ["/data/people"])
+    (tmp_path / "not-a-run").mkdir()
+    runs = {r.name: r for r in list_runs(tmp_path)}
+    assert set(runs) == {"a", "b"}
+    a, b = runs["a"], runs["b"]
+    assert a.best["epoch"] == 2 and a.best["val_balanced_accuracy"] == 1.0  # "1" in the CSV is read as 1.0
+    assert a.stop_reason == "early_stopping" and a.epochs_done == 2 and a.epochs_planned == 5
+    assert b.stop_reason == "unfinished" and b.data == ["/data/people"] and b.score_name == "AUC"
+    assert read_run(tmp_path / "not-a-run") is None
+
+
+def test_selection_matches_the_core():
+    from training.tasks import SETUPS
+
+    assert SELECTION == {task: setup.selection for task, setup in SETUPS.items()}
+
+
+def test_wizard_logic_modules_do_not_import_qt():
+    script = ("import importlib, sys\n"
+              "for name in sys.argv[1:]:\n"
+              "    importlib.import_module(name)\n"
+              "qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))\n"
+              "print('qt:', qt[:3])\n")
+    done = subprocess.run([sys.executable, "-c", script, *QT_FREE], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "qt: []"
