@@ -131,15 +131,12 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema), use_buffers=True) \
         if config.ema else None
-    if ema is not None:
-        modules_saved = {**modules, "ema": ema}  # saved and restored with the rest, never optimized
-    else:
-        modules_saved = modules
+    saved_modules = {**modules, "ema": ema} if ema is not None else modules  # ema: saved, never optimized
     early = EarlyStopping(config.patience, config.min_delta, stop)
     history: list[dict] = []
     start_epoch, best_metrics = 1, {}
     if resume:
-        start_epoch, history, best_metrics = _restore(resume, modules_saved, optimizer, scheduler, early, setup)
+        start_epoch, history, best_metrics = _restore(resume, saved_modules, optimizer, scheduler, early, setup)
         log(f"resumed from epoch {start_epoch - 1} of {run.path}")
     config.save_json(run.path / "config.json")
     meta = dict(task=task, input_size=config.input_size,
@@ -186,7 +183,7 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
             model.load_state_dict(raw)  # last.pt holds the raw weights, to resume training from
         state = {"optimizer_state": optimizer.state_dict(), "scheduler_state": scheduler.state_dict(),
                  "best_metrics": best_metrics, "early_best": early.best, "early_bad_epochs": early.bad_epochs,
-                 "extra_modules": {k: m.state_dict() for k, m in modules_saved.items() if k != "model"},
+                 "extra_modules": {k: m.state_dict() for k, m in saved_modules.items() if k != "model"},
                  "train_data": setup.description(), "device": str(device)}
         save_checkpoint(run.path / "last.pt", make_checkpoint(model, metrics=row, extra=state, **ckpt_args))
         run.append_metrics(row)
