@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,6 +31,14 @@ WINDOW_MANAGERS = ("icewm", "openbox", "twm")
 CUDA_ONLY = re.compile(r"(^|/)(nvidia|cuda|cuda_bindings|cuda_pathfinder|triton)/|"
                        r"lib(torch_cuda|c10_cuda|caffe2_nvrtc|torch_nvshmem|cudnn|cublas|cufft|curand|cusolver|"
                        r"cusparse|nccl|nvrtc|nvJitLink|nvjitlink|cudart|cupti|nvshmem|nvToolsExt|nvjpeg)[^/]*$")
+
+
+class Report(list):
+    """The summary lines; each is also printed as soon as it is known."""
+
+    def append(self, line: str) -> None:
+        print(line, flush=True)
+        super().append(line)
 
 
 def run_build(work: Path, dist: Path) -> float:
@@ -73,9 +82,10 @@ def bundle_size(bundle: Path) -> tuple[int, int, Counter]:
 
 
 def isolated_env(tmp: Path, **extra) -> dict:
-    env = dict(os.environ, FACEAPP_DATA_DIR=str(tmp / "data"), XDG_CONFIG_HOME=str(tmp / "config"), **extra)
+    env = dict(os.environ, FACEAPP_DATA_DIR=str(tmp / "data"), XDG_CONFIG_HOME=str(tmp / "config"))
     for name in ("FACEAPP_RESOURCES", "FACEAPP_HAAR_CASCADE", "FACEAPP_EXIT_AFTER_SHOW", "PYTHONPATH"):
         env.pop(name, None)  # the bundle must find everything on its own
+    env.update(extra)
     return env
 
 
@@ -135,6 +145,8 @@ def launch(exe: Path, tmp: Path, display: Display, hold_s: float, timeout: float
     env.update(display.env)
     started = time.time()
     process = subprocess.Popen([str(exe)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(timeout, process.kill)  # a window that never paints must not hang the check
+    watchdog.start()
     seen = []
     try:
         for line in process.stdout:
@@ -148,6 +160,7 @@ def launch(exe: Path, tmp: Path, display: Display, hold_s: float, timeout: float
                 return float(match.group("epoch")) - started, (float(inapp) if inapp else None)
         process.wait(timeout)
     finally:
+        watchdog.cancel()
         if process.poll() is None:
             process.kill()
     raise SystemExit(f"the app exited ({process.returncode}) without showing a window:\n{''.join(seen[-30:])}")
@@ -167,7 +180,8 @@ def main(argv=None) -> int:
     bundle = args.dist / "FaceApp"
     exe = executable(bundle)
     total, cuda, parts = bundle_size(bundle)
-    report = [f"bundle: {bundle} ({total / 1e9:.2f} GB)"]
+    report = Report()
+    report.append(f"bundle: {bundle} ({total / 1e9:.2f} GB)")
     report.append("  largest parts: " + ", ".join(f"{name} {size / 1e6:.0f} MB" for name, size in parts.most_common(8)))
     if cuda:
         report.append(f"  CUDA-only files {cuda / 1e9:.2f} GB -> a CPU-only torch bundle would be about "
@@ -200,7 +214,7 @@ def main(argv=None) -> int:
                     report.append(f"screenshot: {args.screenshot}")
         finally:
             display.close()
-    print("\n".join(["", "== FaceApp build check =="] + report), flush=True)
+    print("\n".join(["", "== FaceApp build check =="] + report), flush=True)  # once more, together
     return 0 if status == 0 else 1
 
 
