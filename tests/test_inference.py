@@ -15,13 +15,7 @@ SIZE = 32
 CLASSES = {"gender": ["female", "male"], "matcher": ["different", "same"]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors run faster on one intra-op thread, and a busy machine cannot oversubscribe it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _save(tmp_path, task):
