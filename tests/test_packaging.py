@@ -119,3 +119,11 @@ def test_desktop_file_is_a_launchable_application_entry():
     assert entry["Type"] == "Application" and entry["Name"] == "FaceApp"
     assert entry["Exec"].split()[0] == "faceapp" and entry["Icon"] == "faceapp"
     assert entry["Terminal"] == "false" and entry["Categories"].endswith(";")
+
+
+def test_frozen_version_matches_the_project(spec):
+    """The frozen app has no package metadata, so the title shows faceapp/__init__.py's fallback constant."""
+    import re
+
+    fallback = re.search(r'__version__ = "([^"]+)"', (ROOT / "faceapp" / "__init__.py").read_text()).group(1)
+    assert fallback == spec["VERSION"], "bump faceapp/__init__.py's fallback version with pyproject's"
