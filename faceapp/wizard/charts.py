@@ -25,6 +25,7 @@ def _plot(title: str, left: str) -> pg.PlotWidget:
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
     item.getAxis("left").enableAutoSIPrefix(False)
+    item.getAxis("bottom").enableAutoSIPrefix(False)
     return plot
 
 
@@ -36,7 +37,7 @@ class TrainingCharts(QWidget):
         self.score_plot = _plot("Validation score", "score")
         self.lr_plot = _plot("Learning rate", "lr")
         loss = self.loss_plot.getPlotItem()
-        loss.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        loss.addLegend(offset=(-8, 8), labelTextSize="8pt").setBrush(pg.mkBrush(255, 255, 255, 210))
         self.batch_curve = loss.plot([], [], pen=pg.mkPen(GREY, width=1), name="batch")
         self.smooth_curve = loss.plot([], [], pen=pg.mkPen(BLUE, width=2), name="batch (smoothed)")
         self.train_curve = loss.plot([], [], pen=pg.mkPen(BLUE, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
@@ -45,10 +46,10 @@ class TrainingCharts(QWidget):
                                    symbolBrush=ORANGE, symbolPen=None, name="validation")
         score = self.score_plot.getPlotItem()
         score.setYRange(0.0, 1.0, padding=0.02)
-        score.addLegend(offset=(-8, -8), labelTextSize="8pt")
+        score.addLegend(offset=(-8, -8), labelTextSize="8pt").setBrush(pg.mkBrush(255, 255, 255, 210))
         self.score_curves: dict[str, pg.PlotDataItem] = {}
         self.best_marker = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush(RED), pen=None)
-        self.best_text = pg.TextItem("", color=RED, anchor=(0.5, 1.3))
+        self.best_text = pg.TextItem("", color=RED, anchor=(1.0, 1.1))  # ends at the star: never past the last epoch
         score.addItem(self.best_marker)
         score.addItem(self.best_text)
         self.lr_curve = self.lr_plot.getPlotItem().plot([], [], pen=pg.mkPen(GREEN, width=2))
@@ -83,6 +84,11 @@ class TrainingCharts(QWidget):
             curve.setData([], [])
         self.best_marker.setData([], [])
         self.best_text.setText("")
+
+    def set_epochs(self, first: int, last: int) -> None:
+        """Fix the x axes to the run's epochs, so points fill the charts from left to right as they come."""
+        for plot in (self.loss_plot, self.score_plot, self.lr_plot):
+            plot.getPlotItem().setXRange(first - 1, last, padding=0.02)
 
     def add_batches(self, infos: list[dict]) -> None:
         for info in infos:

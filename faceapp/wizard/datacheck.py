@@ -78,8 +78,8 @@ def _check_gender(folder: Path, val_fraction: float, seed: int) -> DataReport:
     _, val_idx = group_split([i.label for i in train], [i.group for i in train], val_fraction, seed)
     val_counts = {c: sum(train[k].label == c for k in val_idx) for c in data.classes}
     rows = [("Classes", ", ".join(data.classes)), ("Training images", _counts(counts)),
-            ("Validation split", f"{len(val_idx):,} images ({val_fraction:.0%}, held out by person): "
-                                 f"{_counts(val_counts)}")]
+            ("Validation split", f"{len(val_idx):,} images, {len(val_idx) / len(train):.0%} of them (target "
+                                 f"{val_fraction:.0%}; whole people, so nobody is on both sides): {_counts(val_counts)}")]
     if test:
         rows.append(("Held-out test set", f"val/ folder: {_counts({c: sum(i.label == c for i in test) for c in data.classes})}"))
     else:

@@ -97,6 +97,7 @@ class ResultsPage(QWizardPage):
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         self.report.setMinimumHeight(190)
+        self.report.setMaximumHeight(260)
         self.roc.setMinimumHeight(260)
         layout = QVBoxLayout(self)
         for w in (self.headline, self.error, self.source):
@@ -178,6 +179,9 @@ class ResultsPage(QWizardPage):
                 cell.setBackground(QColor(shade, 245, shade) if i == j else QColor(250, shade + 10, shade + 10))
                 self.confusion.setItem(i, j, cell)
         self.confusion.resizeColumnsToContents()
+        self.confusion.resizeRowsToContents()
+        height = self.confusion.horizontalHeader().height() + sum(self.confusion.rowHeight(i) for i in range(n))
+        self.confusion.setMaximumHeight(height + 2 * self.confusion.frameWidth())
 
     def _fill_conditions(self, table: dict) -> None:
         self.conditions.setRowCount(len(table))

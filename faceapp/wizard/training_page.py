@@ -115,6 +115,7 @@ class TrainingPage(QWizardPage):
             for row in read_history(info["run_dir"])[: info["start_epoch"] - 1]:
                 self.charts.add_epoch({**row, "selection": self.wizard().selection()})
                 self.epoch_rows.append(row)
+        self.charts.set_epochs(info.get("start_epoch", 1), info["epochs"])
         epochs_left = info["epochs"] - info.get("start_epoch", 1) + 1
         self.progress.setRange(0, max(1, epochs_left * info["batches"]))
         self.progress.setValue(0)
@@ -133,8 +134,13 @@ class TrainingPage(QWizardPage):
         measured = [row["epoch_seconds"] for row in self.epoch_rows if "epoch_seconds" in row]
         since = time.monotonic() - self.epoch_began
         per_epoch = sum(measured) / len(measured) if measured else since / last["batch"] * last["batches"]
+        unknown = ""
+        if not measured:  # validation comes after the batches: take it from the Settings page's measurement
+            estimate = self.wizard().settings_page.last_estimate
+            per_epoch += estimate.validation_seconds if estimate is not None else 0.0
+            unknown = "" if estimate is not None else " plus validation"
         left = (1 - last["batch"] / last["batches"]) * per_epoch + (self.info["epochs"] - last["epoch"]) * per_epoch
-        return f"about {format_eta(left)} left"
+        return f"about {format_eta(left)}{unknown} left"
 
     def _epoch(self, info: dict) -> None:
         self.charts.add_epoch(info)

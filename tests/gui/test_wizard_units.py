@@ -11,7 +11,13 @@ import pytest
 
 from faceapp.wizard.datacheck import check_folder
 from faceapp.wizard.forwarder import ProgressForwarder
-from faceapp.wizard.runs import SELECTION, list_runs, read_run, write_metrics_csv, write_run_source
+from faceapp.wizard.runs import (
+    SELECTION,
+    list_runs,
+    read_run,
+    write_metrics_csv,
+    write_run_source,
+)
 from tests.synthetic import make_gender_folder, make_identity_folder
 from training.data import DataError
 
@@ -62,7 +68,7 @@ def test_gender_check_counts_split_and_imbalance(tmp_path):
     report = check_folder("gender", folder, val_fraction=0.25, seed=0)
     rows = dict(report.rows)
     assert rows["Training images"] == "6 female · 24 male"
-    assert "no val/ folder" in rows["Held-out test set"] and "held out by person" in rows["Validation split"]
+    assert "no val/ folder" in rows["Held-out test set"] and "whole people" in rows["Validation split"]
     assert report.notes[0].startswith("Imbalanced: 4.0 'male' images per 'female' image")
     assert {caption for _, caption in report.samples} == {"female", "male"}
 
