@@ -74,7 +74,7 @@ class TrainPanel(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(refresh)
         layout = QVBoxLayout(home)
-        layout.addWidget(self.intro)
+        layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         top.addWidget(self.new_button)
         top.addStretch(1)
@@ -88,7 +88,9 @@ class TrainPanel(QWidget):
         self.stack.addWidget(self.wizard)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.stack)
+        outer.addWidget(self.intro)  # a direct child, shown with the list of runs only
+        outer.addWidget(self.stack, 1)
+        self.stack.currentChanged.connect(lambda index: self.intro.setVisible(index == 0))
         self.refresh_runs()
 
     # ------------------------------------------------------------ runs
