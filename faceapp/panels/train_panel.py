@@ -80,14 +80,13 @@ class TrainPanel(QWidget):
         top.addStretch(1)
         layout.addLayout(top)
         layout.addWidget(QLabel("<b>Past runs</b>"))
-        layout.addWidget(self.empty)
+        layout.addWidget(self.empty, 1, Qt.AlignmentFlag.AlignTop)  # takes the space while the list is hidden
         layout.addWidget(self.runs, 1)
         layout.addLayout(buttons)
         self.stack = QStackedWidget()
         self.stack.addWidget(home)
         self.stack.addWidget(self.wizard)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.intro)  # a direct child, shown with the list of runs only
         outer.addWidget(self.stack, 1)
         self.stack.currentChanged.connect(lambda index: self.intro.setVisible(index == 0))

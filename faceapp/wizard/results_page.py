@@ -91,7 +91,7 @@ class ResultsPage(QWizardPage):
         self.done_label.setStyleSheet("color: #2e7d32;")
         grid = QGridLayout()
         grid.addWidget(self.report, 0, 0)
-        grid.addWidget(self.confusion, 0, 1)
+        grid.addWidget(self.confusion, 0, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.roc, 0, 0)
         grid.addWidget(self.conditions, 0, 1)
         grid.setColumnStretch(0, 3)
