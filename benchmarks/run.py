@@ -55,13 +55,13 @@ def run_g1(model: GenderClassifier, data: Path, conditions, severity: int, quiet
 def run_v1(model: FaceMatcher, data: Path, conditions, severity: int, same_photo: bool, quiet: bool,
            processes: int) -> dict:
     base = v1_pairs(data, same_photo=same_photo)
-    out = {}
+    out, references = {}, {}  # reference embeddings are the same under every probe condition
     for condition in conditions:
         pairs = [dataclasses.replace(p, condition=condition, severity=severity if condition != "none" else 0)
                  for p in base]
         name = "V1-same-photo" if same_photo else "V1"
         with tqdm(total=len(pairs), desc=f"{name} {condition}", disable=quiet, leave=False) as bar:
-            m = evaluate_pairs(model, pairs, progress=bar.update, processes=processes)
+            m = evaluate_pairs(model, pairs, progress=bar.update, processes=processes, ref_cache=references)
         out[condition] = {k: m[k] for k in ("accuracy", "roc_auc", "tar_at_far_1pct", "eer", "threshold",
                                             "tar", "far", "n_pairs")}
     return out

@@ -46,13 +46,13 @@ def evaluate(args) -> int:
         base = make_pairs(load_identity_sources([data]), args.pairs, seed=0, clean_probe_fraction=1.0,
                           same_photo_fraction=0.0)
     conditions = list(CONDITIONS) + ["none"] if args.conditions == "all" else args.conditions.split(",")
-    results = {}
+    results, references = {}, {}  # reference embeddings do not change with the probe's condition
     print(f"{'condition':<10} {'accuracy':>8} {'AUC':>6} {'TAR@1%':>7}  (threshold {model.threshold:.3f})")
     for condition in conditions:
         pairs = [dataclasses.replace(p, condition=condition, severity=args.severity if condition != "none" else 0,
                                      probe_is_distorted=False) for p in base]
         with tqdm(total=len(pairs), desc=condition, disable=args.quiet, leave=False) as bar:
-            m = evaluate_pairs(model, pairs, batch_size=args.batch_size, progress=bar.update)
+            m = evaluate_pairs(model, pairs, batch_size=args.batch_size, progress=bar.update, ref_cache=references)
         results[condition] = m
         print(f"{condition:<10} {m['accuracy']:>8.4f} {m['roc_auc']:>6.3f} {m['tar_at_far_1pct']:>7.3f}")
     _write_json(args.json, results)

@@ -74,12 +74,15 @@ def _probe_job(args):
 
 def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
                 progress: Callable[[int], None] | None = None,
-                crop_faces: bool = True, processes: int = 1) -> tuple[np.ndarray, np.ndarray, list]:
+                crop_faces: bool = True, processes: int = 1,
+                ref_cache: dict | None = None) -> tuple[np.ndarray, np.ndarray, list]:
     """(labels, probabilities, skipped) for pairs, through the app's face crop (after the probe's
-    distortion); each distinct reference is embedded once. `processes` > 1 prepares probes in parallel."""
+    distortion); each distinct reference is embedded once, and not again when the same `ref_cache`
+    dict is passed for several conditions. `processes` > 1 prepares probes in parallel."""
     crop = model_cropper(matcher, crop_faces) or _identity
-    refs = sorted({p.reference for p in pairs})
-    ref_emb, skipped = {}, []
+    ref_emb = ref_cache if ref_cache is not None else {}
+    refs = sorted({p.reference for p in pairs} - set(ref_emb))
+    skipped = []
     for chunk in _chunks(refs, batch_size):
         ok, images = [], []
         for path in chunk:
@@ -115,9 +118,9 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
 
 
 def evaluate_pairs(matcher, pairs: list[Pair], threshold: float | None = None, batch_size: int = 64,
-                   progress=None, crop_faces: bool = True, processes: int = 1) -> dict:
+                   progress=None, crop_faces: bool = True, processes: int = 1, ref_cache: dict | None = None) -> dict:
     """Verification metrics at the model's stored threshold (or the one given)."""
-    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress, crop_faces, processes)
+    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress, crop_faces, processes, ref_cache)
     out = verification_metrics(labels, scores, matcher.threshold if threshold is None else threshold)
     out["skipped"] = skipped
     return out
