@@ -23,15 +23,16 @@ def group_split(labels: list[str], groups: list[str], fraction: float, seed: int
         members = sorted(g for g, lab in group_label.items() if lab == label)
         rng.shuffle(members)
         target = max(1, round(fraction * sum(len(by_group[g]) for g in members)))
-        taken = 0
+        taken, chosen = 0, []
         for g in members:
-            if taken >= target:
-                break
-            # never move a class's last group: training needs every class
-            if len(members) > 1 and g == members[-1] and taken > 0:
-                break
-            val += by_group[g]
-            taken += len(by_group[g])
+            if taken >= target or len(chosen) == len(members) - 1:
+                break  # enough, or only one group left: training needs every class
+            size = len(by_group[g])
+            if taken and taken + size > 1.2 * target:
+                continue  # a person with many photos would overshoot the share: try a smaller group
+            chosen.append(g)
+            taken += size
+        val += [i for g in chosen for i in by_group[g]]
     val_set = set(val)
     train = [i for i in range(len(labels)) if i not in val_set]
     return train, sorted(val_set)
