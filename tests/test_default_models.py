@@ -1,0 +1,48 @@
+"""The bundled default models load, carry the documented metadata and give sane outputs."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from training.checkpoint import load_checkpoint
+from training.inference import FaceMatcher, GenderClassifier
+
+from .synthetic import pattern_image
+
+MODELS = Path(__file__).resolve().parent.parent / "resources" / "models"
+pytestmark = [pytest.mark.usefixtures("one_thread"),
+              pytest.mark.skipif(not (MODELS / "gender.pt").exists(), reason="no bundled models in this checkout")]
+
+
+@pytest.mark.parametrize("name, task, arch", [("gender", "gender", "resnet18"), ("matcher", "matcher", "mobilenet_v2")])
+def test_metadata_matches_the_model_card(name, task, arch):
+    ckpt = load_checkpoint(MODELS / f"{name}.pt", task=task)
+    card = (MODELS / f"{name}.md").read_text(encoding="utf-8")
+    assert ckpt["arch"] == arch and ckpt["start_weights"] == "none"
+    assert torch.load(MODELS / f"{name}.pt", weights_only=True)["half"] is True  # shipped as fp16
+    assert ckpt["input_size"] == 112 and "112 × 112" in card
+    assert ckpt["framing"] == {"detector": "haar", "frame_scale": 0.464} and "0.464" in card
+    assert "optimizer_state" not in ckpt  # exported for shipping
+    if task == "matcher":
+        assert f"{ckpt['threshold']:.3f}" in card and ckpt["embedding_dim"] == 128
+    else:
+        assert ckpt["classes"] == ["female", "male"]
+    assert (MODELS / f"{name}.pt").stat().st_size < 30 * 2**20
+
+
+def test_gender_outputs_are_probabilities():
+    model = GenderClassifier.load(MODELS / "gender.pt")
+    preds = model.predict([pattern_image(k, k, 112) for k in range(4)])
+    assert len(preds) == 4
+    for p in preds:
+        assert p.label in ("female", "male") and abs(sum(p.probabilities.values()) - 1) < 1e-4
+        assert p.probability == max(p.probabilities.values()) >= 0.5
+
+
+def test_matcher_scores_an_image_with_itself_higher_than_with_noise():
+    model = FaceMatcher.load(MODELS / "matcher.pt")
+    face = pattern_image(0, 1, 112)
+    noise = np.random.default_rng(0).integers(0, 255, (112, 112, 3), dtype=np.uint8)
+    same, other = model.score(face, face), model.score(face, noise)
+    assert 0.0 <= other < same <= 1.0 and 0.0 < model.threshold < 1.0
