@@ -156,3 +156,13 @@ def test_weight_averaging_keeps_the_average_as_best_and_raw_weights_for_resume(t
     key = "fc.3.weight"
     assert not torch.equal(best["state_dict"][key], last["state_dict"][key])
     assert torch.allclose(best["state_dict"][key], last["extra_modules"]["ema"]["module." + key])
+
+
+def test_plateau_schedule_cuts_the_learning_rate_when_the_score_stalls(tmp_path, monkeypatch):
+    from training.tasks.gender import GenderSetup
+
+    monkeypatch.setattr(GenderSetup, "evaluate", lambda self, stop: {"val_loss": 1.0, "val_balanced_accuracy": 0.5})
+    data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
+    result = fit("gender", [data], gender_config(tmp_path, epochs=5, scheduler="plateau", lr=1e-3))
+    lrs = [row["lr"] for row in result.history]  # each row's lr is the one its epoch trained with
+    assert lrs[:4] == pytest.approx([1e-3] * 4) and lrs[4] == pytest.approx(3e-4)

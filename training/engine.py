@@ -170,8 +170,11 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
                "epoch_seconds": time.perf_counter() - t0, "train_samples": seen}
         history.append(row)
         improved = early.update(metrics[setup.selection])
-        if plateau is not None:
+        if plateau is not None:  # the per-batch schedule resets the lr each step: cut its base instead
+            before = optimizer.param_groups[0]["lr"]
             plateau.step(metrics[setup.selection])
+            ratio = optimizer.param_groups[0]["lr"] / before if before else 1.0
+            scheduler.base_lrs = [lr * ratio for lr in scheduler.base_lrs]
         ckpt_args = dict(meta, **setup.checkpoint_meta(metrics), config=config.to_dict(), history=history,
                          epoch=epoch)
         if improved:
