@@ -10,6 +10,7 @@ from training.config import TrainConfig, default_config
 from training.engine import fit
 from training.inference import FaceMatcher, GenderClassifier
 
+from .callbacks import Recorder
 from .synthetic import make_gender_folder, make_identity_folder, pattern_image
 
 
@@ -18,23 +19,6 @@ def gender_config(tmp_path, **kw):
                   out_dir=str(tmp_path / "runs"), val_fraction=0.25, warmup_epochs=0, scheduler="none")
     values.update(kw)
     return TrainConfig(**values)
-
-
-class Recorder:
-    def __init__(self):
-        self.batches, self.epochs, self.started, self.ended = [], [], [], []
-
-    def on_train_start(self, info):
-        self.started.append(info)
-
-    def on_batch_end(self, info):
-        self.batches.append(info)
-
-    def on_epoch_end(self, info):
-        self.epochs.append(info)
-
-    def on_train_end(self, result):
-        self.ended.append(result)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import threading
 import pytest
 from PySide6.QtWidgets import QMessageBox, QWizard
 
+from tests.callbacks import Recorder
 from tests.synthetic import make_gender_folder, make_identity_folder
 from training.checkpoint import load_checkpoint
 
@@ -27,22 +28,6 @@ def gender_folder(tmp_path_factory):
 def identity_folder(tmp_path_factory):
     return make_identity_folder(tmp_path_factory.mktemp("wizard") / "people", people=6, photos=3, size=40,
                                 distortion_dir=True)
-
-
-class Recorder:
-    """Counts what fit() reports, on the training thread."""
-
-    def __init__(self):
-        self.batches, self.epochs, self.started = [], [], []
-
-    def on_train_start(self, info):
-        self.started.append(info)
-
-    def on_batch_end(self, info):
-        self.batches.append(info)
-
-    def on_epoch_end(self, info):
-        self.epochs.append(info)
 
 
 class Gate:

@@ -1,12 +1,12 @@
 """Gender (two-class) data sources: class folders and `path,label` CSV lists, combinable."""
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..imaging import IMAGE_EXTENSIONS, list_images
+from .csvfiles import read_rows, resolve
 from .errors import DataError
 
 _TRAILING_NUMBER = re.compile(r"[_\- ]*\d+$")
@@ -67,13 +67,7 @@ def read_label_csv(csv_path: Path, root: Path | None = None) -> list[Item]:
 
     Paths are relative to `root` when given, else to the CSV's own folder.
     """
-    csv_path = Path(csv_path)
-    base = Path(root) if root else csv_path.parent
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise DataError(f"cannot read {csv_path}: {exc.strerror or exc}") from exc
+    rows, base = read_rows(csv_path, root)
     if not rows:
         raise DataError(f"{csv_path} has no rows")
     columns = set(rows[0])
@@ -82,8 +76,7 @@ def read_label_csv(csv_path: Path, root: Path | None = None) -> list[Item]:
         raise DataError(f"{csv_path} needs the columns 'path' and 'label' (found: {', '.join(sorted(columns))})")
     items, missing = [], 0
     for row in rows:
-        path = Path(row["path"])
-        path = path if path.is_absolute() else base / path
+        path = resolve(row["path"], base)
         if not path.exists():
             missing += 1
             continue

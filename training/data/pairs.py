@@ -1,13 +1,13 @@
 """Verification pairs: clean reference vs a (usually distorted) probe, 1:1 same/different."""
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..distortions import CONDITIONS
+from .csvfiles import read_rows, resolve
 from .errors import DataError
 from .identity import Identity
 
@@ -80,21 +80,13 @@ def read_pairs_csv(path, root=None) -> list[Pair]:
 
     Optional columns `condition` and `severity` ask for a generated distortion of the probe.
     """
-    path = Path(path)
-    base = Path(root) if root else path.parent
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    rows, base = read_rows(path, root)
     need = {"clean", "probe", "same"}
     if not rows or not need <= set(rows[0]):
         raise DataError(f"{path} needs the columns clean, probe, same")
     pairs = []
     for i, row in enumerate(rows):
-        ref, probe = (Path(row[c]) for c in ("clean", "probe"))
-        ref = ref if ref.is_absolute() else base / ref
-        probe = probe if probe.is_absolute() else base / probe
+        ref, probe = (resolve(row[c], base) for c in ("clean", "probe"))
         condition = (row.get("condition") or "none").strip() or "none"
         severity = int(row.get("severity") or (3 if condition != "none" else 0))
         pairs.append(Pair(str(ref), str(probe), int(row["same"]), condition, severity, seed=i))
