@@ -20,7 +20,6 @@ import torch
 from .checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
-from .faces import DEFAULT_FRAME_SCALE
 from .run_dir import RunDir
 from .tasks import SETUPS
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -141,7 +140,7 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     config.save_json(run.path / "config.json")
     meta = dict(task=task, input_size=config.input_size,
                 normalization={"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-                framing={"detector": "haar", "frame_scale": config.frame_scale or DEFAULT_FRAME_SCALE})
+                framing={"detector": "haar", "frame_scale": setup.frame_scale})
     info = {"task": task, "device": str(device), "amp": use_amp, "epochs": config.epochs,
             "batches": steps, "run_dir": str(run.path), "description": setup.description(),
             "skipped": list(setup.skipped), "start_epoch": start_epoch}

@@ -9,7 +9,7 @@ import numpy as np
 from .data.datasets import face_cropper, load_probe
 from .data.gender import Item
 from .data.pairs import Pair
-from .faces import DEFAULT_FRAME_SCALE
+from .faces import frame_scale_of
 from .imaging import ImageLoadError, load_image
 from .metrics import classification_metrics, verification_metrics
 
@@ -24,7 +24,7 @@ def model_cropper(model, crop_faces: bool = True):
     framing = getattr(model, "framing", None) or {}
     if not crop_faces or framing.get("detector", "haar") != "haar":
         return None
-    return face_cropper(True, float(framing.get("frame_scale") or DEFAULT_FRAME_SCALE))
+    return face_cropper(True, frame_scale_of(framing))
 
 
 def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transform: Callable | None = None,

@@ -145,6 +145,11 @@ def crop_face(image, box: FaceBox, frame_scale: float = DEFAULT_FRAME_SCALE) -> 
     return Image.fromarray(np.ascontiguousarray(rgb[np.ix_(rows, cols)]))
 
 
+def frame_scale_of(framing: dict | None) -> float:
+    """The crop scale a checkpoint's `framing` asks for (the LFW-calibrated default when it names none)."""
+    return float((framing or {}).get("frame_scale") or DEFAULT_FRAME_SCALE)
+
+
 def find_and_crop(image, frame_scale: float = DEFAULT_FRAME_SCALE, assume_crop: bool = False) -> FaceCrop:
     """Frame the largest face like a training photo; the whole image (flagged) when there is none.
 

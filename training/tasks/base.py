@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..data.datasets import skip_none_collate
+from ..faces import DEFAULT_FRAME_SCALE
 
 
 def worker_count(requested: int) -> int:
@@ -40,6 +41,7 @@ class TaskSetup:
         self.device = device
         self.log = log
         self.workers = worker_count(config.workers)
+        self.frame_scale = config.frame_scale or DEFAULT_FRAME_SCALE  # stored in checkpoints as the framing
         self.pin = device.type == "cuda"
         self.model = None
         self.skipped: list[tuple[str, str]] = []  # unreadable files found up front

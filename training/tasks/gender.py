@@ -8,7 +8,6 @@ from torch.utils.data import WeightedRandomSampler
 
 from ..data import GenderData, group_split, load_gender_sources
 from ..data.datasets import LabeledImageDataset, face_cropper, scan_images
-from ..faces import DEFAULT_FRAME_SCALE
 from ..metrics import classification_metrics
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
@@ -39,7 +38,7 @@ class GenderSetup(TaskSetup):
         self.sample_weights = [float(half[self.classes.index(i.label)]) for i in self.train_items]
         self.minority = self.classes[int(np.argmin(counts))]
         size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
-        self.prepare = face_cropper(config.crop_faces, config.frame_scale or DEFAULT_FRAME_SCALE)
+        self.prepare = face_cropper(config.crop_faces, self.frame_scale)
         strong = train_transform(size, mean, std, strong=True) if config.minority_augmentation else None
         self.train_set = LabeledImageDataset(self.train_items, self.classes, train_transform(size, mean, std),
                                              strong, strong_labels=[self.minority], prepare=self.prepare,

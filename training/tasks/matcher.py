@@ -11,7 +11,6 @@ from torch import nn
 from ..data import (DataError, Identity, check_identities, discover_identities, make_pairs,
                     read_identity_list, split_identities)
 from ..data.datasets import PairDataset, face_cropper
-from ..faces import DEFAULT_FRAME_SCALE
 from ..metrics import best_threshold, verification_metrics
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
@@ -70,7 +69,7 @@ class MatcherSetup(TaskSetup):
         size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
         self.train_tf = train_transform(size, mean, std)
         self.eval_tf = eval_transform(size, mean, std)
-        self.prepare = face_cropper(config.crop_faces, config.frame_scale or DEFAULT_FRAME_SCALE)
+        self.prepare = face_cropper(config.crop_faces, self.frame_scale)
         self.pair_options = dict(clean_probe_fraction=config.clean_probe_fraction,
                                  same_photo_fraction=config.same_photo_fraction,
                                  min_severity=config.min_severity, max_severity=config.max_severity)
