@@ -242,9 +242,7 @@ def _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtyp
 
 
 def _restore(ckpt, modules, optimizer, scheduler, early, setup):
-    from .checkpoint import model_from_checkpoint
-
-    modules["model"].load_state_dict(model_from_checkpoint(ckpt).state_dict())
+    modules["model"].load_state_dict(ckpt["state_dict"])
     for name, state in ckpt.get("extra_modules", {}).items():
         if name in modules:
             modules[name].load_state_dict(state)
@@ -258,10 +256,8 @@ def _final_report(setup, best_path, task, stop, log) -> dict:
     """Score the best model on held-out data and store the report in best.pt."""
     if best_path is None:
         return {}
-    from .checkpoint import model_from_checkpoint
-
     best = load_checkpoint(best_path, task=task)
-    setup.model.load_state_dict(model_from_checkpoint(best).state_dict())
+    setup.model.load_state_dict(best["state_dict"])
     report = setup.final_report(stop)
     if report:
         best["metrics"] = {**best["metrics"], **report}
