@@ -53,12 +53,16 @@ HELP = {
     "min_severity": "lowest distortion severity used for probes (1-5)",
     "max_severity": "highest distortion severity used for probes (1-5)",
     "identity_loss_weight": "weight of the auxiliary identity (cosine-margin) loss; 0 disables",
+    "teacher": "an .npz of teacher embeddings per training photo (benchmarks/teacher.py writes one from dlib): "
+               "the student's embedding of each (distorted) photo learns the teacher's embedding of the clean "
+               "photo. Training only; the model never needs the teacher afterwards",
+    "distill_weight": "weight of the distillation loss (1 - cosine to the teacher's embedding); used with --teacher",
     "crop_faces": "find the face in each photo and crop it the way the app will (turn off for ready-made crops)",
     "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
 }
 GENDER_ONLY = {"minority_augmentation", "distort_prob"}
 MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
-                "min_severity", "max_severity", "identity_loss_weight"}
+                "min_severity", "max_severity", "identity_loss_weight", "teacher", "distill_weight"}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:

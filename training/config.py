@@ -50,6 +50,8 @@ class TrainConfig:
     min_severity: int = 1
     max_severity: int = 5
     identity_loss_weight: float = 0.5  # auxiliary cosine-margin identity loss on the embedding; 0 disables
+    teacher: str = ""  # .npz of teacher embeddings per photo (training only); "" trains without a teacher
+    distill_weight: float = 4.0  # weight of the cosine distillation loss towards the teacher (with `teacher`)
     # face framing of the training photos (see training/faces.py); stored in checkpoints
     frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
     crop_faces: bool = True  # find the face in each photo and crop it as the app will; off for ready crops

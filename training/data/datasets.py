@@ -84,12 +84,17 @@ def load_probe(pair: Pair) -> Image.Image:
 
 
 class PairDataset(Dataset):
-    """(reference tensor, probe tensor, same as float, reference identity, probe identity)."""
+    """(reference tensor, probe tensor, same as float, reference identity, probe identity).
 
-    def __init__(self, pairs: list[Pair], transform, prepare=None):
+    With a `teacher` (TeacherEmbeddings), two more: the teacher's vectors of the reference photo and of
+    the clean photo the probe was made from (zeros when it has none, e.g. for a pre-made distorted copy).
+    """
+
+    def __init__(self, pairs: list[Pair], transform, prepare=None, teacher=None):
         self.pairs = pairs
         self.transform = transform
         self.prepare = prepare
+        self.teacher = teacher
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -103,8 +108,13 @@ class PairDataset(Dataset):
             return None
         if self.prepare is not None:  # the probe is degraded before the face is found, as in real life
             ref, probe = self.prepare(ref), self.prepare(probe)
-        return (self.transform(ref), self.transform(probe), torch.tensor(float(pair.same)),
-                pair.ref_identity, pair.probe_identity)
+        sample = (self.transform(ref), self.transform(probe), torch.tensor(float(pair.same)),
+                  pair.ref_identity, pair.probe_identity)
+        if self.teacher is None:
+            return sample
+        # a pre-made distorted copy has its own file name, which the teacher (clean photos only) never saw
+        probe_target = self.teacher.lookup(None if pair.probe_is_distorted else pair.probe)
+        return sample + (torch.from_numpy(self.teacher.lookup(pair.reference)), torch.from_numpy(probe_target))
 
 
 def _crop(frame_scale: float, image: Image.Image) -> Image.Image:

@@ -6,15 +6,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..data import (DataError, Identity, check_identities, discover_identities, make_pairs,
                     read_identity_list, split_identities)
 from ..data.datasets import PairDataset, face_cropper
+from ..data.teacher import TeacherEmbeddings
 from ..metrics import best_threshold, verification_metrics
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 from .base import TaskSetup, make_loader
+from .losses import CosineMarginHead, distillation_loss
 
 
 def load_identity_sources(sources) -> list[Identity]:
@@ -34,26 +35,6 @@ def load_identity_sources(sources) -> list[Identity]:
     people = [p for folder in folders for p in discover_identities(folder, names)]
     check_identities(people, ", ".join(map(str, folders)))
     return people
-
-
-class CosineMarginHead(nn.Module):
-    """CosFace-style identity classifier on unit embeddings: it pulls each person's photos together.
-
-    Used only while training (it never ships); with pair BCE alone a from-scratch embedding learns slowly.
-    """
-
-    def __init__(self, embedding_dim: int, identities: int, scale: float = 30.0, margin: float = 0.35):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(identities, embedding_dim) * 0.01)
-        self.scale, self.margin = scale, margin
-
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        keep = labels >= 0
-        if not keep.any():
-            return embeddings.sum() * 0.0
-        cos = F.linear(F.normalize(embeddings[keep].float(), dim=1), F.normalize(self.weight, dim=1))
-        onehot = F.one_hot(labels[keep], cos.shape[1]).to(cos.dtype)
-        return F.cross_entropy(self.scale * (cos - self.margin * onehot), labels[keep])
 
 
 class MatcherSetup(TaskSetup):
@@ -79,8 +60,23 @@ class MatcherSetup(TaskSetup):
         self.id_head = None
         if config.identity_loss_weight > 0:
             self.id_head = CosineMarginHead(config.embedding_dim, len(self.train_people)).to(device)
+        self.teacher = self._load_teacher(config.teacher)
         self.threshold = 0.5
         self.last_scores: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _load_teacher(self, path: str) -> TeacherEmbeddings | None:
+        if not path:
+            return None
+        teacher = TeacherEmbeddings.load(path)
+        if teacher.dim != self.config.embedding_dim:
+            raise DataError(f"the teacher's embeddings have {teacher.dim} values but the matcher's have "
+                            f"{self.config.embedding_dim}; pass --embedding-dim {teacher.dim}")
+        coverage = teacher.coverage(img for p in self.train_people for img in p.images)
+        if coverage == 0:
+            raise DataError(f"the teacher file {path} has no vector for any training photo "
+                            "(its keys are <identity>/<file name>)")
+        self.log(f"teacher: {len(teacher.index)} embeddings, covering {coverage:.0%} of the training photos")
+        return teacher
 
     def extra_modules(self):
         return {"identity_head": self.id_head} if self.id_head is not None else {}
@@ -97,17 +93,20 @@ class MatcherSetup(TaskSetup):
     def train_loader(self, epoch: int):
         pairs = make_pairs(self.train_people, self.config.pairs_per_epoch, self.config.seed * 1000 + epoch,
                            with_identity=self.id_head is not None, **self.pair_options)
-        return make_loader(PairDataset(pairs, self.train_tf, self.prepare), self.config.batch_size, self.workers,
+        dataset = PairDataset(pairs, self.train_tf, self.prepare, teacher=self.teacher)
+        return make_loader(dataset, self.config.batch_size, self.workers,
                            self.config.seed + epoch, shuffle=True, drop_last=len(pairs) > self.config.batch_size,
                            pin_memory=self.pin)
 
     def loss(self, batch) -> torch.Tensor:
-        ref, probe, same, ref_id, probe_id = (t.to(self.device, non_blocking=True) for t in batch)
+        ref, probe, same, ref_id, probe_id, *targets = (t.to(self.device, non_blocking=True) for t in batch)
         e1, e2 = self.model.embed(torch.cat([ref, probe])).split(len(ref))
         loss = F.binary_cross_entropy_with_logits(self.model.score_embeddings(e1, e2).float(), same)
         if self.id_head is not None:
             ids = torch.cat([ref_id, probe_id])
             loss = loss + self.config.identity_loss_weight * self.id_head(torch.cat([e1, e2]), ids)
+        if targets:
+            loss = loss + self.config.distill_weight * distillation_loss(torch.cat([e1, e2]), torch.cat(targets))
         return loss
 
     @torch.no_grad()

@@ -1,0 +1,97 @@
+"""Teacher embeddings for distilling the matcher (issue 6): dlib's face-recognition ResNet on clean photos.
+
+Training-time only: the app, the wizard and the tests never need dlib. Needs `pip install dlib-bin
+face-recognition-models` (dlib's public-domain models; its training data excluded LFW identities).
+
+Writes an `.npz` with `keys` (`<identity>/<file name>`, the same key for the original photo and for its
+packed crop) and `embeddings` (N x 128, float16, unit length after subtracting their mean: dlib's raw
+descriptors all lie in a narrow cone, cosine 0.8 between strangers, which makes a poor target). Pass it to
+`python -m training train-matcher ... --teacher FILE`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from training.imaging import ImageLoadError, load_image
+
+from .protocols import v1_train_identities
+
+_MODELS: dict = {}
+
+
+def _models_dir() -> Path:
+    spec = importlib.util.find_spec("face_recognition_models")  # importing it needs pkg_resources
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("the teacher needs: pip install dlib-bin face-recognition-models")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+def _init() -> None:
+    import dlib
+
+    folder = _models_dir()
+    _MODELS["detect"] = dlib.get_frontal_face_detector()
+    _MODELS["shape"] = dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
+    _MODELS["net"] = dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat"))
+    _MODELS["rect"] = dlib.rectangle
+
+
+def embed(path: str) -> tuple[np.ndarray | None, bool]:
+    """(unit 128-d embedding or None if unreadable, whether dlib found the face itself)."""
+    try:
+        rgb = np.asarray(load_image(path))
+    except ImageLoadError:
+        return None, False
+    boxes = _MODELS["detect"](rgb, 1)
+    found = len(boxes) > 0
+    if found:
+        box = max(boxes, key=lambda b: b.area())
+    else:  # funnelled LFW photos centre the face: fall back to the central 45 %
+        h, w = rgb.shape[:2]
+        box = _MODELS["rect"](int(w * 0.275), int(h * 0.275), int(w * 0.725), int(h * 0.725))
+    vec = np.asarray(_MODELS["net"].compute_face_descriptor(rgb, _MODELS["shape"](rgb, box)), dtype=np.float32)
+    return vec / max(float(np.linalg.norm(vec)), 1e-8), found
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("data", type=Path, help="the shared data folder (holds lfw_deepfunneled/ and benchmarks/)")
+    p.add_argument("out", type=Path, help="output .npz file")
+    p.add_argument("--processes", type=int, default=2, help="worker processes")
+    p.add_argument("--limit", type=int, default=0, help="embed only the first N photos (0: all), for a trial")
+    args = p.parse_args(argv)
+    lfw = args.data / "lfw_deepfunneled"
+    paths = [str(src) for name in sorted(v1_train_identities(args.data)) for src in sorted((lfw / name).glob("*.jpg"))]
+    if args.limit:
+        paths = paths[: args.limit]
+    start = time.perf_counter()
+    keys, vectors, missed = [], [], 0
+    with Pool(args.processes, initializer=_init) as pool:
+        for i, (path, (vec, found)) in enumerate(zip(paths, pool.imap(embed, paths, chunksize=16)), 1):
+            if vec is None:
+                continue
+            keys.append("/".join(Path(path).parts[-2:]))
+            vectors.append(vec)
+            missed += not found
+            if i % 500 == 0:
+                print(f"{i}/{len(paths)} photos, {time.perf_counter() - start:.0f} s", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".part.npz")
+    vectors = np.stack(vectors)
+    vectors -= vectors.mean(axis=0)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
+    np.savez(tmp, keys=np.array(keys), embeddings=vectors.astype(np.float16))
+    tmp.replace(args.out)
+    print(f"{len(keys)} teacher embeddings in {time.perf_counter() - start:.0f} s "
+          f"({missed} with the fallback box, {len(paths) - len(keys)} unreadable) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
