@@ -1,7 +1,6 @@
 """Tests for training.faces: crop geometry, fallbacks, odd inputs, detector lookup (no real faces needed)."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -143,11 +142,39 @@ def test_array_inputs():
     assert find_and_crop(np.zeros((90, 120, 3), np.uint8)).image.size == (120, 90)
 
 
-def test_large_blank_image_is_quick():
-    img = np.full((3000, 4000, 3), 200, np.uint8)
-    start = time.perf_counter()
-    assert detect_faces(img) == []
-    assert time.perf_counter() - start < 2.0  # detection runs on a copy at most 640 px wide
+class FakeCascade:
+    """Records the size of each image the detector scans; answers with the boxes queued for each pass."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.shapes = []
+
+    def detectMultiScale(self, image, **_kw):  # OpenCV's method name
+        self.shapes.append(image.shape)
+        return self.answers.pop(0) if self.answers else ()
+
+
+def test_a_face_found_by_the_coarse_pass_ends_the_search(monkeypatch):
+    fake = FakeCascade([(30, 45, 60, 60)])
+    monkeypatch.setattr(faces, "_classifier", lambda: fake)
+    boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
+    assert fake.shapes == [(150, 200)]  # one pass, on a copy with a 150 px shorter side
+    assert boxes == [FaceBox(600, 900, 1200, 1200)]  # back in the photo's own pixels
+
+
+def test_the_full_pass_runs_only_when_the_coarse_pass_finds_nothing(monkeypatch):
+    fake = FakeCascade((), [(64, 48, 32, 32)])
+    monkeypatch.setattr(faces, "_classifier", lambda: fake)
+    boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
+    assert fake.shapes == [(150, 200), (480, 640)]  # then at most 640 px on the longer side
+    assert boxes == [FaceBox(400, 300, 200, 200)]
+
+
+def test_a_small_photo_is_scanned_once_at_its_own_size(monkeypatch):
+    fake = FakeCascade()
+    monkeypatch.setattr(faces, "_classifier", lambda: fake)
+    assert detect_faces(np.zeros((120, 140), np.uint8)) == []
+    assert fake.shapes == [(120, 140)]
 
 
 def test_detection_in_threads():
