@@ -86,3 +86,15 @@ def test_imagenet_start_offline_fails_fast_with_instructions(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert "resnet18" in err.lower() or "imagenet" in err.lower()
     assert str(tmp_path / "torch") in err
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_importing_the_core_makes_openmp_wait_passively_unless_the_user_chose(preset, expected):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    code = "import os, training; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == expected

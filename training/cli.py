@@ -5,13 +5,8 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import sys
 from pathlib import Path
-
-# GNU OpenMP busy-waits between parallel regions by default, which steals the cores that data-loading
-# workers need on small machines (measured on 2 cores: an epoch 2.5x slower). Set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import __version__
 from .config import TrainConfig, default_config
