@@ -155,7 +155,7 @@ def main(argv=None) -> int:
         linked = tmp / "photos"
         linked.mkdir()
         for i, path in enumerate(paths):
-            os.symlink(path, linked / f"{i:06d}{path.suffix.lower()}")
+            os.symlink(path.resolve(), linked / f"{i:06d}{path.suffix.lower()}")  # a relative --data path would dangle
         app_rate, stall, long_stalls = gui_rate(store, args.device, linked, len(paths), options)
     report = {
         "images": len(paths), "data": str(args.data), "batch_size": args.batch_size,

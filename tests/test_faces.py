@@ -147,10 +147,11 @@ class FakeCascade:
 
     def __init__(self, *answers):
         self.answers = list(answers)
-        self.shapes = []
+        self.shapes, self.min_sizes = [], []
 
-    def detectMultiScale(self, image, **_kw):  # OpenCV's method name
+    def detectMultiScale(self, image, **kw):  # OpenCV's method name
         self.shapes.append(image.shape)
+        self.min_sizes.append(kw["minSize"][0])
         return self.answers.pop(0) if self.answers else ()
 
 
@@ -158,7 +159,8 @@ def test_a_face_found_by_the_coarse_pass_ends_the_search(monkeypatch):
     fake = FakeCascade([(30, 45, 60, 60)])
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
-    assert fake.shapes == [(150, 200)]  # one pass, on a copy with a 150 px shorter side
+    assert fake.shapes == [(150, 200)]  # one pass, on a copy with a 150 px shorter side...
+    assert fake.min_sizes == [45]  # ...for faces of 30 % of that side and more
     assert boxes == [FaceBox(600, 900, 1200, 1200)]  # back in the photo's own pixels
 
 
@@ -166,15 +168,16 @@ def test_the_full_pass_runs_only_when_the_coarse_pass_finds_nothing(monkeypatch)
     fake = FakeCascade((), [(64, 48, 32, 32)])
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
-    assert fake.shapes == [(150, 200), (480, 640)]  # then at most 640 px on the longer side
+    assert fake.shapes == [(150, 200), (480, 640)]  # then at most 640 px on the longer side...
+    assert fake.min_sizes == [45, 58]  # ...down to 12 % of the shorter side
     assert boxes == [FaceBox(400, 300, 200, 200)]
 
 
-def test_a_small_photo_is_scanned_once_at_its_own_size(monkeypatch):
+def test_a_small_photo_is_scanned_at_its_own_size(monkeypatch):
     fake = FakeCascade()
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     assert detect_faces(np.zeros((120, 140), np.uint8)) == []
-    assert fake.shapes == [(120, 140)]
+    assert fake.shapes == [(120, 140), (120, 140)] and fake.min_sizes == [36, 24]
 
 
 def test_detection_in_threads():

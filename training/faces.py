@@ -36,6 +36,8 @@ HAAR_TO_FRAME = DEFAULT_FRAME_SCALE  # the same number, under the name that says
 
 _DETECT_MAX_SIDE = 640  # detection on a downscaled copy: Haar cost grows with the pixel count
 _COARSE_SIDE = 150  # the first, cheap pass runs on a copy with this shorter side (see detect_faces)
+_COARSE_MIN_FRACTION = 0.30  # ...and looks only for faces at least this share of that side
+_COARSE_SCALE_STEP = 1.15  # ...trying window sizes this factor apart
 _MIN_FACE_FRACTION = 0.12  # smaller faces are mostly false hits, and scanning their scales costs ~35 % of the time
 _HAAR_WINDOW = 24  # the cascade's training window: nothing smaller can be detected
 
@@ -109,12 +111,15 @@ def _classifier() -> cv2.CascadeClassifier:
 def detect_faces(image) -> list[FaceBox]:
     """Faces in `image` (PIL or uint8 RGB/gray array), largest first, in the image's own pixels.
 
-    Coarse to fine: a first pass on a copy whose shorter side is `_COARSE_SIDE` px finds every face of
-    at least 24 / 150 = 16 % of that side, at about half the cost of a full pass. Only when it finds
-    none does a full pass (`_DETECT_MAX_SIDE`) look again, down to `_MIN_FACE_FRACTION`. Any face the
-    coarse pass misses for being small is smaller than the one it found, so "largest face" holds.
-    On 500 LFW frames (every 23rd) this found a face in 497 (one full pass: 495) in 44 % less time, with
-    the median box at 0.460 of the frame side (one full pass: 0.464; quartiles 0.448-0.488 for both).
+    Coarse to fine: a first pass on a copy whose shorter side is `_COARSE_SIDE` px looks only for large
+    faces (at least `_COARSE_MIN_FRACTION` of that side: portraits, face photos), which skips the many
+    small scales that make up most of Haar's cost. Only when it finds none does a full pass
+    (`_DETECT_MAX_SIDE`) look again, down to `_MIN_FACE_FRACTION`. Any face the first pass skips for
+    being small is smaller than the one it found, so "largest face" holds.
+    On 500 LFW frames (every 23rd, one core) this takes 4.0 ms a photo against 15.2 ms for one full
+    pass (step 1.1, down to 12 %), finds a face in 496 (full pass: 495), and puts the median box at
+    0.464 of the frame side like the full pass (quartiles 0.448-0.488 and 0.448-0.484). A step of 1.1
+    in the first pass took 5.2 ms (median 0.460); 1.2 took 3.4 ms (median 0.468).
     """
     gray = _gray(image)
     height, width = gray.shape
@@ -122,9 +127,9 @@ def detect_faces(image) -> list[FaceBox]:
         return []
     coarse = min(1.0, _COARSE_SIDE / min(height, width))
     fine = min(1.0, _DETECT_MAX_SIDE / max(height, width))
-    found = _detect_at(gray, coarse)
-    if not len(found) and fine > coarse:
-        found = _detect_at(gray, fine)
+    found = _detect_at(gray, coarse, _COARSE_MIN_FRACTION, _COARSE_SCALE_STEP)
+    if not len(found):
+        found = _detect_at(gray, fine, _MIN_FACE_FRACTION)
     boxes = []
     for x, y, w, h in found:
         x0, y0 = max(0, round(x)), max(0, round(y))
@@ -134,8 +139,9 @@ def detect_faces(image) -> list[FaceBox]:
     return sorted(boxes, key=lambda b: (-b.area, b.y, b.x))
 
 
-def _detect_at(gray: np.ndarray, scale: float) -> np.ndarray:
-    """Haar boxes (N x 4, float, in `gray`'s pixels) found on a copy resized by `scale` (<= 1)."""
+def _detect_at(gray: np.ndarray, scale: float, min_fraction: float, step: float = 1.1) -> np.ndarray:
+    """Haar boxes (N x 4, float, in `gray`'s pixels) of faces at least `min_fraction` of the shorter
+    side, found on a copy resized by `scale` (<= 1), trying window sizes `step` apart."""
     height, width = gray.shape
     small = gray
     if scale < 1.0:
@@ -143,10 +149,10 @@ def _detect_at(gray: np.ndarray, scale: float) -> np.ndarray:
         small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     # Equalising makes the cascade far less sensitive to dark, bright or hazy photos.
     small = cv2.equalizeHist(small)
-    min_side = max(_HAAR_WINDOW, round(_MIN_FACE_FRACTION * min(small.shape)))
+    min_side = max(_HAAR_WINDOW, round(min_fraction * min(small.shape)))
     if min(small.shape) < min_side:
         return np.zeros((0, 4))
-    found = _classifier().detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
+    found = _classifier().detectMultiScale(small, scaleFactor=step, minNeighbors=5, minSize=(min_side, min_side))
     return np.asarray(found, dtype=np.float64).reshape(-1, 4) / scale
 
 
