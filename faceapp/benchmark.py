@@ -81,10 +81,9 @@ def gui_rate(store, device: str, folder: Path, total: int, options):
     """Tag `folder` in the real TagPanel; return (images/s, longest event-loop stall in ms, stalls over 50 ms)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
-
-    from .active_models import ActiveModels
     from PySide6.QtWidgets import QApplication
 
+    from .active_models import ActiveModels
     from .app import ensure_app, freeze_startup_objects
     from .main_window import MainWindow
     from .settings import Settings
