@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.usefixtures("one_thread"),
 def test_metadata_matches_the_model_card(name, task, arch):
     ckpt = load_checkpoint(MODELS / f"{name}.pt", task=task)
     card = (MODELS / f"{name}.md").read_text(encoding="utf-8")
-    assert ckpt["arch"] == arch and ckpt["start_weights"] == "none"
+    assert ckpt["arch"] == arch
+    # no ImageNet start on these machines: from scratch, or fine-tuned from an earlier default the card names
+    assert ckpt["start_weights"] == "none" or Path(ckpt["start_weights"]).name in card
     assert torch.load(MODELS / f"{name}.pt", weights_only=True)["half"] is True  # shipped as fp16
     assert ckpt["input_size"] == 112 and "112 × 112" in card
     assert ckpt["framing"] == {"detector": "haar", "frame_scale": 0.464} and "0.464" in card
