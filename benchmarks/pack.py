@@ -15,7 +15,7 @@ from pathlib import Path
 from training.faces import find_and_crop
 from training.imaging import ImageLoadError, load_image
 
-from .protocols import v1_train_identities
+from .protocols import v1_train_photos
 
 
 def _crop_one(job) -> str | None:
@@ -38,10 +38,8 @@ def main(argv=None) -> int:
     p.add_argument("--processes", type=int, default=2, help="worker processes")
     args = p.parse_args(argv)
     jobs = []
-    lfw = args.data / "lfw_deepfunneled"
-    for name in sorted(v1_train_identities(args.data)):
-        for src in sorted((lfw / name).glob("*.jpg")):
-            jobs.append((src, args.out / "lfw" / name / src.name, args.size, args.quality))
+    for src in v1_train_photos(args.data):
+        jobs.append((src, args.out / "lfw" / src.parent.name / src.name, args.size, args.quality))
     for src in sorted((args.data / "facecom_taskA" / "train").glob("*/*")):
         jobs.append((src, args.out / "facecom" / "train" / src.parent.name / (src.stem + ".jpg"),
                      args.size, args.quality))

@@ -25,6 +25,12 @@ def v1_train_identities(data: Path) -> set[str]:
     return read_identity_list(data / "benchmarks" / "verify_train_identities.txt")
 
 
+def v1_train_photos(data: Path) -> list[Path]:
+    """Every photo of the V1 training identities, in a fixed order."""
+    lfw = data / "lfw_deepfunneled"
+    return [src for name in sorted(v1_train_identities(data)) for src in sorted((lfw / name).glob("*.jpg"))]
+
+
 def v1_pairs(data: Path, same_photo: bool = False) -> list[Pair]:
     """The 1,566 test pairs; `same_photo` uses the reference itself as the probe of same-person rows.
 
@@ -41,4 +47,4 @@ def v1_pairs(data: Path, same_photo: bool = False) -> list[Pair]:
     return pairs
 
 
-__all__ = ["g1_train", "g1_val", "v1_train_identities", "v1_pairs", "group_of"]
+__all__ = ["g1_train", "g1_val", "group_of", "v1_pairs", "v1_train_identities", "v1_train_photos"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from training.imaging import ImageLoadError, load_image
 
-from .protocols import v1_train_identities
+from .protocols import v1_train_photos
 
 _MODELS: dict = {}
 
@@ -29,7 +29,7 @@ def _models_dir() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")  # importing it needs pkg_resources
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("the teacher needs: pip install dlib-bin face-recognition-models")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
 def _init() -> None:
@@ -66,8 +66,7 @@ def main(argv=None) -> int:
     p.add_argument("--processes", type=int, default=2, help="worker processes")
     p.add_argument("--limit", type=int, default=0, help="embed only the first N photos (0: all), for a trial")
     args = p.parse_args(argv)
-    lfw = args.data / "lfw_deepfunneled"
-    paths = [str(src) for name in sorted(v1_train_identities(args.data)) for src in sorted((lfw / name).glob("*.jpg"))]
+    paths = [str(src) for src in v1_train_photos(args.data)]
     if args.limit:
         paths = paths[: args.limit]
     start = time.perf_counter()
