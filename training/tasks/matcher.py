@@ -86,9 +86,10 @@ class MatcherSetup(TaskSetup):
         premade = sum(len(v) for p in self.train_people for v in p.distorted.values())
         source = f"{premade} pre-made distorted copies plus generated distortions" if premade \
             else "distortions generated on the fly"
+        teacher = f"; distilled from {Path(self.config.teacher).name}" if self.teacher is not None else ""
         return (f"matcher: {len(self.train_people)} training identities ({n_train} images), "
                 f"{len(self.val_people)} validation identities ({len(self.val_pairs)} fixed pairs); "
-                f"{self.config.pairs_per_epoch} new pairs per epoch, 1:1 same/different; {source}")
+                f"{self.config.pairs_per_epoch} new pairs per epoch, 1:1 same/different; {source}{teacher}")
 
     def train_loader(self, epoch: int):
         pairs = make_pairs(self.train_people, self.config.pairs_per_epoch, self.config.seed * 1000 + epoch,
