@@ -137,3 +137,27 @@ def test_resolve_device():
     if not torch.backends.mps.is_available():
         with pytest.raises(RuntimeError, match="MPS was requested"):
             resolve_device("mps")
+
+
+def test_pair_scores_count_every_pair_and_agree_across_processes(matcher_path, tmp_path):
+    from training.data import Pair
+    from training.evaluation import pair_scores
+
+    from .synthetic import pattern_image
+
+    paths = []
+    for k in range(4):
+        paths.append(tmp_path / f"p{k}.png")
+        pattern_image(k, k, 40).save(paths[-1])
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    pairs = [Pair(str(paths[i]), str(paths[(i + j) % 4]), int(j == 0), "blurred", 2, seed=i)
+             for i in range(4) for j in range(2)]
+    pairs.append(Pair(str(tmp_path / "broken.png"), str(paths[0]), 0))
+    matcher = FaceMatcher.load(matcher_path)
+    counted = []
+    labels, scores, skipped = pair_scores(matcher, pairs, batch_size=3, progress=counted.append, crop_faces=False)
+    assert sum(counted) == len(pairs)  # the bar reaches its total, the broken reference's pair included
+    assert len(labels) == len(scores) == 8 and [p for p, _ in skipped] == [str(tmp_path / "broken.png")]
+    cache = {}
+    _, parallel, _ = pair_scores(matcher, pairs, batch_size=3, crop_faces=False, processes=2, ref_cache=cache)
+    assert np.allclose(parallel, scores, atol=1e-6) and len(cache) == 4

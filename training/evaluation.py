@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from multiprocessing import Pool
 
 import numpy as np
@@ -94,26 +95,24 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
         if images:
             ref_emb.update(zip(ok, matcher.embed(images, batch_size=batch_size)))
     labels, scores = [], []
-    pool = Pool(processes) if processes > 1 else None
-    mapper = pool.imap if pool else map
-    for chunk in _chunks(pairs, batch_size):
-        kept, probes = [], []
-        chunk = [p for p in chunk if p.reference in ref_emb]
-        for pair, (image, reason) in zip(chunk, mapper(_probe_job, [(p, crop) for p in chunk])):
-            if image is None:
-                skipped.append((pair.probe, reason))
-            else:
-                probes.append(image)
-                kept.append(pair)
-        if probes:
-            e_probe = matcher.embed(probes, batch_size=batch_size)
-            e_ref = np.stack([ref_emb[p.reference] for p in kept])
-            scores += list(matcher.score_embeddings(e_ref, e_probe))
-            labels += [p.same for p in kept]
-        if progress:
-            progress(len(chunk))
-    if pool:
-        pool.close()
+    with Pool(processes) if processes > 1 else nullcontext() as pool:  # closed even when scoring fails
+        mapper = pool.imap if pool is not None else map
+        for chunk in _chunks(pairs, batch_size):
+            kept, probes = [], []
+            scorable = [p for p in chunk if p.reference in ref_emb]
+            for pair, (image, reason) in zip(scorable, mapper(_probe_job, [(p, crop) for p in scorable])):
+                if image is None:
+                    skipped.append((pair.probe, reason))
+                else:
+                    probes.append(image)
+                    kept.append(pair)
+            if probes:
+                e_probe = matcher.embed(probes, batch_size=batch_size)
+                e_ref = np.stack([ref_emb[p.reference] for p in kept])
+                scores += list(matcher.score_embeddings(e_ref, e_probe))
+                labels += [p.same for p in kept]
+            if progress:
+                progress(len(chunk))  # every pair counts, also those whose reference could not be read
     return np.array(labels, dtype=int), np.array(scores, dtype=float), skipped
 
 
