@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.data.teacher import teacher_key
 from training.imaging import ImageLoadError, load_image
 
 from .protocols import v1_train_photos
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
         for i, (path, (vec, found)) in enumerate(zip(paths, pool.imap(embed, paths, chunksize=16)), 1):
             if vec is None:
                 continue
-            keys.append("/".join(Path(path).parts[-2:]))
+            keys.append(teacher_key(path))
             vectors.append(vec)
             missed += not found
             if i % 500 == 0:
