@@ -64,7 +64,7 @@ def _checks(data_folder, bundled_dir, device) -> str:
         if path is None:
             raise SelfTestError(f"no {title} is installed (model folder {store.user_dir}, "
                                 f"bundled models {store.bundled_dir})")
-        source = "bundled" if path.parent == store.bundled_dir else "user"
+        source = "bundled" if path == store.bundled_path(task) else "user"
         try:
             loaded[task] = models.get(task)
         except CheckpointError as exc:  # its sentence names the file
@@ -74,9 +74,11 @@ def _checks(data_folder, bundled_dir, device) -> str:
         described[task] = f"{path.name} ({source}, {loaded[task].meta.get('arch', '?')}"
     device_name = models.resolved_device()
     _check_window_modules()
-    faces_found = _check_face_detector()
+    _check_face_detector()
     images = [drawn_face(seed) for seed in range(SELF_TEST_IMAGES)]
-    labels = _check_tagging(loaded["gender"], images)
+    results = _check_tagging(loaded["gender"], images)
+    labels = Counter(r.predicted for r in results)
+    faces_found = sum(r.faces_found > 0 for r in results)
     score, threshold = _check_pair(loaded["matcher"], images[0])
     counts = ", ".join(f"{n} {label}" for label, n in sorted(labels.items()))
     return (f"gender model {described['gender']}), matcher {described['matcher']}, threshold {threshold:.2f}), "
@@ -95,17 +97,17 @@ def _check_window_modules() -> None:
         raise SelfTestError(f"the main window cannot load: {type(exc).__name__}: {exc}") from exc
 
 
-def _check_face_detector() -> int:
-    """Load the Haar cascade (a missing file is a broken install) and count faces found in the drawn images."""
+def _check_face_detector() -> None:
+    """Find the Haar cascade file (a missing one is a broken install); tagging then uses it."""
     from training import faces
 
     try:
-        return sum(bool(faces.detect_faces(drawn_face(seed))) for seed in range(SELF_TEST_IMAGES))
+        faces.cascade_path()
     except faces.FaceDetectorError as exc:
         raise SelfTestError(f"the face detector cannot start: {exc}") from exc
 
 
-def _check_tagging(classifier, images) -> Counter:
+def _check_tagging(classifier, images) -> list:
     from .tagging import TagOptions, tag_folder
 
     with tempfile.TemporaryDirectory(prefix="faceapp-selftest-") as folder:
@@ -125,7 +127,7 @@ def _check_tagging(classifier, images) -> Counter:
         if result.predicted not in classifier.classes or not all(map(math.isfinite, values)) \
                 or abs(sum(values) - 1.0) > 1e-3:
             raise SelfTestError(f"the gender model gave an invalid prediction {result.predicted!r} {values}")
-    return Counter(r.predicted for r in results)
+    return results
 
 
 def _check_pair(matcher, image) -> tuple[float, float]:
