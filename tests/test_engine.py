@@ -150,3 +150,13 @@ def test_plateau_schedule_cuts_the_learning_rate_when_the_score_stalls(tmp_path,
     result = fit("gender", [data], gender_config(tmp_path, epochs=5, scheduler="plateau", lr=1e-3))
     lrs = [row["lr"] for row in result.history]  # each row's lr is the one its epoch trained with
     assert lrs[:4] == pytest.approx([1e-3] * 4) and lrs[4] == pytest.approx(3e-4)
+
+
+def test_best_epoch_follows_the_early_stopping_rule():
+    from training.engine import best_epoch
+
+    rows = [{"epoch": 1, "s": 0.5}, {"epoch": 2, "s": float("nan")}, {"epoch": 3, "s": 0.7},
+            {"epoch": 4, "s": 0.7005}, {"epoch": 5}]
+    assert best_epoch(rows, "s", 1e-3)["epoch"] == 3
+    assert best_epoch(rows, "s", 0.0)["epoch"] == 4
+    assert best_epoch([{"epoch": 1}], "s", 1e-3) is None

@@ -60,6 +60,17 @@ class EarlyStopping:
         return False
 
 
+def best_epoch(history: list[dict], selection: str, min_delta: float) -> dict | None:
+    """The history row `fit` saved as best.pt: replays EarlyStopping's rule (a new best must beat the
+    previous one by more than `min_delta`), so a later epoch with a smaller gain is not the best."""
+    tracker, best = EarlyStopping(0, min_delta, stop=None), None
+    for row in history:
+        value = row.get(selection)
+        if isinstance(value, (int, float)) and tracker.update(float(value)):
+            best = row
+    return best
+
+
 def _emit(callbacks, hook: str, payload) -> None:
     for cb in callbacks:
         fn = getattr(cb, hook, None)

@@ -100,7 +100,8 @@ class TrainingCharts(QWidget):
         self.smooth_curve.setData(self.batch_x, self.batch_smooth)
         self.lr_curve.setData(self.batch_x, self.batch_lr)
 
-    def add_epoch(self, info: dict) -> None:
+    def add_epoch(self, info: dict, best: dict | None) -> None:
+        """One epoch's points; `best` is the best epoch so far as the engine counts it (engine.best_epoch)."""
         self.epochs.append(info)
         xs = [float(e["epoch"]) for e in self.epochs]
         self.train_curve.setData(xs, [e["train_loss"] for e in self.epochs])
@@ -108,8 +109,7 @@ class TrainingCharts(QWidget):
         for key, curve in self.score_curves.items():
             curve.setData(xs, [e.get(key, float("nan")) for e in self.epochs])
         selection = info.get("selection") or SCORES[self.task][0][0]
-        best = max(self.epochs, key=lambda e: e.get(selection, float("-inf")))
-        if selection in best:
+        if best is not None and selection in best:
             self.best_marker.setData([float(best["epoch"])], [best[selection]])
             self.best_text.setText(f"best {best[selection]:.3f}")
             self.best_text.setPos(float(best["epoch"]), best[selection])

@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.config import TrainConfig
+from training.engine import best_epoch
+
 SOURCE_FILE = "wizard.json"
 SELECTION = {"gender": "val_balanced_accuracy", "matcher": "val_auc"}  # what fit() maximises per task
 SCORE_NAMES = {"val_balanced_accuracy": "balanced accuracy", "val_auc": "AUC"}
@@ -48,9 +51,13 @@ class RunInfo:
         return SCORE_NAMES.get(self.selection, self.selection)
 
     @property
+    def min_delta(self) -> float:
+        return float(self.config.get("min_delta", TrainConfig.min_delta))
+
+    @property
     def best(self) -> dict | None:
-        rows = [r for r in self.history if isinstance(r.get(self.selection), float) and r[self.selection] == r[self.selection]]
-        return max(rows, key=lambda r: r[self.selection]) if rows else None
+        """The epoch saved as best.pt (the engine's rule, not simply the highest score)."""
+        return best_epoch(self.history, self.selection, self.min_delta)
 
     @property
     def best_path(self) -> Path | None:

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from training.engine import best_epoch
+
 from ..widgets import MUTED, Notice, format_eta
 from .charts import TrainingCharts
 from .runs import SCORE_NAMES, read_history
@@ -112,9 +114,10 @@ class TrainingPage(QWizardPage):
         self.status.setText(f"Training on {info['device']}{' with mixed precision' if info['amp'] else ''}…")
         self.detail.setText(f"Run folder: {info['run_dir']}")
         if info.get("start_epoch", 1) > 1:  # resumed: show the epochs already done
+            selection = self.wizard().selection()
             for row in read_history(info["run_dir"])[: info["start_epoch"] - 1]:
-                self.charts.add_epoch({**row, "selection": self.wizard().selection()})
                 self.epoch_rows.append(row)
+                self.charts.add_epoch({**row, "selection": selection}, self._best(selection))
         self.charts.set_epochs(info.get("start_epoch", 1), info["epochs"])
         epochs_left = info["epochs"] - info.get("start_epoch", 1) + 1
         self.progress.setRange(0, max(1, epochs_left * info["batches"]))
@@ -143,12 +146,12 @@ class TrainingPage(QWizardPage):
         return f"about {format_eta(left)}{unknown} left"
 
     def _epoch(self, info: dict) -> None:
-        self.charts.add_epoch(info)
         self.epoch_rows.append(info)
-        self.epoch_began = time.monotonic()
         selection = info["selection"]
+        best = self._best(selection)
+        self.charts.add_epoch(info, best)
+        self.epoch_began = time.monotonic()
         name = SCORE_NAMES.get(selection, selection)
-        best = max(self.epoch_rows, key=lambda r: r.get(selection, float("-inf")))
         self.detail.setText(f"Epoch {info['epoch']} took {info['epoch_seconds']:.1f} s · {name} {info[selection]:.3f}"
                             f" · best {best[selection]:.3f} (epoch {best['epoch']}) · run folder "
                             f"{self.info.get('run_dir', '')}")
@@ -159,6 +162,9 @@ class TrainingPage(QWizardPage):
                                      f"early after {patience} without one.")
         else:
             self.notice.show_message(None)
+
+    def _best(self, selection: str) -> dict | None:
+        return best_epoch(self.epoch_rows, selection, self.wizard().state.config.min_delta)
 
     def _finished(self, result) -> None:
         self.result = result

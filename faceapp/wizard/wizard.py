@@ -11,6 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
+from training.engine import best_epoch
+
 from ..workers import WorkerPool
 from .bridge import TrainingRun
 from .data_page import DataPage
@@ -87,8 +89,9 @@ class TrainWizard(QWizard):
     def show_results(self, run: RunInfo) -> None:
         self.state = WizardState(task=run.task, folder=(run.data or [""])[0], past=run)
         self.training_page.charts.clear(run.task)
-        for row in run.history:
-            self.training_page.charts.add_epoch({**row, "selection": run.selection})
+        for i, row in enumerate(run.history):
+            best = best_epoch(run.history[: i + 1], run.selection, run.min_delta)
+            self.training_page.charts.add_epoch({**row, "selection": run.selection}, best)
         self.setStartId(PAGE_RESULTS)
         self.restart()
 

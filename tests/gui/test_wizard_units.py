@@ -130,3 +130,11 @@ def test_wizard_logic_modules_do_not_import_qt():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "qt: []"
+
+
+def test_a_run_s_best_epoch_is_the_one_the_engine_saved(tmp_path):
+    # epoch 3 scores highest, but beats epoch 2 by less than min_delta: best.pt holds epoch 2
+    _fake_run(tmp_path / "a", "matcher", [{"epoch": 1, "val_auc": 0.8}, {"epoch": 2, "val_auc": 0.9},
+                                          {"epoch": 3, "val_auc": 0.9005}], "completed")
+    run = read_run(tmp_path / "a")
+    assert run.min_delta == 1e-3 and run.best["epoch"] == 2
