@@ -217,33 +217,35 @@ class ResultsPage(QWizardPage):
         self.done_label.setText(f"{path.name} is now the active {'gender model' if shown.task == 'gender' else 'face matcher'}.")
         self.activated.emit(shown.task, str(path))
 
-    def save_model(self, target=None) -> Path | None:
-        shown = self.wizard().shown_run()
+    def _save_as(self, target, title: str, default_name: str, file_filter: str, write) -> Path | None:
+        """Ask where to save unless `target` is given; `write(target)` returns the written path or None."""
         if target is None:
-            target, _ = QFileDialog.getSaveFileName(self, "Save model as", f"{shown.name}.pt", "Checkpoints (*.pt)")
+            target, _ = QFileDialog.getSaveFileName(self, title, default_name, file_filter)
         if not target:
             return None
-        shutil.copyfile(shown.best_path, target)
-        self.done_label.setText(f"Saved {target}.")
-        return Path(target)
+        path = write(target)
+        if path is not None:
+            self.done_label.setText(f"Saved {path}.")
+        return path
+
+    def save_model(self, target=None) -> Path | None:
+        shown = self.wizard().shown_run()
+
+        def write(target) -> Path:
+            shutil.copyfile(shown.best_path, target)
+            return Path(target)
+
+        return self._save_as(target, "Save model as", f"{shown.name}.pt", "Checkpoints (*.pt)", write)
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.wizard().shown_run().path)))
 
     def save_charts(self, target=None) -> Path | None:
-        if target is None:
-            target, _ = QFileDialog.getSaveFileName(self, "Save charts", "training-charts.png", "PNG images (*.png)")
-        if not target or not self.wizard().training_page.charts.save_png(target):
-            return None
-        self.done_label.setText(f"Saved {target}.")
-        return Path(target)
+        charts = self.wizard().training_page.charts
+        return self._save_as(target, "Save charts", "training-charts.png", "PNG images (*.png)",
+                             lambda target: Path(target) if charts.save_png(target) else None)
 
     def save_metrics(self, target=None) -> Path | None:
         shown = self.wizard().shown_run()
-        if target is None:
-            target, _ = QFileDialog.getSaveFileName(self, "Save metrics", f"{shown.name}-metrics.csv", "CSV (*.csv)")
-        if not target:
-            return None
-        path = write_metrics_csv(target, shown.history)
-        self.done_label.setText(f"Saved {path}.")
-        return path
+        return self._save_as(target, "Save metrics", f"{shown.name}-metrics.csv", "CSV (*.csv)",
+                             lambda target: write_metrics_csv(target, shown.history))
