@@ -102,7 +102,7 @@ class TrainPanel(QWidget):
         for run in list_runs(self.runs_dir()):
             best = run.best
             score = f"{run.score_name} {best[run.selection]:.3f} (epoch {best['epoch']})" if best else "—"
-            item = QTreeWidgetItem([run.name, "gender" if run.task == "gender" else "matcher",
+            item = QTreeWidgetItem([run.name, run.task,
                                     time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
                                     f"{run.epochs_done} / {run.epochs_planned}", score,
                                     STATUS.get(run.stop_reason, run.stop_reason)])
