@@ -114,8 +114,10 @@ class ModelStore:
         return cached
 
     # ------------------------------------------------------------ changes
-    def import_checkpoint(self, source, task: str | None = None, activate: bool = True) -> ModelEntry:
-        """Validate `source`, copy it into the store under a free name, and (by default) activate it."""
+    def import_checkpoint(self, source, task: str | None = None, activate: bool = True,
+                          name: str | None = None) -> ModelEntry:
+        """Validate `source`, copy it into the store under a free name (from `name`, else the file's own
+        stem), and (by default) activate it."""
         source = Path(source)
         if not source.is_file():
             raise ModelStoreError(f"{source.name} is not a file.")
@@ -124,7 +126,7 @@ class ModelStore:
         _check_task(task)
         folder = self.task_dir(task)
         folder.mkdir(parents=True, exist_ok=True)
-        target = _free_name(folder, source.stem, ".pt")
+        target = _free_name(folder, name or source.stem, ".pt")
         tmp = folder / f".{target.name}.importing"
         try:
             shutil.copyfile(source, tmp)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,10 +132,7 @@ class TrainWizard(QWizard):
         """Copy the run's best.pt into the app's model folder under the run's name and make it active."""
         if self.models is None or run.best_path is None:
             raise RuntimeError("there is no model store to put the model in")
-        with tempfile.TemporaryDirectory() as tmp:
-            named = Path(tmp) / f"{run.name}.pt"
-            shutil.copyfile(run.best_path, named)
-            entry = self.models.store.import_checkpoint(named, task=run.task, activate=True)
+        entry = self.models.store.import_checkpoint(run.best_path, task=run.task, activate=True, name=run.name)
         self.models.invalidate()
         log.info("activated %s model %s from %s", run.task, entry.path, run.path)
         return entry.path
