@@ -30,8 +30,7 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
     app = QApplication.instance()
     if app is None:
-        QCoreApplication.setOrganizationName(ORG_NAME)
-        QCoreApplication.setApplicationName(APP_NAME)
+        set_app_identity()
         app = QApplication(list(argv or [APP_NAME]))
     app.setApplicationVersion(__version__)
     icon = resource_path("icons", "faceapp.png")
@@ -40,12 +39,26 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def data_dir(override=None) -> Path:
-    """The app data folder: an explicit path, $FACEAPP_DATA_DIR, or QStandardPaths' AppDataLocation."""
+def set_app_identity() -> None:
+    """Organisation and app name, from which QSettings and QStandardPaths derive where things live."""
+    if not QCoreApplication.organizationName():
+        QCoreApplication.setOrganizationName(ORG_NAME)
+    if not QCoreApplication.applicationName() or QCoreApplication.instance() is None:
+        QCoreApplication.setApplicationName(APP_NAME)
+
+
+def data_path(override=None) -> Path:
+    """The app data folder (not created): an explicit path, $FACEAPP_DATA_DIR, or the AppDataLocation."""
     chosen = override or os.environ.get(DATA_DIR_ENV)
     if not chosen:
+        set_app_identity()
         chosen = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    path = Path(chosen)
+    return Path(chosen)
+
+
+def data_dir(override=None) -> Path:
+    """`data_path`, created if missing."""
+    path = data_path(override)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -19,7 +19,6 @@ from collections import Counter
 from pathlib import Path
 
 SELF_TEST_IMAGES = 4
-DATA_DIR_ENV = "FACEAPP_DATA_DIR"  # the same variable `app.data_dir` reads (a test keeps them in step)
 EXIT_AFTER_SHOW_ENV = "FACEAPP_EXIT_AFTER_SHOW"
 SKIN_TONES = ((241, 194, 160), (224, 172, 140), (198, 134, 100), (141, 85, 54))
 FIRST_WINDOW_PREFIX = "first window:"
@@ -166,28 +165,13 @@ def drawn_face(seed: int, size: tuple[int, int] = (200, 240)):
     return image
 
 
-# ---------------------------------------------------------------- where the app keeps things (QtCore only)
-
-def _set_app_identity() -> None:
-    from PySide6.QtCore import QCoreApplication
-
-    from . import APP_NAME, ORG_NAME
-
-    if not QCoreApplication.organizationName():
-        QCoreApplication.setOrganizationName(ORG_NAME)
-    if not QCoreApplication.applicationName() or QCoreApplication.instance() is None:
-        QCoreApplication.setApplicationName(APP_NAME)
-
+# ---------------------------------------------------------------- where the app keeps things
 
 def data_folder(override=None) -> Path:
-    """The folder `app.data_dir` would use: an explicit path, $FACEAPP_DATA_DIR, or the app data location."""
-    chosen = override or os.environ.get(DATA_DIR_ENV)
-    if not chosen:
-        from PySide6.QtCore import QStandardPaths
+    """The folder the app uses (`app.data_path`), without creating it."""
+    from .app import data_path
 
-        _set_app_identity()
-        chosen = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(chosen)
+    return data_path(override)
 
 
 def models_folder(override=None) -> Path:
@@ -197,9 +181,10 @@ def models_folder(override=None) -> Path:
 def saved_device() -> str:
     """The device chosen on the Models page (QSettings), "auto" if none or unreadable."""
     try:
+        from .app import set_app_identity
         from .settings import Settings
 
-        _set_app_identity()
+        set_app_identity()
         return str(Settings().get("device") or "auto")
     except Exception:  # noqa: BLE001 - a broken settings file must not fail the self-test
         return "auto"
