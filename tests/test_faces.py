@@ -87,6 +87,26 @@ def test_box_outside_the_image_still_gives_a_crop():
     assert (np.asarray(crop)[..., :2] == (49, 39)).all()
 
 
+@pytest.mark.parametrize("kind", ["pil", "array", "gray"])
+def test_crop_everywhere_equals_edge_clamped_indexing(kind):
+    # Inside, across an edge or corner, larger than the image, or wholly outside: the fast paths (a PIL
+    # crop, a slice plus replicated border) give exactly the pixels of clamping each source index.
+    rgb = np.random.default_rng(0).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    source = {"pil": Image.fromarray(rgb), "array": rgb, "gray": Image.fromarray(rgb).convert("L")}[kind]
+    expected_source = np.asarray(source.convert("RGB")) if kind == "gray" else rgb
+    for x in range(-40, 90, 13):
+        for y in range(-40, 70, 11):
+            for w, h in ((2, 3), (20, 23), (45, 40)):
+                box = FaceBox(x, y, w, h)
+                side = round(max(w, h) / 0.464)
+                left, top = round(x + w / 2 - side / 2), round(y + h / 2 - side / 2)
+                rows = np.clip(np.arange(top, top + side), 0, 49)
+                cols = np.clip(np.arange(left, left + side), 0, 69)
+                crop = crop_face(source, box)
+                assert crop.mode == "RGB"
+                np.testing.assert_array_equal(np.asarray(crop), expected_source[np.ix_(rows, cols)], err_msg=str(box))
+
+
 def test_crop_accepts_arrays_and_rejects_bad_scale():
     arr = np.asarray(_coords_image(50, 50))
     assert crop_face(arr, FaceBox(10, 10, 20, 20), 0.5).size == (40, 40)
