@@ -175,29 +175,49 @@ class FakeCascade:
         return self.answers.pop(0) if self.answers else ()
 
 
+def _centre_and_side(box):
+    return (box.x + box.w / 2, box.y + box.h / 2), max(box.w, box.h)
+
+
 def test_a_face_found_by_the_coarse_pass_ends_the_search(monkeypatch):
-    fake = FakeCascade([(30, 45, 60, 60)])
+    fake = FakeCascade([(20, 30, 40, 40)])
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
-    assert fake.shapes == [(150, 200)]  # one pass, on a copy with a 150 px shorter side...
-    assert fake.min_sizes == [45]  # ...for faces of 30 % of that side and more
-    assert boxes == [FaceBox(600, 900, 1200, 1200)]  # back in the photo's own pixels
+    assert fake.shapes == [(90, 120)]  # one pass, on a copy with a 90 px shorter side...
+    assert fake.min_sizes == [27]  # ...for faces of 30 % of that side and more
+    # Back in the photo's own pixels (x 1/0.03), scaled about its centre by the pass's calibrated gain.
+    (cx, cy), side = _centre_and_side(boxes[0])
+    assert len(boxes) == 1 and abs(cx - 40 / 0.03) <= 1 and abs(cy - 50 / 0.03) <= 1
+    assert abs(side - 40 / 0.03 * faces._COARSE.gain) <= 1 and 0.95 < faces._COARSE.gain < 1.0
 
 
 def test_the_full_pass_runs_only_when_the_coarse_pass_finds_nothing(monkeypatch):
     fake = FakeCascade((), [(64, 48, 32, 32)])
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
-    assert fake.shapes == [(150, 200), (480, 640)]  # then at most 640 px on the longer side...
-    assert fake.min_sizes == [45, 58]  # ...down to 12 % of the shorter side
-    assert boxes == [FaceBox(400, 300, 200, 200)]
+    assert fake.shapes == [(90, 120), (480, 640)]  # then at most 640 px on the longer side...
+    assert fake.min_sizes == [27, 58]  # ...down to 12 % of the shorter side
+    (cx, cy), side = _centre_and_side(boxes[0])
+    assert len(boxes) == 1 and abs(cx - 500) <= 1 and abs(cy - 400) <= 1
+    assert abs(side - 200 * faces._FULL.gain) <= 1 and 1.0 < faces._FULL.gain < 1.05
 
 
-def test_a_small_photo_is_scanned_at_its_own_size(monkeypatch):
+def test_a_small_photo_gets_a_coarse_copy_then_its_own_size(monkeypatch):
     fake = FakeCascade()
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     assert detect_faces(np.zeros((120, 140), np.uint8)) == []
-    assert fake.shapes == [(120, 140), (120, 140)] and fake.min_sizes == [36, 24]
+    assert fake.shapes == [(90, 105), (120, 140)] and fake.min_sizes == [27, 24]
+
+
+def test_calibrated_boxes_stay_inside_the_photo(monkeypatch):
+    fake = FakeCascade((), [(0, 0, 100, 100)])  # a box filling the photo, grown by the full pass's gain
+    monkeypatch.setattr(faces, "_classifier", lambda: fake)
+    assert detect_faces(np.zeros((100, 100), np.uint8)) == [FaceBox(0, 0, 100, 100)]
+
+
+def test_raw_pass_measurement_is_checked():
+    with pytest.raises(ValueError, match="raw_pass"):
+        faces.measure_frame_scale([], raw_pass="medium")
 
 
 def test_detection_in_threads():

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from training.faces import CASCADE_FILE  # the file the app loads; the bundle must hold this one
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "build.spec"
 ICONS = ROOT / "faceapp" / "icons"
@@ -44,7 +46,7 @@ def test_spec_bundles_models_icons_desktop_file_and_cascade(spec):
     placed = {(Path(source).name, folder) for source, folder in datas}
     for wanted in [("gender.pt", "resources/models"), ("matcher.pt", "resources/models"),
                    ("faceapp.png", "faceapp/icons"), ("faceapp.ico", "faceapp/icons"),
-                   ("faceapp.desktop", "faceapp"), ("haarcascade_frontalface_default.xml", "cv2/data")]:
+                   ("faceapp.desktop", "faceapp"), (CASCADE_FILE, "cv2/data")]:
         assert wanted in placed
 
 
