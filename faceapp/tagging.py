@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.imaging import ImageLoadError, load_image
+from training.faces import frame_scale_of, photo_side_needed
+from training.imaging import ImageLoadError, load_reduced
 
 from . import __version__
 from .atomic import atomic_open
@@ -94,10 +95,13 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
 
     Reading, face finding and thumbnails run on `options.workers` threads a bounded distance ahead of
     the model (PIL, OpenCV and torch release the GIL), so preparing batch k+1 overlaps predicting batch k.
+    Large JPEGs are decoded at a reduced scale that still gives the model full-resolution crops; face
+    boxes are reported in the photo's own pixels.
     """
     batch: list[TagResult] = []
     crops: list[Image.Image] = []
-    for result, crop in _prepared(paths, classifier.framing, options):
+    min_side = photo_side_needed(classifier.input_size, frame_scale_of(classifier.framing))
+    for result, crop in _prepared(paths, classifier.framing, min_side, options):
         if crop is None:
             yield result
             continue
@@ -110,15 +114,16 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
         yield from _predict(batch, crops, classifier)
 
 
-def _prepared(paths: Iterable, framing, options: TagOptions) -> Iterator[tuple[TagResult, Image.Image | None]]:
+def _prepared(paths: Iterable, framing, min_side: int,
+              options: TagOptions) -> Iterator[tuple[TagResult, Image.Image | None]]:
     """(result, crop) per path in order; crop None means the file could not be read (result.error says why)."""
     def work(item):
         index, path = item
         try:
-            image = load_image(path)
+            image, factor = load_reduced(path, min_side)
         except ImageLoadError as exc:
             return TagResult(index, Path(path), error=exc.reason), None
-        return _prepare(index, Path(path), image, framing, options)
+        return _prepare(index, Path(path), image, framing, options, factor)
 
     numbered = enumerate(paths)
     if options.workers <= 1:
@@ -137,14 +142,16 @@ def _prepared(paths: Iterable, framing, options: TagOptions) -> Iterator[tuple[T
         executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _prepare(index: int, path: Path, image: Image.Image, framing, options: TagOptions):
+def _prepare(index: int, path: Path, image: Image.Image, framing, options: TagOptions, factor: float = 1.0):
+    """Find and crop the face; `factor` maps `image`'s pixels to the photo's own (it may be decoded smaller)."""
     result = TagResult(index, path)
     try:
         found = find_face(image, framing, assume_crop=options.assume_crop)
         crop = found.image
         result.faces_found = int(found.faces_found)
         result.face_fallback = bool(found.fallback)
-        result.face_box = box_tuple(found.box)
+        box = box_tuple(found.box)
+        result.face_box = box if box is None or factor == 1.0 else tuple(round(v * factor) for v in box)
         result.note = found.note or ""
     except Exception as exc:  # noqa: BLE001 - a detector crash on one odd image must not end the run
         log.warning("face finding failed on %s", path, exc_info=True)

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from training import distortions
+from training.faces import frame_scale_of, photo_side_needed
 from training.imaging import iter_images, list_images
 
 from .framing import find_face
@@ -129,10 +130,12 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
                    batch_size: int = 32) -> Iterator[GalleryMatch]:
     """Yield the best match per identity (the highest-scoring of its images); unreadable files are skipped."""
     probe_emb = reference_embedding(matcher, probe, assume_crop)
+    min_side = photo_side_needed(matcher.input_size, frame_scale_of(matcher.framing))  # camera JPEGs: decode smaller
     for identity, paths in gallery.items():
         best, best_path = -1.0, None
         for start in range(0, len(paths), batch_size):
-            loaded = [(p, img) for p, img, _ in iter_images(paths[start:start + batch_size]) if img is not None]
+            batch = iter_images(paths[start:start + batch_size], min_side)
+            loaded = [(p, img) for p, img, _ in batch if img is not None]
             if not loaded:
                 continue
             crops = [face_part(img, matcher.framing, assume_crop).crop for _, img in loaded]

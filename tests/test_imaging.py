@@ -16,6 +16,7 @@ from training.imaging import (
     iter_images,
     list_images,
     load_image,
+    load_reduced,
     to_rgb,
 )
 
@@ -131,6 +132,44 @@ def test_exif_orientation_applied(tmp_path):
     assert bottom[2] > 200 and bottom[0] < 60
 
 
+def _quadrants(width, height):
+    """Red top-left, green top-right, blue bottom-left, white bottom-right: survives any scaling."""
+    arr = np.zeros((height, width, 3), np.uint8)
+    arr[: height // 2, : width // 2] = (255, 0, 0)
+    arr[: height // 2, width // 2:] = (0, 255, 0)
+    arr[height // 2:, : width // 2] = (0, 0, 255)
+    arr[height // 2:, width // 2:] = 255
+    return Image.fromarray(arr)
+
+
+@pytest.mark.parametrize("min_side, size, factor", [(None, (1600, 1200), 1.0), (150, (200, 150), 8.0),
+                                                     (300, (400, 300), 4.0), (700, (1600, 1200), 1.0)])
+def test_large_jpeg_is_decoded_reduced_but_never_below_min_side(tmp_path, min_side, size, factor):
+    path = _save(_quadrants(1600, 1200), tmp_path / "big.jpg", quality=92)
+    img, got = load_reduced(path, min_side)
+    _assert_rgb(img, size)
+    assert got == factor
+    arr = np.asarray(img, np.int16)
+    h, w = arr.shape[:2]
+    for (y, x), colour in {(h // 4, w // 4): (255, 0, 0), (h // 4, 3 * w // 4): (0, 255, 0),
+                           (3 * h // 4, w // 4): (0, 0, 255), (3 * h // 4, 3 * w // 4): (255, 255, 255)}.items():
+        assert np.abs(arr[y, x] - colour).max() < 40
+
+
+def test_reduced_decoding_keeps_exif_orientation_and_skips_other_formats(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = _save(_quadrants(1600, 1200), tmp_path / "rot.jpg", exif=exif.tobytes(), quality=92)
+    img, factor = load_reduced(path, 150)
+    _assert_rgb(img, (150, 200))  # upright, an eighth of the photo
+    assert factor == 8.0
+    assert np.asarray(img)[10, -10, 0] > 200  # stored top-left (red) is now top-right
+    png = _save(_quadrants(1600, 1200), tmp_path / "big.png")
+    img, factor = load_reduced(png, 150)
+    _assert_rgb(img, (1600, 1200))
+    assert factor == 1.0
+
+
 def test_truncated_jpeg(tmp_path):
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
@@ -184,6 +223,8 @@ def test_decompression_bomb_refused_before_decoding(tmp_path, monkeypatch):
     with pytest.raises(ImageLoadError) as info:
         load_image(path)
     assert "too large" in info.value.reason and "40000x40000" in info.value.reason
+    with pytest.raises(ImageLoadError, match="too large"):
+        load_reduced(path, 100)
 
 
 def test_decompression_bomb_with_pil_guard_lower_than_ours(tmp_path, monkeypatch):

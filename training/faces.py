@@ -189,6 +189,14 @@ def _boxes(found: np.ndarray, height: int, width: int) -> list[FaceBox]:
     return sorted(boxes, key=lambda b: (-b.area, b.y, b.x))
 
 
+def photo_side_needed(input_size: int, frame_scale: float = DEFAULT_FRAME_SCALE) -> int:
+    """The shorter photo side that loses nothing for face finding and cropping: the smallest face the
+    full pass looks for still gets a crop of `input_size` px, and a 4:3 photo still gets the full pass's
+    640 px. A larger photo may be decoded smaller (`training.imaging.load_reduced`) down to this side."""
+    smallest_crop = _FULL.min_fraction / frame_scale  # crop side / shorter photo side, smallest face
+    return max(int(np.ceil(input_size / smallest_crop)), _FULL.side * 3 // 4)
+
+
 def crop_face(image, box: FaceBox, frame_scale: float = DEFAULT_FRAME_SCALE) -> Image.Image:
     """A square around `box` with side `max(w, h) / frame_scale`, edge-replicated where it leaves the image."""
     if not frame_scale > 0:

@@ -44,6 +44,15 @@ class FolderError(Exception):
 
 def load_image(path) -> Image.Image:
     """Read `path` as an upright RGB image, fully decoded, with the file already closed."""
+    return load_reduced(path, None)[0]
+
+
+def load_reduced(path, min_side: int | None) -> tuple[Image.Image, float]:
+    """`load_image`, but a JPEG may be decoded at 1/2, 1/4 or 1/8 of its size while its shorter side
+    stays at least `min_side` px (None: never). The JPEG decoder scales while decoding, so a 12 MP
+    camera photo takes ~10 ms instead of ~60 ms. Returns the image and `full / decoded` size, the factor
+    that maps its pixel coordinates back to the full-size photo (1.0 when decoded at full size).
+    """
     path = Path(path)
     try:
         with Image.open(path) as img:
@@ -51,11 +60,16 @@ def load_image(path) -> Image.Image:
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise ImageLoadError(path, _too_large(width, height))
+            if min_side and img.format == "JPEG" and min(width, height) >= 2 * min_side:
+                ratio = min(width, height) / min_side
+                # draft() picks the strongest reduction whose result still covers the size asked for.
+                img.draft(img.mode, (int(np.ceil(width / ratio)), int(np.ceil(height / ratio))))
             img.load()
+            factor = width / img.size[0]
             # exif_transpose returns a new, loaded image (or a copy), so nothing refers to the
             # file once the `with` block closes it.
             upright = _exif_upright(img)
-            return to_rgb(upright)
+            return to_rgb(upright), factor
     except ImageLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one readable sentence
@@ -119,11 +133,12 @@ def list_images(folder, recursive: bool = False) -> list[Path]:
     return sorted(found, key=lambda p: (str(p.relative_to(folder)).casefold(), str(p)))
 
 
-def iter_images(paths: Iterable) -> Iterator[tuple[Path, Image.Image | None, str | None]]:
-    """Yield `(path, image, None)` or `(path, None, reason)` per path; never stops on a bad file."""
+def iter_images(paths: Iterable, min_side: int | None = None) -> Iterator[tuple[Path, Image.Image | None, str | None]]:
+    """Yield `(path, image, None)` or `(path, None, reason)` per path; never stops on a bad file.
+    `min_side`: large JPEGs may be decoded smaller, as in `load_reduced`."""
     for path in paths:
         try:
-            yield Path(path), load_image(path), None
+            yield Path(path), load_reduced(path, min_side)[0], None
         except ImageLoadError as exc:
             yield Path(path), None, exc.reason
 

@@ -10,6 +10,8 @@ import pytest
 
 from faceapp.tagging import (ERROR, UNCERTAIN, TagOptions, TagResult, export_csv, export_json, sort_into_folders,
                              summarize, tag_folder, write_sort_report)
+from faceapp import tagging
+from training.faces import FaceBox, FaceCrop
 from training.imaging import list_images
 from training.inference import Prediction
 
@@ -19,6 +21,7 @@ class FakeClassifier:
 
     classes = ["female", "male"]
     framing = {"frame_scale": 0.4328}
+    input_size = 64
 
     def __init__(self):
         self.calls = 0
@@ -134,3 +137,24 @@ def test_threaded_preparation_matches_serial(photo_folder):
     generator = tag_folder(paths * 20, FakeClassifier(), TagOptions(workers=3, batch_size=2))
     next(generator)
     generator.close()  # cancelling mid-way returns at once and leaves no work queued
+
+
+def test_large_jpegs_are_decoded_smaller_and_boxes_reported_in_photo_pixels(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.new("RGB", (4000, 3000), (200, 180, 160)).save(tmp_path / "camera.jpg", quality=90)
+    Image.new("RGB", (400, 300), (200, 180, 160)).save(tmp_path / "small.png")
+    seen = []
+
+    def fake_find_face(image, framing, assume_crop=False):
+        seen.append(image.size)
+        box = FaceBox(image.width // 4, image.height // 4, image.width // 2, image.width // 2)
+        return FaceCrop(image.crop((0, 0, 64, 64)), box, 1, False, "face found")
+
+    monkeypatch.setattr(tagging, "find_face", fake_find_face)
+    results = {r.path.name: r for r in tag_folder(list_images(tmp_path), FakeClassifier(), TagOptions(workers=1))}
+    # The 12 MP JPEG is decoded at a quarter (shorter side 750 >= the 480 px face finding needs)...
+    assert seen == [(1000, 750), (400, 300)]
+    # ...and its face box is reported in the photo's own pixels; the PNG is read at full size.
+    assert results["camera.jpg"].face_box == (1000, 748, 2000, 2000)
+    assert results["small.png"].face_box == (100, 75, 200, 200)
