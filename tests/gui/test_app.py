@@ -236,3 +236,25 @@ def test_evicted_thumbnails_are_rebuilt_from_the_file(make_window, installed_sto
     assert tag.model.index(row, 0).data(Qt.ItemDataRole.DecorationRole) is None
     qtbot.waitUntil(lambda: tag.model.index(row, 0).data(Qt.ItemDataRole.DecorationRole) is not None,
                     timeout=TIMEOUT)
+
+
+def test_create_window_leaves_the_gc_freeze_until_after_the_window_is_up(app_env, qtbot, monkeypatch):
+    import logging
+    import sys
+
+    from faceapp import app
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # create_window installs its own; restored after
+    handlers = list(logging.getLogger().handlers)
+    calls = []
+    monkeypatch.setattr(app, "freeze_startup_objects", lambda: calls.append("frozen"))
+    try:
+        window = app.create_window(app_env)
+        qtbot.addWidget(window)
+        window.show()
+        assert calls == []  # the ~0.2 s collection does not delay the first window...
+        qtbot.waitUntil(lambda: calls == ["frozen"], timeout=5000)  # ...it follows once the window is up
+    finally:
+        for handler in set(logging.getLogger().handlers) - set(handlers):
+            logging.getLogger().removeHandler(handler)
+            handler.close()
