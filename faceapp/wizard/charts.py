@@ -98,7 +98,15 @@ class TrainingCharts(QWidget):
             self.batch_lr.append(info["lr"])
         self.batch_curve.setData(self.batch_x, self.batch_loss)
         self.smooth_curve.setData(self.batch_x, self.batch_smooth)
-        self.lr_curve.setData(self.batch_x, self.batch_lr)
+        self._show_lr()
+
+    def _show_lr(self) -> None:
+        """Per-batch LR; epochs shown without batches (a past run, or the part before a resume) plot the LR
+        that metrics.csv kept for them, at their end."""
+        first_batch = self.batch_x[0] if self.batch_x else float("inf")
+        replayed = [e for e in self.epochs if e.get("lr") is not None and float(e["epoch"]) <= first_batch]
+        self.lr_curve.setData([float(e["epoch"]) for e in replayed] + self.batch_x,
+                              [float(e["lr"]) for e in replayed] + self.batch_lr)
 
     def add_epoch(self, info: dict, best: dict | None) -> None:
         """One epoch's points; `best` is the best epoch so far as the engine counts it (engine.best_epoch)."""
@@ -108,6 +116,8 @@ class TrainingCharts(QWidget):
         self.val_curve.setData(xs, [e.get("val_loss", float("nan")) for e in self.epochs])
         for key, curve in self.score_curves.items():
             curve.setData(xs, [e.get(key, float("nan")) for e in self.epochs])
+        if not self.batch_x:
+            self._show_lr()
         selection = info.get("selection") or SCORES[self.task][0][0]
         if best is not None and selection in best:
             self.best_marker.setData([float(best["epoch"])], [best[selection]])

@@ -1,0 +1,41 @@
+"""Training charts: the learning-rate curve for live, past and resumed runs."""
+
+from faceapp.wizard.charts import TrainingCharts
+
+
+def _epoch(n, lr):
+    return {"epoch": n, "train_loss": 1.0 / n, "val_loss": 1.2 / n, "val_balanced_accuracy": 0.5 + n / 10, "lr": lr}
+
+
+def _batches(epoch, lrs):
+    return [{"epoch": epoch, "batch": i + 1, "batches": len(lrs), "loss": 1.0, "smoothed_loss": 1.0, "lr": lr}
+            for i, lr in enumerate(lrs)]
+
+
+def _lr_curve(charts):
+    xs, ys = charts.lr_curve.getData()
+    return ([] if xs is None else list(xs)), ([] if ys is None else list(ys))
+
+
+def test_past_run_shows_the_lr_kept_per_epoch(qtbot):
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    charts.clear("gender")
+    for n, lr in ((1, 1e-3), (2, 5e-4), (3, 1e-4)):
+        charts.add_epoch(_epoch(n, lr), None)
+    assert _lr_curve(charts) == ([1.0, 2.0, 3.0], [1e-3, 5e-4, 1e-4])
+
+
+def test_live_run_shows_per_batch_lr_and_a_resumed_run_keeps_the_earlier_epochs(qtbot):
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    charts.clear("gender")
+    charts.add_batches(_batches(1, [1e-3, 9e-4]))
+    charts.add_epoch(_epoch(1, 9e-4), None)
+    assert _lr_curve(charts) == ([0.5, 1.0], [1e-3, 9e-4])  # batches only: the epoch's LR is not repeated
+
+    charts.clear("gender")  # resumed after 2 epochs: those come back from metrics.csv, then batches follow
+    charts.add_epoch(_epoch(1, 1e-3), None)
+    charts.add_epoch(_epoch(2, 5e-4), None)
+    charts.add_batches(_batches(3, [4e-4, 3e-4]))
+    assert _lr_curve(charts) == ([1.0, 2.0, 2.5, 3.0], [1e-3, 5e-4, 4e-4, 3e-4])
