@@ -9,7 +9,7 @@ from training.checkpoint import CheckpointError, make_checkpoint, save_checkpoin
 from training.device import resolve_device
 from training.inference import FaceMatcher, GenderClassifier, Prediction
 from training.models import build_model
-from training.transforms import IMAGENET_MEAN, IMAGENET_STD, batch_tensor, train_transform
+from training.transforms import IMAGENET_MEAN, IMAGENET_STD, batch_tensor, eval_transform, train_transform
 
 SIZE = 32
 CLASSES = {"gender": ["female", "male"], "matcher": ["different", "same"]}
@@ -53,6 +53,16 @@ def test_batch_tensor_accepts_pil_and_arrays_alike():
     with pytest.raises(ValueError, match="uint8 HxWx3"):
         batch_tensor([array.astype(np.float32)], SIZE)
     assert train_transform(SIZE, strong=True)(Image.fromarray(array)).shape == (3, SIZE, SIZE)
+
+
+def test_batch_tensor_gives_exactly_the_eval_transform_of_each_image():
+    # Training validates with eval_transform per image; the app batches. Both must see the same numbers.
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((50, 70), (90, 40), (SIZE, SIZE))]
+    images[1] = Image.fromarray(images[1])
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+    expected = torch.stack([eval_transform(SIZE, mean, std)(img) for img in images])
+    assert torch.equal(batch_tensor(images, SIZE, mean, std), expected)
 
 
 def test_gender_predict(gender_path):
