@@ -5,6 +5,8 @@
 Reports three rates at the same batch size: the model's forward pass on ready tensors, the headless
 pipeline (`tag_folder`: read, find face, crop, thumbnail, predict), and the full app (TagPanel in a
 window, rows streaming into the table) with a QTimer probe measuring the longest event-loop stall.
+CPU ms per image (process time, all threads) are reported beside the rates: on a shared VM, wall-clock
+rates of back-to-back rounds can differ by a third, while CPU time is what the pipeline adds.
 Without --model it uses the active gender model, else an untrained one (throughput does not depend on
 the weights; the labels are then meaningless).
 """
@@ -51,9 +53,9 @@ def _stand_in_model(folder: Path, input_size: int) -> Path:
     return save_checkpoint(folder / "gender.pt", ckpt)
 
 
-def model_only_rate(classifier, crops, batch_size: int, images: int) -> float:
+def model_only_rate(classifier, crops, batch_size: int, images: int) -> tuple[float, float]:
     """Images/s of the model as `predict` runs it (mirror-averaged probabilities), on tensors already on
-    the device: what the model alone costs."""
+    the device: what the model alone costs. Also the process's CPU ms per image (all threads)."""
     import torch
 
     from training.transforms import batch_tensor
@@ -65,12 +67,12 @@ def model_only_rate(classifier, crops, batch_size: int, images: int) -> float:
         for _ in range(3):
             classifier.model.probabilities(batch)
         sync()
-        start, done = time.perf_counter(), 0
+        start, cpu, done = time.perf_counter(), time.process_time(), 0
         while done < images:
             classifier.model.probabilities(batch).cpu()
             done += len(batch)
         sync()
-    return done / (time.perf_counter() - start)
+    return done / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / done
 
 
 def headless_rate(classifier, paths, options) -> float:
@@ -82,7 +84,8 @@ def headless_rate(classifier, paths, options) -> float:
 
 
 def gui_rate(store, device: str, folder: Path, total: int, options):
-    """Tag `folder` in the real TagPanel; return (images/s, longest event-loop stall in ms, stalls over 50 ms)."""
+    """Tag `folder` in the real TagPanel; return (images/s, CPU ms per image, longest event-loop stall in ms,
+    stalls over 50 ms)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
@@ -111,17 +114,17 @@ def gui_rate(store, device: str, folder: Path, total: int, options):
     probe.timeout.connect(tick)
     loop = QEventLoop()
     panel.job_done.connect(lambda *_: loop.quit())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     clock.start()
     probe.start()
     panel.start()
     loop.exec()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     probe.stop()
     rows = panel.model.rowCount()
     window.close()
     assert rows == total, f"the table holds {rows} rows, expected {total}"
-    return total / elapsed, float(max(gaps, default=0)), sum(gap > 50 for gap in gaps)
+    return total / elapsed, 1000 * cpu / total, float(max(gaps, default=0)), sum(gap > 50 for gap in gaps)
 
 
 def main(argv=None) -> int:
@@ -159,12 +162,14 @@ def main(argv=None) -> int:
             os.symlink(path.resolve(), linked / f"{i:06d}{path.suffix.lower()}")  # a relative --data path would dangle
         rounds = []
         for _ in range(max(1, args.repeat)):
-            model_rate = model_only_rate(classifier, crops, args.batch_size, len(paths))
+            model_rate, model_cpu = model_only_rate(classifier, crops, args.batch_size, len(paths))
             headless = headless_rate(classifier, paths, options)
-            app_rate, stall, long_stalls = gui_rate(store, args.device, linked, len(paths), options)
+            app_rate, app_cpu, stall, long_stalls = gui_rate(store, args.device, linked, len(paths), options)
             rounds.append({"model_only": round(model_rate, 1), "headless": round(headless, 1), "app": round(app_rate, 1),
-                           "overhead_pct": round(100 * (model_rate / app_rate - 1), 1), "stall_ms": round(stall, 1),
-                           "stalls_over_50ms": long_stalls})
+                           "overhead_pct": round(100 * (model_rate / app_rate - 1), 1),
+                           "model_cpu_ms": round(model_cpu, 2), "app_cpu_ms": round(app_cpu, 2),
+                           "cpu_overhead_pct": round(100 * (app_cpu / model_cpu - 1), 1),
+                           "stall_ms": round(stall, 1), "stalls_over_50ms": long_stalls})
     median = lambda key: statistics.median(r[key] for r in rounds)  # noqa: E731
     report = {
         "images": len(paths), "data": str(args.data), "batch_size": args.batch_size,
@@ -177,6 +182,9 @@ def main(argv=None) -> int:
         "app_end_to_end_images_per_s": median("app"),
         "app_overhead_vs_model_pct": median("overhead_pct"),
         "overhead_pct_per_round": [r["overhead_pct"] for r in rounds],
+        "model_only_cpu_ms_per_image": median("model_cpu_ms"),
+        "app_cpu_ms_per_image": median("app_cpu_ms"),
+        "app_cpu_overhead_pct": median("cpu_overhead_pct"),
         "longest_event_loop_stall_ms": max(r["stall_ms"] for r in rounds),
         "stalls_over_50ms": sum(r["stalls_over_50ms"] for r in rounds),
         "load_average_1min": round(os.getloadavg()[0], 2),

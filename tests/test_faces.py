@@ -183,20 +183,20 @@ def test_a_face_found_by_the_coarse_pass_ends_the_search(monkeypatch):
     fake = FakeCascade([(20, 30, 40, 40)])
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
-    assert fake.shapes == [(90, 120)]  # one pass, on a copy with a 90 px shorter side...
-    assert fake.min_sizes == [27]  # ...for faces of 30 % of that side and more
-    # Back in the photo's own pixels (x 1/0.03), scaled about its centre by the pass's calibrated gain.
+    assert fake.shapes == [(100, 133)]  # one pass, on a copy with a 100 px shorter side...
+    assert fake.min_sizes == [30]  # ...for faces of 30 % of that side and more
+    # Back in the photo's own pixels (x 30), scaled about its centre by the pass's calibrated gain.
     (cx, cy), side = _centre_and_side(boxes[0])
-    assert len(boxes) == 1 and abs(cx - 40 / 0.03) <= 1 and abs(cy - 50 / 0.03) <= 1
-    assert abs(side - 40 / 0.03 * faces._COARSE.gain) <= 1 and 0.95 < faces._COARSE.gain < 1.0
+    assert len(boxes) == 1 and abs(cx - 40 * 30) <= 1 and abs(cy - 50 * 30) <= 1
+    assert abs(side - 40 * 30 * faces._COARSE.gain) <= 1 and 0.95 < faces._COARSE.gain < 1.0
 
 
 def test_the_full_pass_runs_only_when_the_coarse_pass_finds_nothing(monkeypatch):
     fake = FakeCascade((), [(64, 48, 32, 32)])
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     boxes = detect_faces(np.zeros((3000, 4000, 3), np.uint8))
-    assert fake.shapes == [(90, 120), (480, 640)]  # then at most 640 px on the longer side...
-    assert fake.min_sizes == [27, 58]  # ...down to 12 % of the shorter side
+    assert fake.shapes == [(100, 133), (480, 640)]  # then at most 640 px on the longer side...
+    assert fake.min_sizes == [30, 58]  # ...down to 12 % of the shorter side
     (cx, cy), side = _centre_and_side(boxes[0])
     assert len(boxes) == 1 and abs(cx - 500) <= 1 and abs(cy - 400) <= 1
     assert abs(side - 200 * faces._FULL.gain) <= 1 and 1.0 < faces._FULL.gain < 1.05
@@ -206,7 +206,7 @@ def test_a_small_photo_gets_a_coarse_copy_then_its_own_size(monkeypatch):
     fake = FakeCascade()
     monkeypatch.setattr(faces, "_classifier", lambda: fake)
     assert detect_faces(np.zeros((120, 140), np.uint8)) == []
-    assert fake.shapes == [(90, 105), (120, 140)] and fake.min_sizes == [27, 24]
+    assert fake.shapes == [(100, 117), (120, 140)] and fake.min_sizes == [30, 24]
 
 
 def test_calibrated_boxes_stay_inside_the_photo(monkeypatch):

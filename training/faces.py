@@ -23,8 +23,8 @@ from PIL import Image
 from training.imaging import iter_images, to_rgb
 
 # OpenCV ships several frontal-face Haar cascades; "alt2" (boosted trees) rejects non-faces in fewer steps
-# than "default" (stumps): on LFW frames its first pass below takes 2.0 ms where "default" took 6.3 ms at
-# 150 px (3.1 ms at 90 px, but with 3x the misses), for the same faces found.
+# than "default" (stumps): on 500 LFW frames its first pass below takes 2.7 ms a photo, where "default"
+# took 6.3 ms at 150 px, and 3.6 ms at 100 px while missing 3x as many faces.
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
 CASCADE_ENV = "FACEAPP_HAAR_CASCADE"
 
@@ -35,10 +35,10 @@ CASCADE_ENV = "FACEAPP_HAAR_CASCADE"
 # below scales its raw boxes by its `gain` to keep this convention; the gains are measured with
 #   python -c "import glob; from training.faces import measure_frame_scale as m;
 #              print(m(sorted(glob.glob('LFW_DIR/*/*.jpg'))[::23][:500], raw_pass='coarse'))"
-# (and raw_pass='full'): raw medians 0.476 and 0.448 on those 500 frames and on 500 others (0.4778 and
-# 0.4480 before boxes are rounded to whole pixels), so gains 0.464 / 0.4778 and 0.464 / 0.4480. With them,
-# measure_frame_scale(...) gives 0.464 back on both sets (quartiles 0.456 / 0.476). Centre offsets are
-# under 0.5 % of a box: no shift.
+# (and raw_pass='full'): raw medians 0.468 and 0.448 on those 500 frames and on 500 others (0.470 and
+# 0.448 before boxes are rounded to whole pixels), so gains 0.464 / 0.470 and 0.464 / 0.448. With them,
+# measure_frame_scale(...) gives 0.464 back on both sets (quartiles 0.452 / 0.476 and 0.444 / 0.476).
+# Centre offsets are under 0.5 % of a box: no shift.
 DEFAULT_FRAME_SCALE = 0.464
 HAAR_TO_FRAME = DEFAULT_FRAME_SCALE  # the same number, under the name that says what it measures
 _HAAR_WINDOW = 24  # the cascade's training window: nothing smaller can be detected
@@ -61,7 +61,7 @@ class _Pass:
 
 
 # Large faces (portraits, face photos) on a small copy: cheap, and the common case.
-_COARSE = _Pass("coarse", side=90, shorter=True, min_fraction=0.30, step=1.15, gain=0.464 / 0.4778)
+_COARSE = _Pass("coarse", side=100, shorter=True, min_fraction=0.30, step=1.15, gain=0.464 / 0.4700)
 # Everything down to 12 % of the shorter side (smaller faces are mostly false hits, and scanning their
 # scales costs ~35 % of the time) on a copy of at most 640 px: 25 ms on an LFW frame, so only on a miss.
 _FULL = _Pass("full", side=640, shorter=False, min_fraction=0.12, step=1.10, gain=0.464 / 0.4480)
@@ -141,11 +141,12 @@ def detect_faces(image) -> list[FaceBox]:
     small scales that make up most of Haar's cost. Only when it finds none does the `_FULL` pass look
     again, down to small faces. Any face the first pass skips for being small is smaller than the one
     it found, so "largest face" holds.
-    On 400 LFW frames (every 23rd, one core) this takes 2.7 ms a photo (the previous "default" cascade
-    at 150 px: 6.8 ms), finds a face in 395 (396), and its crops match the LFW frame better: median
-    IoU of crop and frame 0.953 against 0.927 (10th percentile 0.864 against 0.776). Under each of the
-    8 distortions at severity 3 it finds 2 to 6 fewer faces of 400 than before; those photos fall back
-    to the whole image, flagged, like any miss.
+    On 500 LFW frames (every 23rd, one core) this takes 3.5 ms a photo, full passes included (the
+    previous "default" cascade at 150 px: 6.8 ms), finds a face in 494 (496), and its crops match the
+    LFW frame better: median IoU of crop and frame 0.945 against 0.929 (10th percentile 0.835 against
+    0.788). Under the 8 distortions at severity 3 it finds 1 more to 8 fewer faces of 500 than before;
+    those photos fall back to the whole image, flagged, like any miss. G1 and V1 accuracy did not drop
+    (`resources/models/*.md`); a 90 px first pass was 20 % faster but cost V1 about 1 point.
     """
     gray = _gray(image)
     height, width = gray.shape
