@@ -152,6 +152,18 @@ def test_plateau_schedule_cuts_the_learning_rate_when_the_score_stalls(tmp_path,
     assert lrs[:4] == pytest.approx([1e-3] * 4) and lrs[4] == pytest.approx(3e-4)
 
 
+def test_a_resumed_plateau_schedule_cuts_the_learning_rate_on_time(tmp_path, monkeypatch):
+    from training.tasks.gender import GenderSetup
+
+    monkeypatch.setattr(GenderSetup, "evaluate", lambda self, stop: {"val_loss": 1.0, "val_balanced_accuracy": 0.5})
+    data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
+    first = fit("gender", [data], gender_config(tmp_path, epochs=2, scheduler="plateau", lr=1e-3))
+    resumed = fit("gender", [data], gender_config(tmp_path, epochs=5, scheduler="plateau", lr=1e-3,
+                                                  resume=str(first.run_dir)))
+    lrs = [row["lr"] for row in resumed.history]  # as without the break: 3 stalled epochs after the best
+    assert lrs[:4] == pytest.approx([1e-3] * 4) and lrs[4] == pytest.approx(3e-4)
+
+
 def test_best_epoch_follows_the_early_stopping_rule():
     from training.engine import best_epoch
 

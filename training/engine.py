@@ -146,7 +146,7 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     history: list[dict] = []
     start_epoch, best_metrics = 1, {}
     if resume:
-        start_epoch, history, best_metrics = _restore(resume, saved_modules, optimizer, scheduler, early, setup)
+        start_epoch, history, best_metrics = _restore(resume, saved_modules, optimizer, scheduler, plateau, early)
         log(f"resumed from epoch {start_epoch - 1} of {run.path}")
     config.save_json(run.path / "config.json")
     meta = dict(task=task, input_size=config.input_size,
@@ -198,6 +198,8 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
                  "best_metrics": best_metrics, "early_best": early.best, "early_bad_epochs": early.bad_epochs,
                  "extra_modules": {k: m.state_dict() for k, m in saved_modules.items() if k != "model"},
                  "train_data": setup.description(), "device": str(device)}
+        if plateau is not None:  # its best score and bad-epoch count, so a resumed run cuts the LR on time
+            state["plateau_state"] = plateau.state_dict()
         save_checkpoint(run.path / "last.pt", make_checkpoint(model, metrics=row, extra=state, **ckpt_args))
         run.append_metrics(row)
         log(_epoch_line(row, setup.selection, improved))
@@ -252,13 +254,15 @@ def _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtyp
     return total / max(count, 1), seen
 
 
-def _restore(ckpt, modules, optimizer, scheduler, early, setup):
+def _restore(ckpt, modules, optimizer, scheduler, plateau, early):
     modules["model"].load_state_dict(ckpt["state_dict"])
     for name, state in ckpt.get("extra_modules", {}).items():
         if name in modules:
             modules[name].load_state_dict(state)
     optimizer.load_state_dict(ckpt["optimizer_state"])
     scheduler.load_state_dict(ckpt["scheduler_state"])
+    if plateau is not None and ckpt.get("plateau_state"):
+        plateau.load_state_dict(ckpt["plateau_state"])
     early.best, early.bad_epochs = ckpt.get("early_best", -math.inf), ckpt.get("early_bad_epochs", 0)
     return int(ckpt["epoch"]) + 1, list(ckpt.get("history", [])), dict(ckpt.get("best_metrics", {}))
 
