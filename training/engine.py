@@ -100,6 +100,18 @@ def _lr_lambda(config: TrainConfig, steps_per_epoch: int):
     return factor
 
 
+def make_optimizer(modules, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over the trainable parameters of `modules` (the model and any task modules)."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def amp_settings(config: TrainConfig, device: torch.device) -> tuple[bool, torch.dtype]:
+    """(use autocast, its dtype): mixed precision only on CUDA, bf16 where the GPU has it."""
+    use_amp = bool(config.amp) and device.type == "cuda"
+    return use_amp, torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+
+
 def _steps_per_epoch(setup, config) -> int:
     loader = setup.train_loader(0)
     n = len(loader)
@@ -129,14 +141,12 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     setup = SETUPS[task](data, config, device, log)
     model = setup.model.to(device)
     modules = {"model": model, **setup.extra_modules()}
-    params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(modules.values(), config)
     steps = _steps_per_epoch(setup, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, steps))
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.3, patience=2) \
         if config.scheduler == "plateau" else None
-    use_amp = config.amp and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    use_amp, amp_dtype = amp_settings(config, device)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema), use_buffers=True) \

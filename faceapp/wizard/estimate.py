@@ -15,6 +15,7 @@ import torch
 
 from training.config import TrainConfig
 from training.device import resolve_device
+from training.engine import amp_settings, make_optimizer
 from training.tasks import SETUPS
 
 
@@ -52,10 +53,8 @@ def measure_epoch(task: str, data, config: TrainConfig, batches: int = 3, stop=N
     setup = SETUPS[task](data, config, device, lambda message: None)
     model = setup.model.to(device)
     modules = [model, *setup.extra_modules().values()]
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    use_amp = config.amp and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    optimizer = make_optimizer(modules, config)
+    use_amp, amp_dtype = amp_settings(config, device)
     for m in modules:
         m.train()
 
