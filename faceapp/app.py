@@ -84,7 +84,7 @@ def create_window(data_folder=None):
     log_path = setup_logging(folder / "logs")
     settings = Settings()
     models = ActiveModels(ModelStore(folder / "models"), device=settings.get("device"))
-    window = MainWindow(models, settings, log_path)
+    window = MainWindow(models, settings, log_path, data_folder=folder)
     install_excepthook(window.show_status)
     log.info("%s %s started; data folder %s", APP_NAME, __version__, folder)
     # The full collection before gc.freeze() takes ~0.2 s: run it once the window is up, not before.

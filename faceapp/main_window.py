@@ -27,7 +27,8 @@ SHUTDOWN_TIMEOUT_MS = 5000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, models, settings, log_path: Path | None = None, parent: QWidget | None = None):
+    def __init__(self, models, settings, log_path: Path | None = None, parent: QWidget | None = None, *,
+                 data_folder: Path | None = None):
         super().__init__(parent)
         self.models, self.settings, self.log_path = models, settings, log_path
         self.setWindowTitle(f"{APP_NAME} {__version__}")
@@ -36,7 +37,7 @@ class MainWindow(QMainWindow):
 
         self.tag_panel = TagPanel(models, settings, self.pool)
         self.verify_panel = VerifyPanel(models, settings, self.pool)
-        self.train_panel = TrainPanel(models, settings)
+        self.train_panel = TrainPanel(models, settings, runs_dir=Path(data_folder) / "runs" if data_folder else None)
         self.models_panel = ModelsPanel(models, settings)
         self.pages = [self.tag_panel, self.verify_panel, self.train_panel, self.models_panel]
 

@@ -41,10 +41,11 @@ class TrainPanel(QWidget):
     models_changed = Signal()
 
     def __init__(self, models=None, settings=None, parent: QWidget | None = None, *, overrides: dict | None = None,
-                 extra_callbacks=()):
+                 extra_callbacks=(), runs_dir=None):
+        """`runs_dir`: where new runs go unless the user picked a folder (default: the app data folder's)."""
         super().__init__(parent)
         self.memory = WizardMemory(settings.q if settings is not None else None)
-        self.wizard = TrainWizard(models, self.memory, out_dir=_default_runs_dir(), overrides=overrides,
+        self.wizard = TrainWizard(models, self.memory, out_dir=runs_dir or _default_runs_dir(), overrides=overrides,
                                   extra_callbacks=extra_callbacks)
         self.wizard.setWindowFlags(Qt.WindowType.Widget)
         self.wizard.closed.connect(self.show_home)

@@ -238,7 +238,8 @@ def test_evicted_thumbnails_are_rebuilt_from_the_file(make_window, installed_sto
                     timeout=TIMEOUT)
 
 
-def test_create_window_leaves_the_gc_freeze_until_after_the_window_is_up(app_env, qtbot, monkeypatch):
+def test_create_window_keeps_everything_in_the_chosen_data_folder_and_freezes_gc_after_showing(
+        app_env, qtbot, monkeypatch, tmp_path):
     import logging
     import sys
 
@@ -249,9 +250,12 @@ def test_create_window_leaves_the_gc_freeze_until_after_the_window_is_up(app_env
     calls = []
     monkeypatch.setattr(app, "freeze_startup_objects", lambda: calls.append("frozen"))
     try:
-        window = app.create_window(app_env)
+        chosen = tmp_path / "chosen"  # `faceapp --data-dir chosen`: not the default folder (app_env)
+        window = app.create_window(chosen)
         qtbot.addWidget(window)
         window.show()
+        assert window.train_panel.runs_dir() == chosen / "runs"  # training runs follow models and logs
+        assert (chosen / "logs").is_dir() and window.models.store.user_dir == chosen / "models"
         assert calls == []  # the ~0.2 s collection does not delay the first window...
         qtbot.waitUntil(lambda: calls == ["frozen"], timeout=5000)  # ...it follows once the window is up
     finally:
