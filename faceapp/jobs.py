@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QImage
 
-from training.imaging import list_images, load_image
+from training.faces import frame_scale_of, photo_side_needed
+from training.imaging import list_images, load_image, load_reduced
 
 from . import verify
 from .framing import crop_box
@@ -38,10 +39,13 @@ def tag_job(folder, models, options: TagOptions):
 
 
 def thumbnail_job(row: int, result: TagResult, models, size: int):
-    """Rebuild one evicted thumbnail from the file and its stored face box."""
+    """Rebuild one evicted thumbnail from the file and its stored face box (in the photo's own pixels;
+    a large JPEG is decoded smaller, as when it was tagged, and the box scaled to match)."""
     try:
-        image = load_image(result.path)
-        crop = crop_box(image, result.face_box, models.gender().framing)
+        framing = models.gender().framing
+        image, factor = load_reduced(result.path, photo_side_needed(size, frame_scale_of(framing)))
+        box = result.face_box and tuple(round(v / factor) for v in result.face_box)
+        crop = crop_box(image, box, framing)
         return row, array_to_qimage(make_thumbnail(crop, size))
     except Exception:  # noqa: BLE001 - a thumbnail is decoration; the row keeps its data
         return row, None

@@ -262,3 +262,29 @@ def test_create_window_keeps_everything_in_the_chosen_data_folder_and_freezes_gc
         for handler in set(logging.getLogger().handlers) - set(handlers):
             logging.getLogger().removeHandler(handler)
             handler.close()
+
+
+def test_thumbnail_rebuild_decodes_a_camera_photo_smaller_and_maps_its_box(tmp_path, qapp, monkeypatch):
+    from PIL import Image, ImageDraw
+
+    from faceapp import jobs
+    from faceapp.tagging import TagResult
+
+    photo = Image.new("RGB", (4000, 3000), (128, 128, 128))
+    ImageDraw.Draw(photo).rectangle([2400, 1200, 2999, 1799], fill=(220, 30, 30))  # the "face"
+    path = tmp_path / "camera.jpg"
+    photo.save(path, quality=90)
+    factors = []
+    real = jobs.load_reduced
+    monkeypatch.setattr(jobs, "load_reduced", lambda *a: factors.append(real(*a)[1]) or real(*a))
+
+    class Models:
+        def gender(self):
+            return type("Classifier", (), {"framing": {"frame_scale": 0.464}})()
+
+    result = TagResult(0, path, predicted="male", face_box=(2400, 1200, 600, 600))
+    row, thumbnail = jobs.thumbnail_job(3, result, Models(), 48)
+    assert row == 3 and factors == [4.0]  # decoded at a quarter, the stored box scaled to match
+    assert max(thumbnail.width(), thumbnail.height()) == 48
+    centre = thumbnail.pixelColor(thumbnail.width() // 2, thumbnail.height() // 2)
+    assert centre.red() > 180 and centre.green() < 90  # the face is in the middle of its thumbnail
