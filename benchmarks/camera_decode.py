@@ -42,15 +42,15 @@ def make_photos(lfw: Path, folder: Path, count: int) -> list[Path]:
 
 
 def tag(paths, classifier, full_size: bool) -> dict:
-    real = tagging.photo_side_needed
+    real = tagging.decode_side
     if full_size:
-        tagging.photo_side_needed = lambda *args: 10**9  # never reduce
+        tagging.decode_side = lambda *args: 10**9  # never reduce
     try:
         start = time.perf_counter()
         results = list(tag_folder(paths, classifier, TagOptions(thumbnail_size=48)))
         seconds = time.perf_counter() - start
     finally:
-        tagging.photo_side_needed = real
+        tagging.decode_side = real
     return {"images_per_s": len(results) / seconds, "faces_found": sum(r.ok and not r.face_fallback for r in results),
             "labels": [r.predicted for r in results]}
 

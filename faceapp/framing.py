@@ -17,3 +17,9 @@ def crop_box(image: Image.Image, box: tuple[int, int, int, int] | None, framing:
     if box is None:
         return image
     return faces.crop_face(image, faces.FaceBox(*box), faces.frame_scale_of(framing))
+
+
+def decode_side(framing: dict | None, crop_size: int) -> int:
+    """How small a large photo may be decoded (`training.imaging.load_reduced`, shorter side) and still
+    give `crop_size`-px face crops under this framing, with face finding at its usual resolution."""
+    return faces.photo_side_needed(crop_size, faces.frame_scale_of(framing))

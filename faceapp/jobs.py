@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QImage
 
-from training.faces import frame_scale_of, photo_side_needed
 from training.imaging import list_images, load_image, load_reduced
 
 from . import verify
-from .framing import crop_box
+from .framing import crop_box, decode_side
 from .qimage import array_to_qimage, pil_to_qimage
 from .tagging import TagOptions, TagResult, make_thumbnail, sort_into_folders, tag_folder
 
@@ -43,7 +42,7 @@ def thumbnail_job(row: int, result: TagResult, models, size: int):
     a large JPEG is decoded smaller, as when it was tagged, and the box scaled to match)."""
     try:
         framing = models.gender().framing
-        image, factor = load_reduced(result.path, photo_side_needed(size, frame_scale_of(framing)))
+        image, factor = load_reduced(result.path, decode_side(framing, size))
         box = result.face_box and tuple(round(v / factor) for v in result.face_box)
         crop = crop_box(image, box, framing)
         return row, array_to_qimage(make_thumbnail(crop, size))

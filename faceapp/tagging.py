@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.faces import frame_scale_of, photo_side_needed
 from training.imaging import ImageLoadError, load_reduced
 
 from . import __version__
 from .atomic import atomic_open
-from .framing import find_face
+from .framing import decode_side, find_face
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
     """
     batch: list[TagResult] = []
     crops: list[Image.Image] = []
-    min_side = photo_side_needed(classifier.input_size, frame_scale_of(classifier.framing))
+    min_side = decode_side(classifier.framing, classifier.input_size)
     for result, crop in _prepared(paths, classifier.framing, min_side, options):
         if crop is None:
             yield result

@@ -14,10 +14,9 @@ import numpy as np
 from PIL import Image
 
 from training import distortions
-from training.faces import frame_scale_of, photo_side_needed
 from training.imaging import iter_images, list_images
 
-from .framing import find_face
+from .framing import decode_side, find_face
 from .tagging import box_tuple
 
 
@@ -130,7 +129,7 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
                    batch_size: int = 32) -> Iterator[GalleryMatch]:
     """Yield the best match per identity (the highest-scoring of its images); unreadable files are skipped."""
     probe_emb = reference_embedding(matcher, probe, assume_crop)
-    min_side = photo_side_needed(matcher.input_size, frame_scale_of(matcher.framing))  # camera JPEGs: decode smaller
+    min_side = decode_side(matcher.framing, matcher.input_size)  # camera JPEGs: decode smaller
     for identity, paths in gallery.items():
         best, best_path = -1.0, None
         for start in range(0, len(paths), batch_size):
