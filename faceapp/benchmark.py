@@ -132,6 +132,7 @@ def main(argv=None) -> int:
     from training.imaging import list_images, load_image
 
     from .active_models import ActiveModels
+    from .app import data_path
     from .framing import find_face
     from .model_store import ModelStore
     from .tagging import TagOptions
@@ -143,7 +144,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         store = ModelStore(tmp / "models", bundled_dir=tmp / "none")
-        source = args.model or ActiveModels(ModelStore(_default_model_dir())).path("gender")
+        source = args.model or ActiveModels(ModelStore(data_path() / "models")).path("gender")  # not created
         store.import_checkpoint(source or _stand_in_model(tmp, args.input_size), task="gender")
         models = ActiveModels(store, device=args.device)
         classifier = models.gender()
@@ -196,19 +197,6 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps({**report, "per_round": rounds}, indent=1))
     return 0
-
-
-def _default_model_dir() -> Path:
-    """The app's model folder, found without creating anything."""
-    from PySide6.QtCore import QCoreApplication, QStandardPaths
-
-    from . import APP_NAME, ORG_NAME
-
-    QCoreApplication.setOrganizationName(ORG_NAME)
-    QCoreApplication.setApplicationName(APP_NAME)
-    chosen = os.environ.get("FACEAPP_DATA_DIR") or QStandardPaths.writableLocation(
-        QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(chosen) / "models"
 
 
 if __name__ == "__main__":
