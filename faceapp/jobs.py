@@ -14,7 +14,7 @@ from training.imaging import list_images, load_image, load_reduced
 from . import verify
 from .framing import crop_box, decode_side
 from .qimage import array_to_qimage, pil_to_qimage
-from .tagging import TagOptions, TagResult, make_thumbnail, sort_into_folders, tag_folder
+from .tagging import TagOptions, TagResult, face_thumbnail, sort_into_folders, tag_folder
 
 PREVIEW_SIDE = 360
 
@@ -41,11 +41,12 @@ def thumbnail_job(row: int, result: TagResult, models, size: int):
     """Rebuild one evicted thumbnail from the file and its stored face box (in the photo's own pixels;
     a large JPEG is decoded smaller, as when it was tagged, and the box scaled to match)."""
     try:
-        framing = models.gender().framing
-        image, factor = load_reduced(result.path, decode_side(framing, size))
+        classifier = models.gender()
+        framing, input_size = classifier.framing, classifier.input_size
+        image, factor = load_reduced(result.path, decode_side(framing, max(size, input_size)))
         box = result.face_box and tuple(round(v / factor) for v in result.face_box)
         crop = crop_box(image, box, framing)
-        return row, array_to_qimage(make_thumbnail(crop, size))
+        return row, array_to_qimage(face_thumbnail(crop, input_size, size))
     except Exception:  # noqa: BLE001 - a thumbnail is decoration; the row keeps its data
         return row, None
 

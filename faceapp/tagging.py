@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from training.imaging import ImageLoadError, load_reduced
+from training.transforms import model_input
 
 from . import __version__
 from .atomic import atomic_open
@@ -89,18 +90,25 @@ def make_thumbnail(image: Image.Image, size: int) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(thumb.convert("RGB"), dtype=np.uint8))
 
 
+def face_thumbnail(crop: Image.Image, input_size: int, size: int, resized: np.ndarray | None = None) -> np.ndarray:
+    """The table's thumbnail of a face crop, made from the model's input copy (`resized`, computed when
+    not given) whenever that is large enough: a third of the cost of shrinking the full-size crop."""
+    if size > input_size:
+        return make_thumbnail(crop, size)
+    return make_thumbnail(Image.fromarray(model_input(crop, input_size) if resized is None else resized), size)
+
+
 def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) -> Iterator[TagResult]:
     """Yield one `TagResult` per path: bad files at once, good ones after each model batch (`index` keeps the order).
 
-    Reading, face finding and thumbnails run on `options.workers` threads a bounded distance ahead of
-    the model (PIL, OpenCV and torch release the GIL), so preparing batch k+1 overlaps predicting batch k.
+    Reading, face finding, resizing to the model's input and thumbnails run on `options.workers`
+    threads a bounded distance ahead of the model (PIL, OpenCV and torch release the GIL), so preparing batch k+1 overlaps predicting batch k.
     Large JPEGs are decoded at a reduced scale that still gives the model full-resolution crops; face
     boxes are reported in the photo's own pixels.
     """
     batch: list[TagResult] = []
-    crops: list[Image.Image] = []
-    min_side = decode_side(classifier.framing, classifier.input_size)
-    for result, crop in _prepared(paths, classifier.framing, min_side, options):
+    crops: list[np.ndarray] = []
+    for result, crop in _prepared(paths, classifier.framing, classifier.input_size, options):
         if crop is None:
             yield result
             continue
@@ -113,16 +121,18 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
         yield from _predict(batch, crops, classifier)
 
 
-def _prepared(paths: Iterable, framing, min_side: int,
-              options: TagOptions) -> Iterator[tuple[TagResult, Image.Image | None]]:
-    """(result, crop) per path in order; crop None means the file could not be read (result.error says why)."""
+def _prepared(paths: Iterable, framing, input_size: int,
+              options: TagOptions) -> Iterator[tuple[TagResult, np.ndarray | None]]:
+    """(result, model input) per path in order; None means the file could not be read (result.error says why)."""
+    min_side = decode_side(framing, input_size)
+
     def work(item):
         index, path = item
         try:
             image, factor = load_reduced(path, min_side)
         except ImageLoadError as exc:
             return TagResult(index, Path(path), error=exc.reason), None
-        return _prepare(index, Path(path), image, framing, options, factor)
+        return _prepare(index, Path(path), image, framing, input_size, options, factor)
 
     numbered = enumerate(paths)
     if options.workers <= 1:
@@ -141,8 +151,10 @@ def _prepared(paths: Iterable, framing, min_side: int,
         executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _prepare(index: int, path: Path, image: Image.Image, framing, options: TagOptions, factor: float = 1.0):
-    """Find and crop the face; `factor` maps `image`'s pixels to the photo's own (it may be decoded smaller)."""
+def _prepare(index: int, path: Path, image: Image.Image, framing, input_size: int, options: TagOptions,
+             factor: float = 1.0) -> tuple[TagResult, np.ndarray]:
+    """Find and crop the face and resize it for the model (the thumbnail is made from that small copy);
+    `factor` maps `image`'s pixels to the photo's own (it may be decoded smaller)."""
     result = TagResult(index, path)
     try:
         found = find_face(image, framing, assume_crop=options.assume_crop)
@@ -157,12 +169,13 @@ def _prepare(index: int, path: Path, image: Image.Image, framing, options: TagOp
         crop = image
         result.face_fallback = True
         result.note = f"face finding failed ({type(exc).__name__}); the whole image was used"
+    resized = model_input(crop, input_size)
     if options.thumbnail_size > 0:
-        result.thumbnail = make_thumbnail(crop, options.thumbnail_size)
-    return result, crop
+        result.thumbnail = face_thumbnail(crop, input_size, options.thumbnail_size, resized)
+    return result, resized
 
 
-def _predict(batch: list[TagResult], crops: list[Image.Image], classifier) -> Iterator[TagResult]:
+def _predict(batch: list[TagResult], crops: list[np.ndarray], classifier) -> Iterator[TagResult]:
     for result, prediction in zip(batch, classifier.predict(crops, batch_size=len(crops))):
         result.predicted = prediction.label
         result.confidence = float(prediction.probability)

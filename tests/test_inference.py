@@ -9,7 +9,8 @@ from training.checkpoint import CheckpointError, make_checkpoint, save_checkpoin
 from training.device import resolve_device
 from training.inference import FaceMatcher, GenderClassifier, Prediction
 from training.models import build_model
-from training.transforms import IMAGENET_MEAN, IMAGENET_STD, batch_tensor, eval_transform, train_transform
+from training.transforms import (IMAGENET_MEAN, IMAGENET_STD, batch_tensor, eval_transform, model_input,
+                                train_transform)
 
 SIZE = 32
 CLASSES = {"gender": ["female", "male"], "matcher": ["different", "same"]}
@@ -63,6 +64,16 @@ def test_batch_tensor_gives_exactly_the_eval_transform_of_each_image():
     mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
     expected = torch.stack([eval_transform(SIZE, mean, std)(img) for img in images])
     assert torch.equal(batch_tensor(images, SIZE, mean, std), expected)
+
+
+def test_model_input_is_the_geometry_batch_tensor_would_apply():
+    # The app resizes on its preparation threads; the model must see exactly what it saw before.
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((250, 250), (90, 40), (20, 30))]
+    images[0] = Image.fromarray(images[0])
+    resized = [model_input(img, SIZE) for img in images]
+    assert all(r.shape == (SIZE, SIZE, 3) and r.dtype == np.uint8 for r in resized)
+    assert torch.equal(batch_tensor(resized, SIZE), batch_tensor(images, SIZE))
 
 
 def test_gender_predict(gender_path):

@@ -64,6 +64,15 @@ def _check_image(image, index: int):
     raise TypeError(f"image {index} must be a PIL image or a numpy array, got {type(image).__name__}")
 
 
+def model_input(image, input_size: int) -> np.ndarray:
+    """The evaluation geometry alone: `image` (PIL RGB or uint8 HxWx3) resized and centre-cropped to
+    `input_size`, as a uint8 HxWx3 array. `batch_tensor` gives the same numbers for it as for `image`
+    (its resize and crop have nothing left to do), so the app resizes on its preparation threads and
+    leaves only stacking and normalising to the model's thread."""
+    tensor = v2.Compose(_eval_geometry(input_size))(_check_image(image, 0))
+    return tensor.permute(1, 2, 0).numpy()
+
+
 def batch_tensor(
     images: Sequence, input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD
 ) -> torch.Tensor:

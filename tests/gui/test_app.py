@@ -229,13 +229,16 @@ def test_evicted_thumbnails_are_rebuilt_from_the_file(make_window, installed_sto
     tag.set_folder(photo_folder)
     with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
         tag.start()
-    tag.model.thumbnails.clear()  # as if evicted by 10,000 newer rows
     from PySide6.QtCore import Qt
 
     row = next(i for i, r in enumerate(tag.model.results()) if r.ok)
-    assert tag.model.index(row, 0).data(Qt.ItemDataRole.DecorationRole) is None
-    qtbot.waitUntil(lambda: tag.model.index(row, 0).data(Qt.ItemDataRole.DecorationRole) is not None,
-                    timeout=TIMEOUT)
+    thumbnail = lambda: tag.model.index(row, 0).data(Qt.ItemDataRole.DecorationRole)  # noqa: E731
+    streamed = thumbnail()
+    assert streamed is not None and not streamed.isNull()
+    tag.model.thumbnails.clear()  # as if evicted by 10,000 newer rows
+    assert thumbnail() is None
+    qtbot.waitUntil(lambda: thumbnail() is not None, timeout=TIMEOUT)
+    assert thumbnail() == streamed  # rebuilt from the file and the stored box: the very same picture
 
 
 def test_create_window_keeps_everything_in_the_chosen_data_folder_and_freezes_gc_after_showing(
@@ -280,7 +283,7 @@ def test_thumbnail_rebuild_decodes_a_camera_photo_smaller_and_maps_its_box(tmp_p
 
     class Models:
         def gender(self):
-            return type("Classifier", (), {"framing": {"frame_scale": 0.464}})()
+            return type("Classifier", (), {"framing": {"frame_scale": 0.464}, "input_size": 112})()
 
     result = TagResult(0, path, predicted="male", face_box=(2400, 1200, 600, 600))
     row, thumbnail = jobs.thumbnail_job(3, result, Models(), 48)
