@@ -102,7 +102,8 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
     """Yield one `TagResult` per path: bad files at once, good ones after each model batch (`index` keeps the order).
 
     Reading, face finding, resizing to the model's input and thumbnails run on `options.workers`
-    threads a bounded distance ahead of the model (PIL, OpenCV and torch release the GIL), so preparing batch k+1 overlaps predicting batch k.
+    threads a bounded distance ahead of the model (PIL, OpenCV and torch release the GIL), so
+    preparing batch k+1 overlaps predicting batch k.
     Large JPEGs are decoded at a reduced scale that still gives the model full-resolution crops; face
     boxes are reported in the photo's own pixels.
     """
