@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -91,11 +92,13 @@ def make_thumbnail(image: Image.Image, size: int) -> np.ndarray:
 
 
 def face_thumbnail(crop: Image.Image, input_size: int, size: int, resized: np.ndarray | None = None) -> np.ndarray:
-    """The table's thumbnail of a face crop, made from the model's input copy (`resized`, computed when
-    not given) whenever that is large enough: a third of the cost of shrinking the full-size crop."""
-    if size > input_size:
+    """The table's thumbnail of a face crop: what the model saw (`resized`, its input; computed when not
+    given) shrunk by area averaging, whenever that copy is large enough. About a tenth of the work of
+    shrinking the full-size crop with PIL."""
+    if size >= input_size:
         return make_thumbnail(crop, size)
-    return make_thumbnail(Image.fromarray(model_input(crop, input_size) if resized is None else resized), size)
+    resized = model_input(crop, input_size) if resized is None else resized
+    return cv2.resize(resized, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) -> Iterator[TagResult]:

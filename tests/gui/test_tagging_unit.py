@@ -158,3 +158,16 @@ def test_large_jpegs_are_decoded_smaller_and_boxes_reported_in_photo_pixels(tmp_
     # ...and its face box is reported in the photo's own pixels; the PNG is read at full size.
     assert results["camera.jpg"].face_box == (1000, 748, 2000, 2000)
     assert results["small.png"].face_box == (100, 75, 200, 200)
+
+
+def test_face_thumbnail_shows_what_the_model_saw():
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    crop = Image.fromarray(np.kron(rng.integers(0, 256, (10, 10, 3)), np.ones((25, 25, 1))).astype(np.uint8))
+    thumb = tagging.face_thumbnail(crop, 112, 48)
+    assert thumb.shape == (48, 48, 3) and thumb.dtype == np.uint8 and thumb.flags["C_CONTIGUOUS"]
+    reference = np.asarray(crop.resize((48, 48), Image.Resampling.BOX), dtype=np.float64)
+    assert np.abs(thumb - reference).mean() < 6  # the same picture, shrunk from the 112 px model input
+    large = tagging.face_thumbnail(crop, 112, 160)  # larger than the model input: from the crop itself
+    assert large.shape == (160, 160, 3)
