@@ -156,7 +156,7 @@ def _prepared(paths: Iterable, framing, input_size: int,
 
 
 def _prepare(index: int, path: Path, image: Image.Image, framing, input_size: int, options: TagOptions,
-             factor: float = 1.0) -> tuple[TagResult, np.ndarray]:
+             factor: float = 1.0) -> tuple[TagResult, np.ndarray | None]:
     """Find and crop the face and resize it for the model (the thumbnail is made from that small copy);
     `factor` maps `image`'s pixels to the photo's own (it may be decoded smaller)."""
     result = TagResult(index, path)
@@ -173,9 +173,14 @@ def _prepare(index: int, path: Path, image: Image.Image, framing, input_size: in
         crop = image
         result.face_fallback = True
         result.note = f"face finding failed ({type(exc).__name__}); the whole image was used"
-    resized = model_input(crop, input_size)
-    if options.thumbnail_size > 0:
-        result.thumbnail = face_thumbnail(crop, input_size, options.thumbnail_size, resized)
+    try:
+        resized = model_input(crop, input_size)
+        if options.thumbnail_size > 0:
+            result.thumbnail = face_thumbnail(crop, input_size, options.thumbnail_size, resized)
+    except Exception as exc:  # noqa: BLE001 - e.g. MemoryError on an absurd aspect ratio: this file only
+        log.warning("could not prepare %s for the model", path, exc_info=True)
+        result.error = f"could not be prepared for the model ({type(exc).__name__}: {exc})"
+        return result, None
     return result, resized
 
 

@@ -55,6 +55,25 @@ def test_tag_folder_yields_one_result_per_file_and_reports_bad_files(photo_folde
     assert all(max(r.thumbnail.shape[:2]) <= 24 for r in good)
 
 
+def test_an_image_that_cannot_be_prepared_is_reported_and_the_run_goes_on(photo_folder, monkeypatch):
+    real = tagging.model_input
+
+    def model_input(image, size):
+        if image.width == 1:  # stands in for a 10 x 10,000,000 px photo whose resize needs 37 GB
+            raise MemoryError("out of memory")
+        return real(image, size)
+
+    from PIL import Image
+
+    Image.new("RGB", (1, 40), (200, 200, 200)).save(photo_folder / "sliver.png")
+    monkeypatch.setattr(tagging, "model_input", model_input)
+    results = list(tag_folder(list_images(photo_folder), FakeClassifier(), TagOptions(batch_size=3, workers=2)))
+    bad = {r.path.name: r.error for r in results if not r.ok}
+    assert bad.keys() == {"broken.jpg", "notes.png", "sliver.png"}
+    assert bad["sliver.png"].startswith("could not be prepared for the model (MemoryError")
+    assert sum(r.ok for r in results) == 8  # every other photo was still tagged
+
+
 def test_uncertain_band_and_summary():
     result = TagResult(0, os.path, predicted="male", confidence=0.7, probabilities={"male": 0.7, "female": 0.3})
     assert result.label(0.6) == "male"
