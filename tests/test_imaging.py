@@ -234,6 +234,16 @@ def test_decompression_bomb_with_pil_guard_lower_than_ours(tmp_path, monkeypatch
         load_image(path)
 
 
+def test_a_strip_is_refused_on_its_header_and_a_panorama_is_not(tmp_path):
+    path = _png_header_only(tmp_path / "line.png", 5, 10_000_000)  # resized to 112 px wide: 75 GB
+    with pytest.raises(ImageLoadError) as info:
+        load_image(path)
+    assert info.value.reason == "image is 5x10000000 px, a strip rather than a photo (sides more than 100:1)"
+    assert load_image(_save(Image.new("RGB", (2000, 20)), tmp_path / "banner.png")).size == (2000, 20)  # 100:1
+    with pytest.raises(ImageLoadError, match="strip"):
+        load_image(_save(Image.new("RGB", (1, 101)), tmp_path / "spacer.png"))
+
+
 def test_permission_error_becomes_a_reason(tmp_path, monkeypatch):
     # Runs as root too (where chmod 0 does not stop reads): simulate what the OS would raise.
     def refuse(*_args, **_kwargs):

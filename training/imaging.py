@@ -20,6 +20,10 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", "
 # Our own limit, checked on the header before any pixel is decoded. We do not touch PIL's global
 # Image.MAX_IMAGE_PIXELS: other code in the process may rely on it (or have disabled it).
 MAX_PIXELS = 100_000_000
+# Longer side / shorter side above this is a strip (a web spacer, a scanned line), not a photo; refused
+# on the header too: resizing its shorter side to a model's input would blow the longer one up to
+# gigabytes (a 10 x 10,000,000 px file: 37 GB at 112 px; at this limit, 4 MB). Panoramas stay far below.
+MAX_ASPECT = 100
 
 _WHITE = (255, 255, 255)
 
@@ -60,6 +64,9 @@ def load_reduced(path, min_side: int | None) -> tuple[Image.Image, float]:
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise ImageLoadError(path, _too_large(width, height))
+            if max(width, height) > MAX_ASPECT * min(width, height):
+                raise ImageLoadError(path, f"image is {width}x{height} px, a strip rather than a photo "
+                                           f"(sides more than {MAX_ASPECT}:1)")
             if min_side and img.format == "JPEG" and min(width, height) >= 2 * min_side:
                 ratio = min(width, height) / min_side
                 # draft() picks the strongest reduction whose result still covers the size asked for.
