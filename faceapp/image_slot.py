@@ -68,7 +68,7 @@ class ImageSlot(QGroupBox):
             self._loading.cancel()
         worker = GeneratorWorker(jobs.load_job, self.name, path)
         worker.signals.finished.connect(lambda loaded, w=worker: self._loaded(w, loaded))
-        worker.signals.errored.connect(lambda error: self.failed.emit(f"{self.title()}: {error.message}"))
+        worker.signals.errored.connect(lambda error, w=worker: self._load_failed(w, error.message))
         self._loading = worker
         self.view.setText("Loading…")
         self.pool.start(worker)
@@ -77,6 +77,15 @@ class ImageSlot(QGroupBox):
         if worker is self._loading:
             self._loading = None
             self.set_image(loaded.image, loaded.preview, loaded.source)
+
+    def _load_failed(self, worker: GeneratorWorker, message: str) -> None:
+        if worker is not self._loading:
+            return  # a newer file replaced this one
+        self._loading = None
+        self.view.set_image(self.view.image())  # the photo the slot still holds, or its placeholder
+        if self.view.image() is None:
+            self.view.setText(f"Could not use this file.\n{message}")
+        self.failed.emit(f"{self.title()}: {message}")
 
     def paste(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()

@@ -159,6 +159,28 @@ def test_verify_scores_and_threshold_redecides_without_model_call(make_window, i
     assert "MATCH" in QGuiApplication.clipboard().text()
 
 
+def test_a_file_that_cannot_be_used_leaves_the_slot_as_it_was(make_window, installed_store, tmp_path, qtbot):
+    from PIL import Image
+
+    panel = make_window(installed_store).verify_panel
+    broken, strip, good = tmp_path / "broken.jpg", tmp_path / "strip.png", tmp_path / "face.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a JPEG")
+    Image.new("RGB", (3, 400)).save(strip)
+    face_image(3).save(good)
+    with qtbot.waitSignal(panel.probe.failed, timeout=TIMEOUT) as failure:
+        panel.probe.load_path(broken)
+    assert failure.args[0].startswith("Probe") and "broken.jpg" in failure.args[0]
+    assert panel.probe.image is None and "Could not use this file." in panel.probe.view.text()  # not "Loading…"
+    panel.probe.load_path(good)
+    qtbot.waitUntil(lambda: panel.probe.image is not None, timeout=TIMEOUT)
+    shown = panel.probe.view.image()
+    with qtbot.waitSignal(panel.probe.failed, timeout=TIMEOUT) as failure:
+        panel.probe.load_path(strip)
+    assert "a strip rather than a photo" in failure.args[0]
+    assert panel.probe.view.image() is shown and panel.probe.view.pixmap() is not None  # the face is still shown
+    assert not panel.probe.view.pixmap().isNull() and panel.probe.source.endswith("face.jpg")
+
+
 def test_distortion_preview_and_sweep_update(make_window, installed_store, tmp_path, qtbot):
     window = make_window(installed_store)
     panel = window.verify_panel
