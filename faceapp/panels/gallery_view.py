@@ -129,6 +129,10 @@ class GalleryView(QWidget):
         best = max(self.matches, key=lambda m: m.probability, default=None)
         head = {"finished": "Done", "cancelled": "Cancelled", "errored": "Stopped"}[outcome]
         tail = f"; best: {best.identity} ({best.probability:.3f})" if best else ""
-        self.progress.setText(f"{head}: {len(self.matches):,} of {self.total:,} identities{tail}.")
+        if outcome == "finished" and self.total == 0:
+            self.progress.setText("No photos in this folder or its sub-folders: one sub-folder per person, "
+                                  "or loose photos (each its own identity).")
+        else:
+            self.progress.setText(f"{head}: {len(self.matches):,} of {self.total:,} identities{tail}.")
         self.panel.refresh_models()
         self.job_done.emit(outcome)

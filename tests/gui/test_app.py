@@ -215,6 +215,12 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
         panel.gallery.search_button.click()
     assert {m.identity for m in panel.gallery.matches} == {"person_0", "person_1", "person_2"}
     assert panel.gallery.table.rowCount() == 3
+    assert panel.gallery.progress.text().startswith("Done: 3 of 3 identities; best: person_")
+    (tmp_path / "empty").mkdir()
+    panel.gallery.folder_edit.setText(str(tmp_path / "empty"))
+    with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
+        panel.gallery.search_button.click()
+    assert panel.gallery.table.rowCount() == 0 and panel.gallery.progress.text().startswith("No photos in this folder")
 
 
 def test_settings_persist_and_about_lists_versions(make_window, installed_store, photo_folder, qtbot):
