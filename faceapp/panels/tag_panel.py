@@ -232,8 +232,6 @@ class TagPanel(QWidget):
     def _on_tag_item(self, item) -> None:
         if isinstance(item, jobs.JobStarted):
             self.total = item.total
-            if not item.total:
-                self.status.emit("The folder has no images (tick 'Include sub-folders' to look deeper).")
             return
         result, thumbnail = item
         self.done += 1
@@ -259,6 +257,9 @@ class TagPanel(QWidget):
             word = {"finished": "Done", "cancelled": "Cancelled", "errored": "Stopped"}[outcome]
             elapsed = time.monotonic() - self._started_at
             message = message or f"{word}: {self.done:,} of {self.total:,} images in {elapsed:.1f} s."
+            if outcome == "finished" and not self.total:
+                message = "No images in this folder" + (
+                    "." if self.recursive.isChecked() else " itself: tick 'Include sub-folders' to look deeper.")
         self.progress.end(message)
         self.status.emit(message)
         self._show_summary()

@@ -251,6 +251,22 @@ def test_missing_folder_is_one_sentence_not_a_crash(make_window, installed_store
     assert tag.start_button.isEnabled()
 
 
+def test_a_folder_without_images_says_where_to_look(make_window, installed_store, photo_folder, tmp_path, qtbot):
+    tag = make_window(installed_store).tag_panel
+    people = tmp_path / "people"
+    (people / "Ann").mkdir(parents=True)
+    face_image(1).save(people / "Ann" / "Ann_0001.jpg")
+    tag.set_folder(people)
+    tag.recursive.setChecked(False)
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
+        tag.start()
+    assert tag.progress.text.text() == "No images in this folder itself: tick 'Include sub-folders' to look deeper."
+    tag.recursive.setChecked(True)
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
+        tag.start()
+    assert tag.model.rowCount() == 1 and tag.progress.text.text().startswith("Done: 1 of 1 images")
+
+
 def test_evicted_thumbnails_are_rebuilt_from_the_file(make_window, installed_store, photo_folder, qtbot):
     window = make_window(installed_store)
     tag = window.tag_panel
