@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
+
+
+def _skm():
+    """sklearn.metrics, imported on first use: with scipy it is ~0.9 s of the app's start-up otherwise."""
+    from sklearn import metrics
+
+    return metrics
 
 
 def _as_1d(values, dtype=None) -> np.ndarray:
@@ -37,7 +43,7 @@ def classification_metrics(y_true, y_pred, class_names) -> dict:
     t, p = _as_1d(y_true).astype(int), _as_1d(y_pred).astype(int)
     names = [str(n) for n in class_names]
     idx = list(range(len(names)))
-    precision, recall, f1, support = skm.precision_recall_fscore_support(
+    precision, recall, f1, support = _skm().precision_recall_fscore_support(
         t, p, labels=idx, zero_division=0
     )
     return {
@@ -52,8 +58,8 @@ def classification_metrics(y_true, y_pred, class_names) -> dict:
             }
             for i, name in enumerate(names)
         },
-        "confusion_matrix": skm.confusion_matrix(t, p, labels=idx).tolist(),
-        "report_text": skm.classification_report(
+        "confusion_matrix": _skm().confusion_matrix(t, p, labels=idx).tolist(),
+        "report_text": _skm().classification_report(
             t, p, labels=idx, target_names=names, zero_division=0
         ),
     }
@@ -71,7 +77,7 @@ def roc_auc(labels, scores) -> float:
     y, s = _clean_pairs(labels, scores)
     if not _both_classes(y):
         return float("nan")
-    return float(skm.roc_auc_score(y, s))
+    return float(_skm().roc_auc_score(y, s))
 
 
 def roc_curve(labels, scores) -> tuple[list[float], list[float], list[float]]:
@@ -79,7 +85,7 @@ def roc_curve(labels, scores) -> tuple[list[float], list[float], list[float]]:
     y, s = _clean_pairs(labels, scores)
     if not _both_classes(y):
         return [], [], []
-    fpr, tpr, thr = skm.roc_curve(y, s)
+    fpr, tpr, thr = _skm().roc_curve(y, s)
     thr = np.where(np.isinf(thr), np.nextafter(s.max(), np.inf), thr)
     return fpr.tolist(), tpr.tolist(), thr.tolist()
 
@@ -89,7 +95,7 @@ def tar_at_far(labels, scores, far: float = 0.01) -> float:
     y, s = _clean_pairs(labels, scores)
     if not _both_classes(y):
         return float("nan")
-    fpr, tpr, _ = skm.roc_curve(y, s, drop_intermediate=False)
+    fpr, tpr, _ = _skm().roc_curve(y, s, drop_intermediate=False)
     ok = fpr <= far + 1e-12
     return float(tpr[ok].max()) if ok.any() else 0.0
 
@@ -99,7 +105,7 @@ def eer(labels, scores) -> tuple[float, float]:
     y, s = _clean_pairs(labels, scores)
     if not _both_classes(y):
         return float("nan"), float("nan")
-    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
+    fpr, tpr, thr = _skm().roc_curve(y, s, drop_intermediate=False)
     fnr = 1.0 - tpr
     i = int(np.argmin(np.abs(fnr - fpr)))
     threshold = float(np.nextafter(s.max(), np.inf)) if np.isinf(thr[i]) else float(thr[i])

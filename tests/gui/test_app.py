@@ -311,6 +311,16 @@ def test_create_window_keeps_everything_in_the_chosen_data_folder_and_freezes_gc
             handler.close()
 
 
+def test_the_window_modules_leave_sklearn_for_later():
+    # sklearn + scipy were ~1.4 s of the 5.4 s to the first window; only training and reports need them.
+    import subprocess
+    import sys
+
+    code = "import sys, faceapp.app, faceapp.main_window; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_thumbnail_rebuild_decodes_a_camera_photo_smaller_and_maps_its_box(tmp_path, qapp, monkeypatch):
     from PIL import Image, ImageDraw
 
