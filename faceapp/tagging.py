@@ -24,7 +24,6 @@ import numpy as np
 from PIL import Image
 
 from training.imaging import ImageLoadError, load_reduced
-from training.transforms import model_input
 
 from . import __version__
 from .atomic import atomic_open
@@ -97,7 +96,10 @@ def face_thumbnail(crop: Image.Image, input_size: int, size: int, resized: np.nd
     shrinking the full-size crop with PIL."""
     if size >= input_size:
         return make_thumbnail(crop, size)
-    resized = model_input(crop, input_size) if resized is None else resized
+    if resized is None:
+        from training.transforms import model_input  # torchvision: imported by the worker, not at start-up
+
+        resized = model_input(crop, input_size)
     return cv2.resize(resized, (size, size), interpolation=cv2.INTER_AREA)
 
 
@@ -174,6 +176,8 @@ def _prepare(index: int, path: Path, image: Image.Image, framing, input_size: in
         result.face_fallback = True
         result.note = f"face finding failed ({type(exc).__name__}); the whole image was used"
     try:
+        from training.transforms import model_input  # torchvision: imported by the worker, not at start-up
+
         resized = model_input(crop, input_size)
         if options.thumbnail_size > 0:
             result.thumbnail = face_thumbnail(crop, input_size, options.thumbnail_size, resized)

@@ -165,7 +165,7 @@ def test_a_resumed_plateau_schedule_cuts_the_learning_rate_on_time(tmp_path, mon
 
 
 def test_best_epoch_follows_the_early_stopping_rule():
-    from training.engine import best_epoch
+    from training.selection import best_epoch
 
     rows = [{"epoch": 1, "s": 0.5}, {"epoch": 2, "s": float("nan")}, {"epoch": 3, "s": 0.7},
             {"epoch": 4, "s": 0.7005}, {"epoch": 5}]

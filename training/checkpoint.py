@@ -13,7 +13,6 @@ from pathlib import Path, PurePath
 
 import numpy as np
 import torch
-import torchvision
 from torch import nn
 
 import training
@@ -138,6 +137,8 @@ def _check_plain(value, where: str) -> None:
 
 
 def _versions() -> dict:
+    import torchvision  # only when saving: reading a checkpoint never needs it
+
     return {
         "torch": str(torch.__version__),
         "torchvision": str(torchvision.__version__),

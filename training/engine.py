@@ -21,6 +21,7 @@ from .checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
 from .run_dir import RunDir
+from .selection import EarlyStopping
 from .tasks import SETUPS
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
@@ -37,38 +38,6 @@ class FitResult:
     stop_reason: str  # completed | early_stopping | cancelled | time_limit
     report: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)  # (path, reason) of unreadable files
-
-
-class EarlyStopping:
-    """Sets the stop flag after `patience` epochs without an improvement larger than `min_delta`."""
-
-    def __init__(self, patience: int, min_delta: float, stop):
-        self.patience, self.min_delta, self.stop = patience, min_delta, stop
-        self.best = -math.inf
-        self.bad_epochs = 0
-        self.triggered = False
-
-    def update(self, value: float) -> bool:
-        """Record an epoch's score; True when it is a new best."""
-        if value > self.best + self.min_delta:
-            self.best, self.bad_epochs = value, 0
-            return True
-        self.bad_epochs += 1
-        if self.patience > 0 and self.bad_epochs >= self.patience:
-            self.triggered = True
-            self.stop.set()
-        return False
-
-
-def best_epoch(history: list[dict], selection: str, min_delta: float) -> dict | None:
-    """The history row `fit` saved as best.pt: replays EarlyStopping's rule (a new best must beat the
-    previous one by more than `min_delta`), so a later epoch with a smaller gain is not the best."""
-    tracker, best = EarlyStopping(0, min_delta, stop=None), None
-    for row in history:
-        value = row.get(selection)
-        if isinstance(value, (int, float)) and tracker.update(float(value)):
-            best = row
-    return best
 
 
 def _emit(callbacks, hook: str, payload) -> None:

@@ -109,7 +109,7 @@ class TrainingCharts(QWidget):
                               [float(e["lr"]) for e in replayed] + self.batch_lr)
 
     def add_epoch(self, info: dict, best: dict | None) -> None:
-        """One epoch's points; `best` is the best epoch so far as the engine counts it (engine.best_epoch)."""
+        """One epoch's points; `best` is the best epoch so far as the engine counts it (training.selection.best_epoch)."""
         self.epochs.append(info)
         xs = [float(e["epoch"]) for e in self.epochs]
         self.train_curve.setData(xs, [e["train_loss"] for e in self.epochs])

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from training.config import TrainConfig, default_config
-from training.models import (
-    ARCHS,
-    WeightsUnavailableError,
-    imagenet_cache_path,
-    resolve_start_weights,
-)
+from training.models import ARCHS
 
 # A CPU trains ResNet18 / MobileNetV2 at 96 px several times faster than at 128 px and loses little for faces.
 _CPU = {"gender": dict(input_size=96, batch_size=32, epochs=8),
@@ -18,11 +13,16 @@ _GPU = {"gender": dict(input_size=128, batch_size=64, epochs=15),
 
 
 def imagenet_available(task: str) -> bool:
+    # torchvision's weights API names the file; the app imports torchvision after its window is up.
+    from training.models import imagenet_cache_path
+
     return imagenet_cache_path(ARCHS[task]).is_file()
 
 
 def imagenet_problem(task: str) -> str | None:
     """None when the ImageNet start weights are cached; else the core's sentence on where to put them."""
+    from training.models import WeightsUnavailableError, resolve_start_weights
+
     if imagenet_available(task):
         return None
     try:

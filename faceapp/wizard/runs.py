@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.config import TrainConfig
-from training.engine import best_epoch
+from training.selection import best_epoch
 
 SOURCE_FILE = "wizard.json"
 SELECTION = {"gender": "val_balanced_accuracy", "matcher": "val_auc"}  # what fit() maximises per task

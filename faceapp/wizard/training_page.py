@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from training.engine import best_epoch
+from training.selection import best_epoch
 
 from ..widgets import MUTED, Notice, format_eta
 from .charts import TrainingCharts

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
-from training.engine import best_epoch
+from training.selection import best_epoch
 
 from ..workers import WorkerPool
 from .bridge import TrainingRun

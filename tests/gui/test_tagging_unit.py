@@ -56,7 +56,9 @@ def test_tag_folder_yields_one_result_per_file_and_reports_bad_files(photo_folde
 
 
 def test_an_image_that_cannot_be_prepared_is_reported_and_the_run_goes_on(photo_folder, monkeypatch):
-    real = tagging.model_input
+    from training import transforms
+
+    real = transforms.model_input
 
     def model_input(image, size):
         if image.size == (37, 41):  # stands in for a photo whose resize runs out of memory
@@ -66,7 +68,7 @@ def test_an_image_that_cannot_be_prepared_is_reported_and_the_run_goes_on(photo_
     from PIL import Image
 
     Image.new("RGB", (37, 41), (200, 200, 200)).save(photo_folder / "sliver.png")
-    monkeypatch.setattr(tagging, "model_input", model_input)
+    monkeypatch.setattr(transforms, "model_input", model_input)  # tagging imports it on its worker threads
     results = list(tag_folder(list_images(photo_folder), FakeClassifier(), TagOptions(batch_size=3, workers=2)))
     bad = {r.path.name: r.error for r in results if not r.ok}
     assert bad.keys() == {"broken.jpg", "notes.png", "sliver.png"}
