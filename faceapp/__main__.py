@@ -26,13 +26,18 @@ def main(argv: list[str] | None = None) -> int:
         from .selftest import run_self_test
 
         return run_self_test(args.data_dir)
-    from .app import create_window, ensure_app
-    from .selftest import exit_after_first_show
+    from .app import ensure_app
+    from .splash import show_splash
 
     app = ensure_app(sys.argv[:1])
+    splash = show_splash(app)  # before torch and the window load: ~0.4 s after launch instead of ~2.5 s
+    from .app import create_window
+    from .selftest import exit_after_first_show
+
     window = create_window(args.data_dir)
     exit_after_first_show(window)  # only with $FACEAPP_EXIT_AFTER_SHOW set: start-up timing
     window.show()
+    splash.close()
     return app.exec()
 
 

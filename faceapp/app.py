@@ -14,9 +14,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from . import APP_NAME, ORG_NAME, __version__
-from .active_models import ActiveModels
 from .logs import install_excepthook, setup_logging
-from .model_store import ModelStore
 from .resources import resource_path
 from .settings import Settings
 
@@ -106,7 +104,10 @@ def start_warm_up() -> threading.Thread:
 
 def create_window(data_folder=None):
     """Build the window with its model store, settings and log (the caller shows it)."""
+    # Imported here, not at the top: `ensure_app` is light, so the splash shows before torch loads.
+    from .active_models import ActiveModels
     from .main_window import MainWindow
+    from .model_store import ModelStore
 
     folder = data_dir(data_folder)
     log_path = setup_logging(folder / "logs")

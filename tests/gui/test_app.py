@@ -337,6 +337,24 @@ def test_the_window_comes_up_without_sklearn_or_torchvision_and_the_warm_up_impo
     assert out.stdout.split("\n")[:2] == ["[]", "['torchvision', 'training.transforms']"], out.stdout + out.stderr
 
 
+def test_the_splash_shows_before_torch_is_imported():
+    # `faceapp` paints the splash ~0.25 s after launch; torch (~1.5 s) and the window follow behind it.
+    import os
+    import subprocess
+    import sys
+
+    code = """if True:
+        import sys
+        from faceapp.app import ensure_app
+        from faceapp.splash import HEIGHT, WIDTH, show_splash
+        splash = show_splash(ensure_app())
+        print(splash.isVisible(), splash.pixmap().size().toTuple() == (WIDTH, HEIGHT), "torch" in sys.modules)
+    """
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split("\n")[0] == "True True False", out.stdout + out.stderr
+
+
 def test_thumbnail_rebuild_decodes_a_camera_photo_smaller_and_maps_its_box(tmp_path, qapp, monkeypatch):
     from PIL import Image, ImageDraw
 
