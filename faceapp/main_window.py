@@ -38,7 +38,7 @@ class MainWindow(QMainWindow):
         self.tag_panel = TagPanel(models, settings, self.pool)
         self.verify_panel = VerifyPanel(models, settings, self.pool)
         self.train_panel = TrainPanel(models, settings, runs_dir=Path(data_folder) / "runs" if data_folder else None)
-        self.models_panel = ModelsPanel(models, settings)
+        self.models_panel = ModelsPanel(models, settings, self.pool)
         self.pages = [self.tag_panel, self.verify_panel, self.train_panel, self.models_panel]
 
         self.sidebar = QListWidget()
@@ -188,8 +188,7 @@ class MainWindow(QMainWindow):
             self.show_page(PAGE_TAG)
         elif checkpoints:
             self.show_page(PAGE_MODELS)
-            for path in checkpoints:
-                self.models_panel.import_file(path)
+            self.models_panel.import_files(checkpoints)
         elif images:
             self.show_page(PAGE_VERIFY)
             self.verify_panel.open_images(images)

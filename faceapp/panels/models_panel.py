@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
                                QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from ..model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelEntry
-from ..workers import user_message
+from ..workers import GeneratorWorker, WorkerPool, user_message
 
 log = logging.getLogger(__name__)
 ERROR_STYLE = ("QLabel { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
@@ -70,7 +70,7 @@ class TaskBox(QGroupBox):
         self.panel, self.task = panel, task
         self.list = QListWidget()
         self.list.setMaximumHeight(110)
-        self.list.currentItemChanged.connect(lambda *_: self._show_details())
+        self.list.currentItemChanged.connect(lambda *_: self.show_details())
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
@@ -105,13 +105,13 @@ class TaskBox(QGroupBox):
             self.list.addItem(item)
             if (selected and entry.path == selected.path) or (not selected and entry.active):
                 self.list.setCurrentItem(item)
-        self._show_details()
+        self.show_details()
 
     def selected(self) -> ModelEntry | None:
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
-    def _show_details(self) -> None:
+    def show_details(self) -> None:
         entry = self.selected()
         if entry is None:
             self.details.setText(
@@ -120,8 +120,10 @@ class TaskBox(QGroupBox):
                 f"or train one from a terminal:</p><p><code>{TRAIN_COMMANDS[self.task]}</code></p>")
         else:
             self.details.setText(describe_entry(entry))
-        self.activate_button.setEnabled(entry is not None and not entry.active and entry.error is None)
-        self.remove_button.setEnabled(entry is not None and entry.source == "user")
+        idle = self.panel.importing is None  # the import job also writes the model folder
+        self.import_button.setEnabled(idle)
+        self.activate_button.setEnabled(idle and entry is not None and not entry.active and entry.error is None)
+        self.remove_button.setEnabled(idle and entry is not None and entry.source == "user")
 
     def choose_file(self) -> None:
         start = self.panel.settings.get("models/last_folder")
@@ -150,11 +152,14 @@ class ModelsPanel(QWidget):
     status = Signal(str)
     models_changed = Signal()
     device_changed = Signal(str)
+    import_finished = Signal(int)  # after an import job: how many files were added
 
-    def __init__(self, models, settings, parent: QWidget | None = None):
+    def __init__(self, models, settings, pool: WorkerPool | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.models, self.settings = models, settings
         self.store = models.store
+        self.pool = pool or WorkerPool(max_threads=1, parent=self)
+        self.importing: GeneratorWorker | None = None
         self.setAcceptDrops(True)
         intro = QLabel(
             "Models are FaceApp checkpoints (<code>.pt</code>). Imported ones are copied into your model folder; "
@@ -201,27 +206,76 @@ class ModelsPanel(QWidget):
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
 
-    def import_file(self, path, task: str | None = None) -> bool:
-        """Validate and import; on any problem show one sentence and change nothing."""
-        return self.run_change(lambda: self.store.import_checkpoint(path, task=task),
-                               f"Imported {Path(path).name} and made it active.",
-                               failure=f"Could not import {Path(path).name}: {{}} Nothing was changed.")
+    def import_file(self, path, task: str | None = None) -> GeneratorWorker | None:
+        """`import_files` for one file."""
+        return self.import_files([path], task)
 
-    def run_change(self, change, success: str, failure: str = "{}") -> bool:
+    def import_files(self, paths, task: str | None = None) -> GeneratorWorker | None:
+        """Validate and copy checkpoints into the model folder on a worker, one after the other (a wrong file
+        may be large: reading it must not freeze the window). A file with any problem gets one sentence and
+        changes nothing; `import_finished` tells how many were added. None while an import is running."""
+        paths = [Path(p) for p in paths]
+        if self.importing is not None:
+            self.status.emit("An import is still running; drop the file again when it is done.")
+            return None
+        worker = GeneratorWorker(_import_each, self.store, paths, task)
+        worker.signals.yielded.connect(self._imported_one)
+        worker.signals.errored.connect(lambda error: self._import_failed(paths, error))
+        worker.signals.ended.connect(self._import_ended)
+        self.importing = worker
+        self._added, self._failures = 0, []
+        self._set_busy(True)
+        self.status.emit(f"Importing {', '.join(p.name for p in paths)}…")
+        return self.pool.start(worker)
+
+    def _imported_one(self, outcome) -> None:
+        path, error = outcome
+        if error is None:
+            self._added += 1
+            self._changed(f"Imported {path.name} and made it active.", keep_error=bool(self._failures))
+        else:
+            self._failures.append(f"Could not import {path.name}: {error.rstrip('.')}. Nothing was changed.")
+            self._refused(" ".join(self._failures))
+
+    def _import_failed(self, paths, error) -> None:  # not a problem with a file: a bug, or out of memory
+        self._failures.append(f"Could not import {', '.join(p.name for p in paths)}: {error.message.rstrip('.')}. "
+                              "Nothing was changed.")
+        self._refused(" ".join(self._failures))
+
+    def _import_ended(self) -> None:
+        self.importing = None
+        self._set_busy(False)
+        if self._failures and self._added:  # the last word in the status bar is what went wrong
+            self.status.emit(f"Imported {self._added}; " + " ".join(self._failures))
+        self.import_finished.emit(self._added)
+
+    def _set_busy(self, busy: bool) -> None:
+        for box in self.boxes.values():
+            box.show_details()  # Import, Set active and Remove wait for the import job
+        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+
+    def run_change(self, change, success: str) -> bool:
+        """A quick change of the model folder on the GUI thread (activate, remove)."""
         try:
             change()
         except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence here and a trace in the log
             log.warning("model change failed", exc_info=True)
-            message = failure.format(user_message(exc).rstrip(".") + ".")
-            self.show_error(message)
-            self.status.emit(message)
+            self._refused(user_message(exc).rstrip(".") + ".")
             return False
-        self.show_error(None)
+        self._changed(success)
+        return True
+
+    def _changed(self, message: str, keep_error: bool = False) -> None:
+        if not keep_error:
+            self.show_error(None)
         self.models.invalidate()
         self.reload()
-        self.status.emit(success)
+        self.status.emit(message)
         self.models_changed.emit()
-        return True
+
+    def _refused(self, message: str) -> None:
+        self.show_error(message)
+        self.status.emit(message)
 
     def _device_chosen(self) -> None:
         value = self.device.currentData()
@@ -239,7 +293,21 @@ class ModelsPanel(QWidget):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802
-        for url in event.mimeData().urls():
-            if url.toLocalFile().endswith(".pt"):
-                self.import_file(url.toLocalFile())
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.toLocalFile().endswith(".pt")]
+        if paths:
+            self.import_files(paths)
         event.acceptProposedAction()
+
+
+def _import_each(store, paths: list[Path], task: str | None):
+    """Worker: import each file in turn; yields (path, None) or (path, the reason it was refused)."""
+    for path in paths:
+        try:
+            store.import_checkpoint(path, task=task)
+        except MemoryError:
+            yield path, "the file is too large to read into memory"
+        except Exception as exc:  # noqa: BLE001 - one sentence per file; the next file still gets its turn
+            log.warning("import of %s failed", path, exc_info=True)
+            yield path, user_message(exc)
+        else:
+            yield path, None

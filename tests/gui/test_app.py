@@ -101,13 +101,15 @@ def test_cancel_stops_tagging(make_window, installed_store, photo_folder, qtbot,
     assert tag.start_button.isEnabled() and not tag.cancel_button.isEnabled()
 
 
-def test_corrupt_model_is_refused_and_nothing_changes(make_window, installed_store, tmp_path):
+def test_corrupt_model_is_refused_and_nothing_changes(make_window, installed_store, tmp_path, qtbot):
     window = make_window(installed_store)
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"\x80\x04 definitely not a checkpoint")
     before = sorted(p.name for p in installed_store.user_dir.rglob("*"))
     active = installed_store.active_path("gender")
-    assert window.models_panel.import_file(bad) is False
+    with qtbot.waitSignal(window.models_panel.import_finished, timeout=TIMEOUT) as blocker:
+        window.models_panel.import_file(bad)  # read on a worker: a wrong file may be large
+    assert blocker.args == [0]
     message = window.models_panel.error.text()
     assert not window.models_panel.error.isHidden()
     assert "broken.pt" in message and "Nothing was changed" in message and "\n" not in message
@@ -116,14 +118,28 @@ def test_corrupt_model_is_refused_and_nothing_changes(make_window, installed_sto
     assert window.statusBar().currentMessage() == message
 
 
-def test_import_from_the_models_page_enables_tagging(make_window, model_store, tiny_models, photo_folder):
+def test_checkpoints_dropped_on_the_window_are_imported_in_turn_on_a_worker(
+        make_window, model_store, tiny_models, photo_folder, tmp_path, qtbot):
     window = make_window(model_store)
+    panel = window.models_panel
     window.tag_panel.set_folder(photo_folder)
     assert not window.tag_panel.start_button.isEnabled()
-    window.open_paths([str(tiny_models["gender"])])  # a .pt dropped on the window
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not a checkpoint")
+    with qtbot.waitSignal(panel.import_finished, timeout=TIMEOUT) as blocker:
+        window.open_paths([str(tiny_models["gender"]), str(bad), str(tiny_models["matcher"])])  # dropped together
+        box = panel.boxes["gender"]  # busy while the worker reads and copies them
+        assert not any(b.isEnabled() for b in (box.import_button, box.activate_button, box.remove_button))
+        assert panel.import_file(tiny_models["gender"]) is None  # one import job at a time
+    assert blocker.args == [2]
+    assert panel.boxes["gender"].import_button.isEnabled()
     assert window.tag_panel.start_button.isEnabled()
-    assert "Gender: gender.pt" in window.models_label.text()
-    assert "active" in window.models_panel.boxes["gender"].details.text()
+    assert "Gender: gender.pt" in window.models_label.text() and "Matcher: matcher.pt" in window.models_label.text()
+    assert "active" in panel.boxes["gender"].details.text()
+    # The bad file in the middle is still reported after the matcher that followed it was imported.
+    assert "Could not import notes.pt" in panel.error.text() and not panel.error.isHidden()
+    assert window.statusBar().currentMessage().startswith("Imported 2; Could not import notes.pt")
+    assert sorted(p.name for p in model_store.user_dir.rglob("*.pt")) == ["gender.pt", "matcher.pt"]
 
 
 def _fill_pair(panel, qtbot, tmp_path):
