@@ -44,6 +44,7 @@ class TagOptions:
     batch_size: int = 32
     thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
     workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))  # threads reading + finding faces
+    reduced_decode: bool = True  # large JPEGs decoded at 1/2-1/8 size where crops keep full resolution
 
 
 @dataclass
@@ -130,7 +131,7 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
 def _prepared(paths: Iterable, framing, input_size: int,
               options: TagOptions) -> Iterator[tuple[TagResult, np.ndarray | None]]:
     """(result, model input) per path in order; None means the file could not be read (result.error says why)."""
-    min_side = decode_side(framing, input_size)
+    min_side = decode_side(framing, input_size) if options.reduced_decode else None
 
     def work(item):
         index, path = item

@@ -76,6 +76,26 @@ def test_an_image_that_cannot_be_prepared_is_reported_and_the_run_goes_on(photo_
     assert sum(r.ok for r in results) == 8  # every other photo was still tagged
 
 
+def test_a_camera_jpeg_is_decoded_smaller_unless_reduced_decoding_is_off(tmp_path, monkeypatch):
+    from PIL import Image
+
+    photo = tmp_path / "camera.jpg"
+    Image.new("RGB", (4000, 3000), (128, 128, 128)).save(photo, quality=80)
+    real, decoded = tagging.load_reduced, {}
+
+    def spy(path, min_side):
+        image, factor = real(path, min_side)
+        decoded[min_side] = image.size
+        return image, factor
+
+    monkeypatch.setattr(tagging, "load_reduced", spy)  # what the preparation thread reads
+    for reduced in (True, False):
+        (result,) = tag_folder([photo], FakeClassifier(), TagOptions(workers=1, reduced_decode=reduced))
+        assert result.ok
+    smallest = tagging.decode_side(FakeClassifier.framing, FakeClassifier.input_size)
+    assert decoded == {smallest: (1000, 750), None: (4000, 3000)}
+
+
 def test_uncertain_band_and_summary():
     result = TagResult(0, os.path, predicted="male", confidence=0.7, probabilities={"male": 0.7, "female": 0.3})
     assert result.label(0.6) == "male"
