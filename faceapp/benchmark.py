@@ -185,7 +185,7 @@ def main(argv=None) -> int:
                            "model_cpu_ms": round(model_cpu, 2), "app_cpu_ms": round(app_cpu, 2),
                            "cpu_overhead_pct": round(100 * (app_cpu / model_cpu - 1), 1),
                            "stall_ms": round(stall, 1), "stalls_over_50ms": long_stalls})
-    median = lambda key: statistics.median(r[key] for r in rounds)  # noqa: E731
+    median = lambda key: round(statistics.median(r[key] for r in rounds), 2)  # noqa: E731
     report = {
         "images": len(paths), "data": str(args.data), "batch_size": args.batch_size,
         "device": str(classifier.device), "input_size": classifier.input_size, "workers": options.workers,
