@@ -79,7 +79,8 @@ def warm_up() -> None:
     """Import the model code the window does not need (torchvision alone is ~1.3 s, mostly torch._dynamo
     pulled in by torchvision.ops), then freeze start-up objects. Runs on a background thread once the
     window is up, which is why the window comes up that much sooner; a job started before it is done
-    waits for the imports on its own worker thread, and the GUI thread never imports these modules."""
+    waits for the imports on its own worker thread. The GUI thread needs none of them until the wizard's
+    ImageNet check, three pages in (docs/ARCHITECTURE.md, "Start-up")."""
     try:
         import training.engine  # noqa: F401 - the wizard's training (tasks, transforms, models)
         import training.inference  # noqa: F401 - tagging and verification

@@ -7,6 +7,11 @@ without it. The networks and weight helpers load on first use, e.g. `from traini
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
 ARCHS = {"gender": "resnet18", "matcher": "mobilenet_v2"}
 
 _LAZY = {"GenderNet", "MatcherNet", "IMAGENET_WEIGHTS", "StartWeightsError", "WeightsUnavailableError",
@@ -39,7 +44,7 @@ def build_model(
     embedding_dim: int = 128,
     num_classes: int = 2,
     freeze_backbone: bool | None = None,
-):
+) -> nn.Module:
     """A GenderNet ("gender") or MatcherNet ("matcher") started from `start` ("imagenet", "none" or a path).
 
     freeze_backbone=None freezes the backbone exactly when start is "imagenet". A frozen backbone has
