@@ -224,7 +224,7 @@ class ModelsPanel(QWidget):
         worker.signals.ended.connect(self._import_ended)
         self.importing = worker
         self._added, self._failures = 0, []
-        self._set_busy(True)
+        self._show_busy()
         self.status.emit(f"Importing {', '.join(p.name for p in paths)}…")
         return self.pool.start(worker)
 
@@ -234,25 +234,27 @@ class ModelsPanel(QWidget):
             self._added += 1
             self._changed(f"Imported {path.name} and made it active.", keep_error=bool(self._failures))
         else:
-            self._failures.append(f"Could not import {path.name}: {error.rstrip('.')}. Nothing was changed.")
-            self._refused(" ".join(self._failures))
+            self._import_refused(path.name, error)
 
     def _import_failed(self, paths, error) -> None:  # not a problem with a file: a bug, or out of memory
-        self._failures.append(f"Could not import {', '.join(p.name for p in paths)}: {error.message.rstrip('.')}. "
-                              "Nothing was changed.")
+        self._import_refused(", ".join(p.name for p in paths), error.message)
+
+    def _import_refused(self, names: str, reason: str) -> None:
+        self._failures.append(f"Could not import {names}: {reason.rstrip('.')}. Nothing was changed.")
         self._refused(" ".join(self._failures))
 
     def _import_ended(self) -> None:
         self.importing = None
-        self._set_busy(False)
+        self._show_busy()
         if self._failures and self._added:  # the last word in the status bar is what went wrong
             self.status.emit(f"Imported {self._added}; " + " ".join(self._failures))
         self.import_finished.emit(self._added)
 
-    def _set_busy(self, busy: bool) -> None:
+    def _show_busy(self) -> None:
+        """Reflect `importing` in the buttons (Import, Set active and Remove wait for the job) and the cursor."""
         for box in self.boxes.values():
-            box.show_details()  # Import, Set active and Remove wait for the import job
-        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+            box.show_details()
+        self.setCursor(Qt.CursorShape.ArrowCursor if self.importing is None else Qt.CursorShape.BusyCursor)
 
     def run_change(self, change, success: str) -> bool:
         """A quick change of the model folder on the GUI thread (activate, remove)."""
