@@ -26,6 +26,7 @@ from training.evaluation import evaluate_gender, evaluate_pairs
 from training.inference import FaceMatcher, GenderClassifier
 
 from .protocols import g1_val, v1_pairs
+from .stress import STRESS
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "resources" / "models"
 ALL_CONDITIONS = ("none",) + CONDITIONS
@@ -36,6 +37,8 @@ def _distorter(condition: str, severity: int):
     if condition == "none":
         return None
     counter = iter(range(10**9))
+    if condition in STRESS:
+        return lambda image: STRESS[condition](image, seed=next(counter))
     return lambda image: distort(image, condition, severity, seed=next(counter))
 
 
@@ -127,6 +130,9 @@ def main(argv=None) -> int:
     p.add_argument("--matcher", type=Path, default=DEFAULTS / "matcher.pt", help="matcher checkpoint (default: bundled)")
     p.add_argument("--protocols", default="g1,v1,v1same,speed", help="comma-separated: g1, v1, v1same, speed")
     p.add_argument("--conditions", default="all", help="comma-separated conditions or 'all' (none + the 8)")
+    p.add_argument("--stress", action="store_true",
+                   help=f"also run G1 on {' and '.join(STRESS)} photos (beyond the protocol: looks that must not "
+                        "sway a gender model; a collapse of one class's recall there is a learned shortcut)")
     p.add_argument("--severity", type=int, default=3, help="distortion severity 1-5 (3: typical CCTV/phone)")
     p.add_argument("--processes", type=int, default=2, help="processes preparing distorted probes")
     p.add_argument("--json", type=Path, default=None, help="write every figure to this JSON file")
@@ -140,7 +146,8 @@ def main(argv=None) -> int:
                      "matcher_checkpoint": str(args.matcher), "torch": torch.__version__}
     t0 = time.perf_counter()
     if "g1" in protocols:
-        results["G1"] = run_g1(gender, args.data, conditions, args.severity, args.quiet)
+        g1_conditions = conditions + (tuple(STRESS) if args.stress else ())
+        results["G1"] = run_g1(gender, args.data, g1_conditions, args.severity, args.quiet)
     if "v1" in protocols:
         results["V1"] = run_v1(matcher, args.data, conditions, args.severity, False, args.quiet, args.processes)
     if "v1same" in protocols:
