@@ -39,7 +39,8 @@ HELP = {
     "resume": "continue a run: its folder or its last.pt",
     "time_limit": "minutes the run may take; it stops before an epoch that would end later (0: no limit)",
     "distort_prob": "share of training photos degraded with a random condition and severity",
-    "minority_augmentation": "stronger augmentation for the minority class",
+    "minority_augmentation": "wider crops and rotations for the minority class (colour changes, grayscale and "
+                            "erasing are the same for every class, so none of them becomes a class cue)",
     "embedding_dim": "length of the face embedding",
     "pairs_per_epoch": "pairs generated afresh for each epoch (half same person, half different)",
     "val_pairs": "fixed validation pairs used for model selection and the threshold",

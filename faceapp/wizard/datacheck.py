@@ -89,7 +89,7 @@ def _check_gender(folder: Path, val_fraction: float, seed: int) -> DataReport:
     if ratio >= IMBALANCE_RATIO:
         notes = [f"Imbalanced: {ratio:.1f} '{majority}' images per '{minority}' image. Training corrects it with "
                  f"weighted sampling and class weights in the loss (each makes up half of the gap), and "
-                 f"stronger augmentation of '{minority}' photos."]
+                 f"wider crops and rotations of '{minority}' photos."]
     else:
         notes = [f"The classes are balanced enough (ratio {ratio:.1f} : 1)."]
     samples = [(i.path, i.label) for c in data.classes for i in _spread([i for i in train if i.label == c],

@@ -60,7 +60,7 @@ class GenderSetup(TaskSetup):
     def description(self) -> str:
         counts = ", ".join(f"{int(n)} {c}" for c, n in zip(self.classes, self.counts))
         return (f"gender: train {counts}; validation {len(self.val_items)} images (held out by person); "
-                f"test {len(self.test_items)}; minority class '{self.minority}' gets stronger augmentation; "
+                f"test {len(self.test_items)}; minority class '{self.minority}' gets wider crops and rotations; "
                 f"class weights {', '.join(f'{w:.2f}' for w in self.class_weights.tolist())}")
 
     def train_loader(self, epoch: int):
