@@ -60,11 +60,14 @@ def run_v1(model: FaceMatcher, data: Path, conditions, severity: int, same_photo
     base = v1_pairs(data, same_photo=same_photo)
     out, references = {}, {}  # reference embeddings are the same under every probe condition
     for condition in conditions:
-        pairs = [dataclasses.replace(p, condition=condition, severity=severity if condition != "none" else 0)
+        look = STRESS.get(condition)  # a stress look changes the clean probe; a protocol condition distorts it
+        distortion = "none" if look else condition
+        pairs = [dataclasses.replace(p, condition=distortion, severity=severity if distortion != "none" else 0)
                  for p in base]
         name = "V1-same-photo" if same_photo else "V1"
         with tqdm(total=len(pairs), desc=f"{name} {condition}", disable=quiet, leave=False) as bar:
-            m = evaluate_pairs(model, pairs, progress=bar.update, processes=processes, ref_cache=references)
+            m = evaluate_pairs(model, pairs, progress=bar.update, processes=processes, ref_cache=references,
+                               probe_look=look)
         out[condition] = {k: m[k] for k in ("accuracy", "roc_auc", "tar_at_far_1pct", "eer", "threshold",
                                             "tar", "far", "n_pairs")}
     return out
@@ -131,8 +134,8 @@ def main(argv=None) -> int:
     p.add_argument("--protocols", default="g1,v1,v1same,speed", help="comma-separated: g1, v1, v1same, speed")
     p.add_argument("--conditions", default="all", help="comma-separated conditions or 'all' (none + the 8)")
     p.add_argument("--stress", action="store_true",
-                   help=f"also run G1 on {' and '.join(STRESS)} photos (beyond the protocol: looks that must not "
-                        "sway a gender model; a collapse of one class's recall there is a learned shortcut)")
+                   help=f"also run G1 and V1 on {' and '.join(STRESS)} photos (V1: the probe only). Beyond the protocol: "
+                        "looks a model should shrug off; a collapse of one class's recall there is a learned shortcut")
     p.add_argument("--severity", type=int, default=3, help="distortion severity 1-5 (3: typical CCTV/phone)")
     p.add_argument("--processes", type=int, default=2, help="processes preparing distorted probes")
     p.add_argument("--json", type=Path, default=None, help="write every figure to this JSON file")
@@ -149,7 +152,8 @@ def main(argv=None) -> int:
         g1_conditions = conditions + (tuple(STRESS) if args.stress else ())
         results["G1"] = run_g1(gender, args.data, g1_conditions, args.severity, args.quiet)
     if "v1" in protocols:
-        results["V1"] = run_v1(matcher, args.data, conditions, args.severity, False, args.quiet, args.processes)
+        v1_conditions = conditions + (tuple(STRESS) if args.stress else ())
+        results["V1"] = run_v1(matcher, args.data, v1_conditions, args.severity, False, args.quiet, args.processes)
     if "v1same" in protocols:
         results["V1-same-photo"] = run_v1(matcher, args.data, conditions, args.severity, True, args.quiet,
                                           args.processes)

@@ -7,6 +7,7 @@ from PIL import Image
 
 from training.checkpoint import CheckpointError, make_checkpoint, save_checkpoint
 from training.device import resolve_device
+from training.imaging import ImageLoadError
 from training.inference import FaceMatcher, GenderClassifier, Prediction
 from training.models import build_model
 from training.transforms import (IMAGENET_MEAN, IMAGENET_STD, batch_tensor, eval_transform, model_input,
@@ -182,6 +183,20 @@ def test_pair_scores_count_every_pair_and_agree_across_processes(matcher_path, t
     cache = {}
     _, parallel, _ = pair_scores(matcher, pairs, batch_size=3, crop_faces=False, processes=2, ref_cache=cache)
     assert np.allclose(parallel, scores, atol=1e-6) and len(cache) == 4
+    # A probe look (the benchmark's stress looks) sees every probe, after its distortion, with the pair's
+    # seed, in worker processes too, and never a reference (those come from the cache here, and are
+    # embedded unchanged otherwise: the in-process run below sees only probes).
+    seen = []
+    pair_scores(matcher, pairs, batch_size=3, crop_faces=False, probe_look=lambda image, seed: seen.append(seed) or image)
+    assert sorted(seen) == sorted(p.seed for p in pairs[:8])
+    _, _, refused = pair_scores(matcher, pairs, batch_size=3, crop_faces=False, processes=2, ref_cache=cache,
+                                probe_look=_refuse_look)
+    looked = sorted(reason for _, reason in refused if reason.startswith("looked"))
+    assert looked == sorted(f"looked at seed {p.seed}" for p in pairs[:8])  # the 9th pair has no reference
+
+
+def _refuse_look(image, seed=0):  # module level: worker processes unpickle it by name
+    raise ImageLoadError("probe", f"looked at seed {seed}")
 
 
 def _augmented_looks(strong: bool, n: int = 300) -> tuple[int, int]:

@@ -66,9 +66,10 @@ def _identity(image):
 
 
 def _probe_job(args):
-    pair, crop = args
+    pair, crop, look = args
     try:
-        return crop(load_probe(pair)), None
+        image = load_probe(pair)
+        return crop(look(image, seed=pair.seed) if look else image), None
     except ImageLoadError as exc:
         return None, exc.reason
 
@@ -76,10 +77,12 @@ def _probe_job(args):
 def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
                 progress: Callable[[int], None] | None = None,
                 crop_faces: bool = True, processes: int = 1,
-                ref_cache: dict | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+                ref_cache: dict | None = None, probe_look: Callable | None = None) -> tuple[np.ndarray, np.ndarray, list]:
     """(labels, probabilities, skipped) for pairs, through the app's face crop (after the probe's
     distortion); each distinct reference is embedded once, and not again when the same `ref_cache`
-    dict is passed for several conditions. `processes` > 1 prepares probes in parallel."""
+    dict is passed for several conditions. `processes` > 1 prepares probes in parallel.
+    `probe_look(image, seed=pair.seed)`, a module-level function, changes each probe after its
+    distortion (e.g. a benchmark's grayscale); references are never changed."""
     crop = model_cropper(matcher, crop_faces) or _identity
     ref_emb = ref_cache if ref_cache is not None else {}
     refs = sorted({p.reference for p in pairs} - set(ref_emb))
@@ -100,7 +103,7 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
         for chunk in _chunks(pairs, batch_size):
             kept, probes = [], []
             scorable = [p for p in chunk if p.reference in ref_emb]
-            for pair, (image, reason) in zip(scorable, mapper(_probe_job, [(p, crop) for p in scorable])):
+            for pair, (image, reason) in zip(scorable, mapper(_probe_job, [(p, crop, probe_look) for p in scorable])):
                 if image is None:
                     skipped.append((pair.probe, reason))
                 else:
@@ -117,9 +120,11 @@ def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
 
 
 def evaluate_pairs(matcher, pairs: list[Pair], threshold: float | None = None, batch_size: int = 64,
-                   progress=None, crop_faces: bool = True, processes: int = 1, ref_cache: dict | None = None) -> dict:
-    """Verification metrics at the model's stored threshold (or the one given)."""
-    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress, crop_faces, processes, ref_cache)
+                   progress=None, crop_faces: bool = True, processes: int = 1, ref_cache: dict | None = None,
+                   probe_look: Callable | None = None) -> dict:
+    """Verification metrics at the model's stored threshold (or the one given); `probe_look` as in `pair_scores`."""
+    labels, scores, skipped = pair_scores(matcher, pairs, batch_size, progress, crop_faces, processes, ref_cache,
+                                          probe_look)
     out = verification_metrics(labels, scores, matcher.threshold if threshold is None else threshold)
     out["skipped"] = skipped
     return out
