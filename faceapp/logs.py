@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import traceback
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
@@ -25,12 +26,15 @@ def setup_logging(log_dir, level: int = logging.INFO) -> Path:
 
 
 def install_excepthook(report) -> None:
-    """Log uncaught exceptions with their trace and pass one sentence to `report(message)`."""
+    """Log uncaught exceptions with their trace and pass one sentence to `report(message)`; the trace
+    also goes to stderr when there is one (started from a terminal; a frozen windowed app has none)."""
     def hook(exc_type, exc, tb):
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return
         logging.getLogger("faceapp").error("uncaught exception", exc_info=(exc_type, exc, tb))
+        if sys.stderr is not None:
+            traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
         try:
             from .workers import user_message
 
