@@ -38,3 +38,15 @@ def test_stress_looks_are_named_for_the_benchmark_command_line():
     tiny = _photo(5, 5)
     for look in STRESS.values():
         assert look(tiny, seed=1).size == (5, 5)
+
+
+def test_the_v1_table_averages_the_protocols_conditions_without_the_stress_rows(capsys):
+    from benchmarks.run import print_tables
+
+    row = {"roc_auc": 0.9, "tar_at_far_1pct": 0.5, "threshold": 0.4}
+    rows = {"none": {**row, "accuracy": 0.9}, "blurred": {**row, "accuracy": 0.8}, "jpeg": {**row, "accuracy": 0.7},
+            "grayscale": {**row, "accuracy": 0.1}, "occluded": {**row, "accuracy": 0.2}}
+    print_tables({"V1": rows})
+    out = capsys.readouterr().out
+    assert "grayscale" in out and "occluded" in out
+    assert "mean of distorted  0.7500" in out
