@@ -42,8 +42,9 @@ def train_transform(input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, stron
 
     Colour jitter, grayscale and erasing are the same for every class on purpose. A look that only one
     class gets becomes a cue for that class: when the minority alone got grayscale, stronger jitter and
-    erasing, the shipped gender model called 62 % of grayscale men and 63 % of men with a grey patch
-    "female" (G1 val). Framing and pose (crop scale, rotation) can differ: the app's crop fixes them.
+    erasing, the gender model trained so called 62 % of the men in grayscale G1 photos and 81 % of those
+    with a grey square over the face "female" (`benchmarks.run --stress`). Framing and pose (crop scale,
+    rotation) may differ: the app's face crop fixes them at inference.
     """
     steps = [
         v2.ToImage(),
