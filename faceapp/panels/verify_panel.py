@@ -210,16 +210,20 @@ class VerifyPanel(QWidget):
     def _sync_threshold(self) -> None:
         """Start the slider at the active matcher's stored threshold (or the user's saved one for that model)."""
         path = self.models.path("matcher")
-        key = str(path or "")
+        stored, created = 0.5, ""
+        if path is not None:
+            try:
+                summary = self.models.store.summary(path, "matcher")  # cached by path, size and mtime
+                stored = float(summary.get("threshold") or 0.5)
+                created = str(summary.get("created") or "")
+            except Exception:  # noqa: BLE001 - a bad file is reported on the Models page
+                log.warning("cannot read the matcher threshold", exc_info=True)
+        # A saved threshold belongs to one model, not to a path: an update can put a different matcher at
+        # the same path (the bundled default), and the old model's threshold means nothing for it.
+        key = f"{path}|{created}|{stored:.6f}" if path is not None else ""
         if key == self._threshold_model:
             return
         self._threshold_model = key
-        stored = 0.5
-        if path is not None:
-            try:
-                stored = float(self.models.store.summary(path, "matcher").get("threshold") or 0.5)
-            except Exception:  # noqa: BLE001 - a bad file is reported on the Models page
-                log.warning("cannot read the matcher threshold", exc_info=True)
         saved = self.settings.get("verify/threshold")
         use_saved = saved >= 0 and self.settings.get("verify/threshold_model") == key
         self.model_threshold_label.setText(f"Model threshold: {stored:.3f}")

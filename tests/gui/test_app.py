@@ -175,6 +175,23 @@ def test_verify_scores_and_threshold_redecides_without_model_call(make_window, i
     assert "MATCH" in QGuiApplication.clipboard().text()
 
 
+def test_a_saved_threshold_comes_back_for_its_model_only(make_window, model_store, tmp_path):
+    from .helpers import save_tiny
+
+    bundled = model_store.bundled_dir / "matcher.pt"
+    bundled.parent.mkdir(parents=True, exist_ok=True)
+    save_tiny(bundled, "matcher", threshold=0.45)
+    window = make_window(model_store)
+    assert window.verify_panel.threshold() == pytest.approx(0.45)  # the model's stored threshold
+    window.verify_panel.slider.setValue(700)
+    window.close()
+    assert make_window(model_store).verify_panel.threshold() == pytest.approx(0.7)  # the user's, kept
+    save_tiny(bundled, "matcher", seed=1, threshold=0.3)  # an update puts another matcher at the same path
+    window = make_window(model_store)
+    assert window.verify_panel.threshold() == pytest.approx(0.3)
+    assert "0.300" in window.verify_panel.model_threshold_label.text()
+
+
 def test_a_file_that_cannot_be_used_leaves_the_slot_as_it_was(make_window, installed_store, tmp_path, qtbot):
     from PIL import Image
 
