@@ -1,9 +1,10 @@
-"""Looks beyond the protocol's 8 distortions that a gender model must not read as a class.
+"""Looks beyond the protocol's 8 distortions that a model should shrug off.
 
 A model can learn a shortcut from its training recipe instead of the face: when only the minority class
 was augmented with grayscale and erased patches, the gender model called most grayscale or partly
-covered men "female". `python -m benchmarks.run DATA --protocols g1 --stress` adds these rows to G1 so
-such a shortcut shows up as a collapse of one class's recall.
+covered men "female". `python -m benchmarks.run DATA --stress` adds these rows to G1 (whole photo) and
+V1 (the probe only), so such a shortcut shows up as one class's recall collapsing, and a matcher that
+never saw black-and-white photos as a drop in V1.
 """
 
 from __future__ import annotations
