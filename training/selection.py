@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 
+# The validation metric each task's best.pt maximises (the tasks' `selection`; the wizard reads it too).
+SELECTION = {"gender": "val_balanced_accuracy", "matcher": "val_auc"}
+
 
 class EarlyStopping:
     """Sets the stop flag after `patience` epochs without an improvement larger than `min_delta`."""

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.config import TrainConfig
-from training.selection import best_epoch
+from training.selection import SELECTION, best_epoch
 
 SOURCE_FILE = "wizard.json"
-SELECTION = {"gender": "val_balanced_accuracy", "matcher": "val_auc"}  # what fit() maximises per task
 SCORE_NAMES = {"val_balanced_accuracy": "balanced accuracy", "val_auc": "AUC"}
 _FINISHED = re.compile(r"finished \((\w+)\)")
 

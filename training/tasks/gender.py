@@ -10,13 +10,14 @@ from ..data import GenderData, group_split, load_gender_sources
 from ..data.datasets import LabeledImageDataset, face_cropper, scan_images
 from ..metrics import classification_metrics
 from ..models import build_model
+from ..selection import SELECTION
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 from .base import TaskSetup, make_loader
 
 
 class GenderSetup(TaskSetup):
     task = "gender"
-    selection = "val_balanced_accuracy"
+    selection = SELECTION["gender"]
 
     def __init__(self, data, config, device, log):
         super().__init__(data, config, device, log)

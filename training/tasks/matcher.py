@@ -13,6 +13,7 @@ from ..data.datasets import PairDataset, face_cropper
 from ..data.teacher import TeacherEmbeddings
 from ..metrics import best_threshold, verification_metrics
 from ..models import build_model
+from ..selection import SELECTION
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 from .base import TaskSetup, make_loader
 from .losses import CosineMarginHead, distillation_loss
@@ -39,7 +40,7 @@ def load_identity_sources(sources) -> list[Identity]:
 
 class MatcherSetup(TaskSetup):
     task = "matcher"
-    selection = "val_auc"
+    selection = SELECTION["matcher"]
     classes = ["different", "same"]
 
     def __init__(self, data, config, device, log):
