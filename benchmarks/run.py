@@ -147,13 +147,12 @@ def main(argv=None) -> int:
     matcher = FaceMatcher.load(args.matcher) if protocols & {"v1", "v1same", "speed"} else None
     results: dict = {"severity": args.severity, "gender_checkpoint": str(args.gender),
                      "matcher_checkpoint": str(args.matcher), "torch": torch.__version__}
+    stressed = conditions + (tuple(STRESS) if args.stress else ())  # G1 and V1; V1-same-photo keeps the protocol's
     t0 = time.perf_counter()
     if "g1" in protocols:
-        g1_conditions = conditions + (tuple(STRESS) if args.stress else ())
-        results["G1"] = run_g1(gender, args.data, g1_conditions, args.severity, args.quiet)
+        results["G1"] = run_g1(gender, args.data, stressed, args.severity, args.quiet)
     if "v1" in protocols:
-        v1_conditions = conditions + (tuple(STRESS) if args.stress else ())
-        results["V1"] = run_v1(matcher, args.data, v1_conditions, args.severity, False, args.quiet, args.processes)
+        results["V1"] = run_v1(matcher, args.data, stressed, args.severity, False, args.quiet, args.processes)
     if "v1same" in protocols:
         results["V1-same-photo"] = run_v1(matcher, args.data, conditions, args.severity, True, args.quiet,
                                           args.processes)

@@ -1,4 +1,4 @@
-"""The start-up splash: on screen half a second after launch, while torch and the window load (napari
+"""The start-up splash: on screen a quarter of a second after launch, while torch and the window load (napari
 and Orange show one for the same reason). Only `faceapp` / `python -m faceapp` show it."""
 
 from __future__ import annotations
