@@ -117,6 +117,18 @@ def test_matcher_embed_and_scores(matcher_path):
         matcher.score_pairs(a, b[:2])
 
 
+def test_matcher_embeds_a_face_and_its_mirror_image_alike(matcher_path):
+    matcher = FaceMatcher.load(matcher_path)
+    torch.manual_seed(0)  # an untrained MobileNetV2 maps every image to about the same point: use a plain conv
+    matcher.model.features = torch.nn.Sequential(torch.nn.Conv2d(3, 1280, 5, padding=2), torch.nn.ReLU()).eval()
+    faces = [np.asarray(f) for f in _faces(3, seed=4)]
+    mirrored = [f[:, ::-1].copy() for f in faces]
+    assert np.allclose(matcher.embed(faces), matcher.embed(mirrored), atol=1e-5)
+    with torch.no_grad():  # a single view is not symmetric
+        one_view = [matcher.model.embed(batch_tensor(f, SIZE)) for f in (faces, mirrored)]
+    assert (one_view[0] - one_view[1]).abs().max() > 1e-3
+
+
 def test_wrong_task_refused(gender_path, matcher_path):
     with pytest.raises(CheckpointError, match="not a matcher model"):
         FaceMatcher.load(gender_path)

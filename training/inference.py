@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -101,8 +102,8 @@ class FaceMatcher(_Runner):
         return cls(model_from_checkpoint(ckpt), _meta(ckpt), device)
 
     def embed(self, images: Sequence, batch_size: int = 32) -> np.ndarray:
-        """(N, D) float32 unit-length embeddings."""
-        out = self._batched(list(images), batch_size, self.model.embed)
+        """(N, D) float32 unit-length embeddings, each the mean of the image's and its mirror's."""
+        out = self._batched(list(images), batch_size, partial(self.model.embed, flip=True))
         return np.zeros((0, self.embedding_dim), np.float32) if out is None else out.numpy().astype(np.float32)
 
     def score_embeddings(self, e1, e2) -> np.ndarray:

@@ -41,8 +41,12 @@ class MatcherNet(BackboneMixin, nn.Module):
     def backbone_modules(self) -> list[nn.Module]:
         return [self.features]
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) images → (N, D) unit-length embeddings (float32)."""
+    def embed(self, x: torch.Tensor, flip: bool = False) -> torch.Tensor:
+        """(N, 3, H, W) images → (N, D) unit-length embeddings (float32). With `flip`, the embeddings of
+        the image and its mirror are averaged (then normalised again): how the app and validation embed,
+        since a face and its mirror image are the same person. On V1 that adds about 0.005 to ROC AUC."""
+        if flip:
+            return F.normalize(self.embed(x) + self.embed(torch.flip(x, dims=[3])), dim=1)
         pooled = F.adaptive_avg_pool2d(self.features(x), 1).flatten(1)
         return F.normalize(self.embedding(pooled).float(), dim=1)
 

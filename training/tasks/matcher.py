@@ -124,7 +124,9 @@ class MatcherSetup(TaskSetup):
             if batch is None:
                 continue
             ref, probe, same = batch[0].to(self.device), batch[1].to(self.device), batch[2]
-            scores += torch.sigmoid(self.model(ref, probe).float()).cpu().tolist()
+            # embedded as the app embeds (with the mirror view), so the threshold picked here is the app's
+            e1, e2 = self.model.embed(torch.cat([ref, probe]), flip=True).split(len(ref))
+            scores += torch.sigmoid(self.model.score_embeddings(e1, e2).float()).cpu().tolist()
             labels += same.int().tolist()
         return np.array(labels), np.array(scores)
 
