@@ -172,3 +172,15 @@ def test_best_epoch_follows_the_early_stopping_rule():
     assert best_epoch(rows, "s", 1e-3)["epoch"] == 3
     assert best_epoch(rows, "s", 0.0)["epoch"] == 4
     assert best_epoch([{"epoch": 1}], "s", 1e-3) is None
+
+
+@pytest.mark.parametrize("minority_augmentation, says", [(True, "minority class 'female' gets wider crops"),
+                                                          (False, "the same augmentation for every class")])
+def test_the_recorded_training_data_says_which_augmentation_was_used(tmp_path, minority_augmentation, says):
+    from training.tasks.gender import GenderSetup
+
+    data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
+    config = gender_config(tmp_path, minority_augmentation=minority_augmentation)
+    setup = GenderSetup([data], config, torch.device("cpu"), log=lambda message: None)
+    assert says in setup.description()
+    assert (setup.train_set.strong_transform is not None) == minority_augmentation

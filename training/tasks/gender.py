@@ -61,8 +61,13 @@ class GenderSetup(TaskSetup):
     def description(self) -> str:
         counts = ", ".join(f"{int(n)} {c}" for c, n in zip(self.classes, self.counts))
         return (f"gender: train {counts}; validation {len(self.val_items)} images (held out by person); "
-                f"test {len(self.test_items)}; minority class '{self.minority}' gets wider crops and rotations; "
+                f"test {len(self.test_items)}; {self._minority_note()}; "
                 f"class weights {', '.join(f'{w:.2f}' for w in self.class_weights.tolist())}")
+
+    def _minority_note(self) -> str:
+        if self.config.minority_augmentation:
+            return f"minority class '{self.minority}' gets wider crops and rotations"
+        return "the same augmentation for every class"
 
     def train_loader(self, epoch: int):
         generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
