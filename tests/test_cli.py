@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from training.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint, save_checkpoint
 from training.cli import main
 
 from .synthetic import make_gender_folder, make_identity_folder, pattern_image
@@ -38,10 +38,13 @@ def test_train_evaluate_info_export_gender(tmp_path, capsys):
     assert set(json.loads(report.read_text())["per_class"]) == {"female", "male"}
     assert main(["info", best]) == 0
     assert json.loads(capsys.readouterr().out)["arch"] == "resnet18"
+    trained = tmp_path / "trained.pt"
+    save_checkpoint(trained, dict(load_checkpoint(best), created="2026-01-02T03:04:05+00:00"))
     small = tmp_path / "small.pt"
-    assert main(["export", best, str(small), "--half"]) == 0
+    assert main(["export", str(trained), str(small), "--half"]) == 0
     ckpt = load_checkpoint(small)
     assert "optimizer_state" not in ckpt and ckpt["classes"] == ["female", "male"]
+    assert ckpt["created"] == "2026-01-02T03:04:05+00:00"  # the same trained model, not a new one
 
 
 def test_train_and_evaluate_matcher_under_conditions(tmp_path, capsys):

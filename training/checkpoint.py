@@ -149,6 +149,8 @@ def _versions() -> dict:
 
 def save_checkpoint(path, ckpt: dict) -> Path:
     """Validate ckpt (plain types only), stamp format/version/created/versions and write it atomically.
+    `created` (when the model was made) is kept if the dict has one: an export or a re-picked threshold
+    is the same trained model.
 
     The file is written to a temporary file in the same folder, fsynced and os.replace'd, so a crash
     never leaves a half-written checkpoint under the real name.
@@ -160,7 +162,7 @@ def save_checkpoint(path, ckpt: dict) -> Path:
     out.update(
         format=FORMAT,
         format_version=FORMAT_VERSION,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=ckpt.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=_versions(),
     )
     path = Path(path)

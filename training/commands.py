@@ -85,7 +85,7 @@ def export(args) -> int:
 
     ckpt = load_checkpoint(args.checkpoint)
     drop = {"optimizer_state", "scheduler_state", "extra_modules", "early_best", "early_bad_epochs",
-            "format", "format_version", "created", "versions"}
+            "format", "format_version", "versions"}
     out = {k: v for k, v in ckpt.items() if k not in drop}
     if args.half:
         out["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in out["state_dict"].items()}
