@@ -12,16 +12,16 @@ import csv
 from multiprocessing import Pool
 from pathlib import Path
 
-from training.faces import find_and_crop
+from training.faces import DEFAULT_FRAME_SCALE, find_and_crop
 from training.imaging import ImageLoadError, load_image
 
 from .protocols import v1_train_photos
 
 
 def _crop_one(job) -> str | None:
-    src, dst, size, quality = job
+    src, dst, size, quality, frame_scale = job
     try:
-        crop = find_and_crop(load_image(src)).image.resize((size, size), resample=3)  # bicubic
+        crop = find_and_crop(load_image(src), frame_scale).image.resize((size, size), resample=3)  # bicubic
     except ImageLoadError as exc:
         return f"{src}: {exc.reason}"
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
@@ -35,14 +35,16 @@ def main(argv=None) -> int:
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument("--size", type=int, default=112, help="side of the saved crops in pixels")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
+    p.add_argument("--frame-scale", type=float, default=DEFAULT_FRAME_SCALE,
+                   help="face-box side over crop side (larger: a tighter crop); train with the same --frame-scale")
     p.add_argument("--processes", type=int, default=2, help="worker processes")
     args = p.parse_args(argv)
     jobs = []
     for src in v1_train_photos(args.data):
-        jobs.append((src, args.out / "lfw" / src.parent.name / src.name, args.size, args.quality))
+        jobs.append((src, args.out / "lfw" / src.parent.name / src.name, args.size, args.quality, args.frame_scale))
     for src in sorted((args.data / "facecom_taskA" / "train").glob("*/*")):
         jobs.append((src, args.out / "facecom" / "train" / src.parent.name / (src.stem + ".jpg"),
-                     args.size, args.quality))
+                     args.size, args.quality, args.frame_scale))
     with Pool(args.processes) as pool:
         errors = [e for e in pool.imap(_crop_one, jobs, chunksize=64) if e]
     with open(args.data / "benchmarks" / "gender_train_extra.csv", newline="") as fh:
