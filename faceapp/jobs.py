@@ -120,7 +120,7 @@ def sweep_job(models, reference, probe, assume_crop: bool):
     yield from verify.sweep(models.matcher(), reference, probe, assume_crop=assume_crop)
 
 
-def gallery_job(models, probe, folder, assume_crop: bool):
+def gallery_job(models, probe, folder, assume_crop: bool, cache=None):
     gallery = verify.gallery_identities(folder)
     yield JobStarted(len(gallery))
-    yield from verify.gallery_search(models.matcher(), probe, gallery, assume_crop=assume_crop)
+    yield from verify.gallery_search(models.matcher(), probe, gallery, assume_crop=assume_crop, cache=cache)

@@ -16,6 +16,7 @@ from PIL import Image
 from training import distortions
 from training.imaging import iter_images, list_images
 
+from .embedding_cache import EmbeddingCache
 from .framing import decode_side, find_face
 from .tagging import box_tuple
 
@@ -126,21 +127,35 @@ def gallery_identities(root, recursive: bool = False) -> dict[str, list[Path]]:
 
 
 def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], assume_crop: bool = False,
-                   batch_size: int = 32) -> Iterator[GalleryMatch]:
-    """Yield the best match per identity (the highest-scoring of its images); unreadable files are skipped."""
+                   batch_size: int = 32, cache: EmbeddingCache | None = None) -> Iterator[GalleryMatch]:
+    """Yield the best match per identity (the highest-scoring of its images); unreadable files are skipped.
+    With a `cache`, photos embedded by an earlier search (same file, matcher and crop setting) are not
+    read or embedded again."""
     probe_emb = reference_embedding(matcher, probe, assume_crop)
     min_side = decode_side(matcher.framing, matcher.input_size)  # camera JPEGs: decode smaller
+    if cache is not None:
+        cache.bind(matcher, assume_crop)
     for identity, paths in gallery.items():
-        best, best_path = -1.0, None
-        for start in range(0, len(paths), batch_size):
-            batch = iter_images(paths[start:start + batch_size], min_side)
-            loaded = [(p, img) for p, img, _ in batch if img is not None]
+        known: dict[Path, np.ndarray] = {}
+        todo: list[tuple[Path, tuple | None]] = []
+        for path in paths:
+            key, embedding = cache.lookup(path) if cache is not None else (None, None)
+            if embedding is None:
+                todo.append((path, key))
+            else:
+                known[path] = embedding
+        for start in range(0, len(todo), batch_size):
+            chunk = dict(todo[start:start + batch_size])
+            loaded = [(p, img) for p, img, _ in iter_images(list(chunk), min_side) if img is not None]
             if not loaded:
                 continue
-            crops = [face_part(img, matcher.framing, assume_crop).crop for _, img in loaded]
-            scores = _score(matcher, probe_emb, matcher.embed(crops))
+            embeddings = matcher.embed([face_part(img, matcher.framing, assume_crop).crop for _, img in loaded])
+            for (path, _), embedding in zip(loaded, embeddings):
+                known[path] = embedding
+                if cache is not None:
+                    cache.put(chunk[path], embedding)
+        found = [p for p in paths if p in known]  # in the gallery's order, cached or not: the same ties
+        if found:
+            scores = _score(matcher, probe_emb, np.stack([known[p] for p in found]))
             i = int(np.argmax(scores))
-            if scores[i] > best:
-                best, best_path = float(scores[i]), loaded[i][0]
-        if best_path is not None:
-            yield GalleryMatch(identity, best, best_path, len(paths))
+            yield GalleryMatch(identity, float(scores[i]), found[i], len(paths))

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .. import jobs
+from ..embedding_cache import EmbeddingCache
 from ..verify import GalleryMatch, decide
 from ..workers import GeneratorWorker, WorkerError
 
@@ -30,6 +31,7 @@ class GalleryView(QWidget):
         self.worker: GeneratorWorker | None = None
         self.matches: list[GalleryMatch] = []
         self.total = 0
+        self.cache = EmbeddingCache()  # the next search of the same gallery skips photos embedded before
         self.folder_edit = QLineEdit(placeholderText="A folder with one sub-folder of photos per person")
         self.folder_edit.setText(panel.settings.get("verify/gallery_folder"))
         browse = QPushButton("Browse…", clicked=self.choose_folder)
@@ -72,7 +74,8 @@ class GalleryView(QWidget):
         self.matches, self.total = [], 0
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
-        worker = GeneratorWorker(jobs.gallery_job, self.panel.models, probe, Path(folder), self.panel.assume_crop())
+        worker = GeneratorWorker(jobs.gallery_job, self.panel.models, probe, Path(folder), self.panel.assume_crop(),
+                                 self.cache)
         worker.signals.yielded.connect(self._on_item)
         worker.signals.finished.connect(lambda _: self._ended("finished"))
         worker.signals.cancelled.connect(lambda: self._ended("cancelled"))

@@ -249,6 +249,7 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     assert {m.identity for m in panel.gallery.matches} == {"person_0", "person_1", "person_2"}
     assert panel.gallery.table.rowCount() == 3
     assert panel.gallery.progress.text().startswith("Done: 3 of 3 identities; best: person_")
+    assert len(panel.gallery.cache) == 6  # the next search of this gallery embeds only the probe
     (tmp_path / "empty").mkdir()
     panel.gallery.folder_edit.setText(str(tmp_path / "empty"))
     with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
