@@ -24,7 +24,7 @@ class EmbeddingCache:
         self._entries: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._matcher = None  # weakref.ref to the matcher the entries belong to
         self._assume_crop: bool | None = None
-        self._lock = threading.Lock()  # a search runs on a worker thread; clear() may come from the GUI
+        self._lock = threading.Lock()  # searches run on worker threads; the GUI thread reads len()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -36,10 +36,6 @@ class EmbeddingCache:
                 self._entries.clear()
                 self._matcher = weakref.ref(matcher)
                 self._assume_crop = assume_crop
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
     def lookup(self, path) -> tuple[tuple | None, np.ndarray | None]:
         """(the file's key as it is now, its embedding if known). Embed the file after this call and pass
