@@ -54,7 +54,7 @@ class MatcherNet(BackboneMixin, nn.Module):
         """Match logits (N,) for rows of two embedding batches (embed a gallery once, score many times)."""
         return self.head((e1 - e2).abs()).squeeze(1)
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Match logits (N,) for image pairs; both sides go through the backbone in one batch."""
-        e1, e2 = self.embed(torch.cat([a, b])).split(len(a))
+    def forward(self, a: torch.Tensor, b: torch.Tensor, flip: bool = False) -> torch.Tensor:
+        """Match logits (N,) for image pairs; both sides go through the backbone in one batch (`flip`: as `embed`)."""
+        e1, e2 = self.embed(torch.cat([a, b]), flip=flip).split(len(a))
         return self.score_embeddings(e1, e2)

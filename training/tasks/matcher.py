@@ -125,8 +125,7 @@ class MatcherSetup(TaskSetup):
                 continue
             ref, probe, same = batch[0].to(self.device), batch[1].to(self.device), batch[2]
             # embedded as the app embeds (with the mirror view), so the threshold picked here is the app's
-            e1, e2 = self.model.embed(torch.cat([ref, probe]), flip=True).split(len(ref))
-            scores += torch.sigmoid(self.model.score_embeddings(e1, e2).float()).cpu().tolist()
+            scores += torch.sigmoid(self.model(ref, probe, flip=True).float()).cpu().tolist()
             labels += same.int().tolist()
         return np.array(labels), np.array(scores)
 
