@@ -32,7 +32,9 @@ def recalibrate(ckpt: dict, data: list[str], log=print) -> dict:
     setup = MatcherSetup(data, config, torch.device("cpu"), log)
     setup.model = model_from_checkpoint(ckpt)
     metrics = setup.evaluate(threading.Event())
-    metrics.update(setup.final_report(threading.Event()))
+    if setup.last_scores is None:
+        raise SystemExit("none of the validation pairs could be read: is DATA what the checkpoint was trained on?")
+    metrics.update(setup.report_on(*setup.last_scores))  # the same scores: the pairs are scored once
     out = dict(ckpt)
     before = {k: ckpt.get("metrics", {}).get(k) for k in _VAL_KEYS + ("val_per_condition",)}
     out["metrics"] = dict(ckpt.get("metrics") or {}, **metrics, before_recalibration=before)

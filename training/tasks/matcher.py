@@ -149,7 +149,11 @@ class MatcherSetup(TaskSetup):
     def final_report(self, stop) -> dict:
         """Accuracy of the best model per probe condition on the validation pairs, at its threshold."""
         labels, scores = self.score_pairs(self.val_pairs, stop)
-        if stop.is_set() or len(labels) != len(self.val_pairs):
+        return {} if stop.is_set() else self.report_on(labels, scores)
+
+    def report_on(self, labels: np.ndarray, scores: np.ndarray) -> dict:
+        """`final_report` from validation scores already made ({} unless every pair was scored)."""
+        if len(labels) != len(self.val_pairs):
             return {}
         threshold = best_threshold(labels, scores)
         conditions = np.array([p.condition for p in self.val_pairs])
