@@ -3,13 +3,12 @@ import os
 
 import numpy as np
 import pytest
-import torch
 
 from faceapp.embedding_cache import EmbeddingCache
 from faceapp.verify import gallery_identities, gallery_search
 from training.inference import FaceMatcher
 
-from .gui.helpers import face_image, save_tiny
+from .gui.helpers import face_image, save_tiny, with_plain_conv_features
 
 
 class Embeds:
@@ -27,12 +26,8 @@ class Embeds:
 
 
 def _matcher(path) -> Embeds:
-    """The tiny matcher, with a plain conv for its backbone: an untrained MobileNetV2 maps every photo to
-    about the same point, and these tests need photos that score differently."""
-    matcher = FaceMatcher.load(path)
-    torch.manual_seed(0)
-    matcher.model.features = torch.nn.Sequential(torch.nn.Conv2d(3, 1280, 5, padding=2), torch.nn.ReLU()).eval()
-    return Embeds(matcher)
+    """The tiny matcher, with photos that score differently."""
+    return Embeds(with_plain_conv_features(FaceMatcher.load(path)))
 
 
 @pytest.fixture(scope="module")

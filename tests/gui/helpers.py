@@ -26,6 +26,16 @@ def save_tiny(path, task: str, seed: int = 0, threshold: float = 0.5):
     return path
 
 
+def with_plain_conv_features(matcher):
+    """`matcher` (a loaded FaceMatcher) with a seeded plain conv as its backbone, in place: an untrained
+    MobileNetV2 maps every image to about the same point, and some tests need images that embed apart."""
+    import torch
+
+    torch.manual_seed(0)
+    matcher.model.features = torch.nn.Sequential(torch.nn.Conv2d(3, 1280, 5, padding=2), torch.nn.ReLU()).eval()
+    return matcher
+
+
 def face_image(seed: int, size=(96, 112), gray: bool = False) -> Image.Image:
     """A cartoon face on a random background: enough structure for the models, no detector needed."""
     rng = np.random.default_rng(seed)
