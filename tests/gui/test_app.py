@@ -8,7 +8,7 @@ import threading
 import pytest
 from PySide6.QtCore import QSettings
 
-from .helpers import face_image
+from .helpers import face_image, with_plain_conv_features
 
 TIMEOUT = 30_000
 
@@ -242,6 +242,7 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
             face_image(10 * person + k).save(gallery / f"person_{person}" / f"{k}.jpg")
     window = make_window(installed_store)
     panel = window.verify_panel
+    with_plain_conv_features(panel.models.matcher())  # the loaded model, used by the search: identities score apart
     _fill_pair(panel, qtbot, tmp_path)
     panel.gallery.folder_edit.setText(str(gallery))
     with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
@@ -250,6 +251,19 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     assert panel.gallery.table.rowCount() == 3
     assert panel.gallery.progress.text().startswith("Done: 3 of 3 identities; best: person_")
     assert len(panel.gallery.cache) == 6  # the next search of this gallery embeds only the probe
+    # MATCH only when one identity alone reaches the threshold; with several, none is matched.
+    decisions = lambda: {panel.gallery.table.item(r, 0).text(): panel.gallery.table.item(r, 2).text()  # noqa: E731
+                         for r in range(3)}
+    ranked = sorted(panel.gallery.matches, key=lambda m: -m.probability)
+    assert ranked[0].probability - ranked[1].probability > 0.002  # a slider step apart
+    panel.slider.setValue(panel.slider.minimum())
+    assert decisions()[ranked[0].identity] == "best candidate"
+    assert sorted(decisions().values()) == ["above threshold", "above threshold", "best candidate"]
+    assert "3 identities reach the threshold, so none is called a match" in panel.gallery.progress.text()
+    panel.slider.setValue(int(1000 * ranked[1].probability) + 1)  # only the best reaches it
+    assert decisions()[ranked[0].identity] == "MATCH" and sorted(decisions().values())[1:] == ["no match"] * 2
+    panel.slider.setValue(panel.slider.maximum())
+    assert set(decisions().values()) == {"no match"} and "no identity matches" in panel.gallery.progress.text()
     (tmp_path / "empty").mkdir()
     panel.gallery.folder_edit.setText(str(tmp_path / "empty"))
     with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):

@@ -1,0 +1,138 @@
+"""1:N identification on the V1 test identities (beyond the protocol): what the app's gallery search can do.
+
+    python -m benchmarks.identify ../shared/data --json identify.json
+    python -m benchmarks.identify ../shared/data --matcher my_matcher.pt --conditions none,blurred
+
+Gallery: the first photo (by name) of each of the 359 V1 test identities, none seen in training.
+Probes: each identity's second photo, distorted per condition (seed = its row), cropped like the app.
+Each probe is ranked against galleries of several sizes (its own identity plus random strangers), as
+the Gallery tab ranks identity folders, at the matcher's stored (1:1) threshold:
+- rank 1 / rank 5: its own identity is first / among the first five;
+- match right / wrong: the tab says MATCH (exactly one identity reaches the threshold) for its own
+  identity / for a stranger;
+- open-set false match: a probe whose person is not in the gallery gets a MATCH;
+- strangers above: identities other than its own at or above the threshold, per probe.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from training.data import read_identity_list
+from training.distortions import CONDITIONS
+from training.distortions import apply as distort
+from training.evaluation import model_cropper
+from training.imaging import load_image
+from training.inference import FaceMatcher
+
+DEFAULT_MATCHER = Path(__file__).resolve().parent.parent / "resources" / "models" / "matcher.pt"
+
+
+def gallery_and_probes(data: Path) -> tuple[list[str], list[Path], list[Path]]:
+    """(identities, gallery photos, probe photos): the first and second photo of each identity with two or more."""
+    lfw = data / "lfw_deepfunneled"
+    names, gallery, probes = [], [], []
+    for name in sorted(read_identity_list(data / "benchmarks" / "verify_test_identities.txt")):
+        photos = sorted((lfw / name).glob("*.jpg"))
+        if len(photos) >= 2:
+            names.append(name)
+            gallery.append(photos[0])
+            probes.append(photos[1])
+    return names, gallery, probes
+
+
+def embed(matcher: FaceMatcher, paths: list[Path], condition: str = "none", severity: int = 3) -> np.ndarray:
+    crop = model_cropper(matcher) or (lambda image: image)
+    images = []
+    for seed, path in enumerate(paths):
+        image = load_image(path)
+        if condition != "none":
+            image = distort(image, condition, severity, seed=seed)
+        images.append(crop(image))
+    return matcher.embed(images)
+
+
+def rank_metrics(own: np.ndarray, strangers: np.ndarray, threshold: float) -> dict:
+    """own[i]: probe i's score with its own identity; strangers[i]: its scores with the other gallery identities.
+
+    The Gallery tab says MATCH only when exactly one identity reaches the threshold (and it is then the
+    best); with several above it, the best is a "best candidate" and no one is matched.
+    """
+    rank = (strangers > own[:, None]).sum(1)  # identities above its own (ties favour the probe)
+    above = (strangers >= threshold).sum(1)
+    own_above = own >= threshold
+    return {
+        "gallery": strangers.shape[1] + 1,
+        "rank1": float((rank == 0).mean()),
+        "rank5": float((rank < 5).mean()),
+        "match_right": float((own_above & (above == 0)).mean()),
+        "match_wrong": float((~own_above & (above == 1)).mean()),
+        "strangers_above_mean": float(above.mean()),
+    }
+
+
+def open_set_false_match(strangers: np.ndarray, threshold: float) -> float:
+    """Share of probes whose person is not in the gallery (rows: scores with strangers only) that get a MATCH."""
+    return float(((strangers >= threshold).sum(1) == 1).mean())
+
+
+def run(matcher: FaceMatcher, data: Path, conditions, sizes, severity: int = 3, seed: int = 0) -> dict:
+    """{condition: {gallery size: metrics}}; a smaller gallery is the probe's own identity plus strangers
+    drawn at random (seeded) for each probe."""
+    names, gallery, probes = gallery_and_probes(data)
+    if len(names) < 2:
+        raise SystemExit(f"fewer than two V1 test identities with two photos under {data}")
+    n = len(names)
+    gallery_emb = embed(matcher, gallery)
+    rng = np.random.default_rng(seed)
+    others = np.array([[j for j in range(n) if j != i] for i in range(n)])  # (n, n-1)
+    picks = {size: np.stack([rng.permutation(row)[:size] for row in others]) for size in sizes}
+    out = {}
+    for condition in conditions:
+        scores = np.stack([matcher.score_embeddings(p, gallery_emb) for p in embed(matcher, probes, condition, severity)])
+        own = scores[np.arange(n), np.arange(n)]
+        rows = {}
+        for size in sizes:
+            strangers = np.take_along_axis(scores, picks[size], axis=1)  # up to n-1 strangers per probe
+            row = rank_metrics(own, strangers[:, :size - 1], matcher.threshold)
+            row["open_set_false_match"] = open_set_false_match(strangers[:, :size], matcher.threshold)
+            rows[min(size, n)] = row
+        out[condition] = rows
+    return out
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.identify", description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="the shared data folder (lfw_deepfunneled/, benchmarks/)")
+    parser.add_argument("--matcher", type=Path, default=DEFAULT_MATCHER, help="matcher checkpoint (default: bundled)")
+    parser.add_argument("--conditions", default="none," + ",".join(CONDITIONS),
+                        help="comma-separated probe conditions (default: none and all 8 distortions)")
+    parser.add_argument("--sizes", default="2,5,20,100,359",
+                        help="gallery sizes, each the probe's identity plus random strangers (default 2,5,20,100,359)")
+    parser.add_argument("--severity", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    matcher = FaceMatcher.load(args.matcher)
+    sizes = sorted({max(2, int(s)) for s in args.sizes.split(",") if s.strip()})
+    results = run(matcher, args.data, [c.strip() for c in args.conditions.split(",") if c.strip()], sizes, args.severity)
+    columns = ("rank1", "rank5", "match_right", "match_wrong", "open_set_false_match", "strangers_above_mean")
+    print(f"1:N on V1 test identities (probe: the second photo), threshold {matcher.threshold:.3f}")
+    print(f"{'condition':<10} {'gallery':>7} " + " ".join(f"{c:>20}" for c in columns))
+    for condition, rows in results.items():
+        for size, row in rows.items():
+            print(f"{condition:<10} {size:>7} " + " ".join(f"{row[c]:>20.3f}" for c in columns))
+    if args.json:
+        args.json.write_text(json.dumps({"matcher": str(args.matcher), "threshold": matcher.threshold,
+                                         "severity": args.severity, "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
