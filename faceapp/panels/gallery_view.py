@@ -61,6 +61,9 @@ class GalleryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("Double-click a row (or press Enter) to put its best image in the reference slot: "
+                              "the two faces are then shown side by side and scored 1:1.")
+        self.table.activated.connect(self.compare_row)
         row = QHBoxLayout()
         for w in (QLabel("Gallery:"), self.folder_edit, browse, self.search_button, self.cancel_button):
             row.addWidget(w, 1 if w is self.folder_edit else 0)
@@ -137,6 +140,13 @@ class GalleryView(QWidget):
             for match in {id(m): m for m in (previous, self._best, item) if m is not None}.values():
                 self._decide(match)
         self.progress.setText(f"{len(self.matches):,} / {self.total:,} identities compared…")
+
+    def compare_row(self, index) -> None:
+        """Load the row's best image as the reference, next to the probe (the pair is scored as usual)."""
+        cell = self.table.item(index.row(), 0)
+        match = next((m for m in self.matches if cell is not None and m.identity == cell.text()), None)
+        if match is not None:
+            self.panel.reference.load_path(match.best_path)
 
     def decision(self, match: GalleryMatch) -> str:
         """MATCH, BEST, ABOVE or BELOW at the Verify page's threshold (no model call)."""

@@ -264,6 +264,12 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     assert decisions()[ranked[0].identity] == "MATCH" and sorted(decisions().values())[1:] == ["no match"] * 2
     panel.slider.setValue(panel.slider.maximum())
     assert set(decisions().values()) == {"no match"} and "no identity matches" in panel.gallery.progress.text()
+    # Activating a row puts its best image in the reference slot, next to the probe.
+    table = panel.gallery.table
+    row = next(r for r in range(3) if table.item(r, 0).text() == ranked[1].identity)
+    with qtbot.waitSignal(panel.reference.changed, timeout=TIMEOUT):
+        table.activated.emit(table.model().index(row, 1))
+    assert panel.reference.source == str(ranked[1].best_path)
     (tmp_path / "empty").mkdir()
     panel.gallery.folder_edit.setText(str(tmp_path / "empty"))
     with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
