@@ -14,6 +14,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from . import APP_NAME, ORG_NAME, __version__
+from . import qt_compat  # noqa: F401 - guards against PySide6 6.12.0's refcount bug before any Qt call
 from .logs import install_excepthook, setup_logging
 from .resources import resource_path
 from .settings import Settings

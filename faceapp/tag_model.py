@@ -11,7 +11,7 @@ from collections import OrderedDict
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage
 
-from . import qt_compat  # noqa: F401 - fixes PySide6 6.12.0's emit() refcount bug before any emit
+from . import qt_compat  # noqa: F401 - guards against PySide6 6.12.0's refcount bug before any Qt call
 
 from .tagging import ERROR, UNCERTAIN, TagResult
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
-from . import qt_compat  # noqa: F401 - fixes PySide6 6.12.0's emit() refcount bug before any emit
+from . import qt_compat  # noqa: F401 - guards against PySide6 6.12.0's refcount bug before any Qt call
 
 
 MUTED = "#6b6b6b"  # secondary text: readable on light and grey backgrounds

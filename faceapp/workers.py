@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, QThreadPool, QTimer, Signal
 
-from . import qt_compat  # noqa: F401 - fixes PySide6 6.12.0's emit() refcount bug before any emit
+from . import qt_compat  # noqa: F401 - guards against PySide6 6.12.0's refcount bug before any Qt call
 
 log = logging.getLogger(__name__)
 

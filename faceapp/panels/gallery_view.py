@@ -44,6 +44,7 @@ class GalleryView(QWidget):
         self._best: GalleryMatch | None = None
         self._above = 0  # identities at or above the threshold
         self._decision_cells: dict[str, QTableWidgetItem] = {}  # identity -> its Decision cell (rows move on sort)
+        self._shown: dict[str, str] = {}  # identity -> the decision its cell shows (only changes touch the table)
         self._outcome = ""
         self.cache = EmbeddingCache()  # the next search of the same gallery skips photos embedded before
         self.folder_edit = QLineEdit(placeholderText="A folder with one sub-folder of photos per person")
@@ -91,7 +92,7 @@ class GalleryView(QWidget):
             return
         self.panel.settings.set("verify/gallery_folder", folder)
         self.matches, self.total, self._best, self._decision_cells, self._outcome = [], 0, None, {}, ""
-        self._above = 0
+        self._above, self._shown = 0, {}
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
         worker = GeneratorWorker(jobs.gallery_job, self.panel.models, probe, Path(folder), self.panel.assume_crop(),
@@ -166,8 +167,9 @@ class GalleryView(QWidget):
 
     def _decide(self, match: GalleryMatch) -> None:
         cell, text = self._decision_cells.get(match.identity), self.decision(match)
-        if cell is None:
+        if cell is None or self._shown.get(match.identity) == text:
             return
+        self._shown[match.identity] = text
         cell.setText(text)
         color = {MATCH: Qt.GlobalColor.darkGreen, BEST: Qt.GlobalColor.darkYellow,
                  ABOVE: Qt.GlobalColor.darkYellow}.get(text, Qt.GlobalColor.darkGray)
