@@ -52,10 +52,11 @@ def background_priority() -> None:
     """Let the calling (worker) thread yield the CPU to the GUI thread whenever both want it.
 
     While tagging, the model's threads and the preparation threads keep every core busy; at equal
-    priority the GUI thread then waited up to 18-69 ms per run for a core (QTimer probe while tagging 500
-    photos, 2-core VM, 28 runs), with this 13-38 ms (24 runs), at the same throughput. On Linux a thread's nice value is its own and the threads it starts inherit
-    it (OpenMP's, the preparation pool's, DataLoader processes), so it is set on the pool thread before
-    the job runs. Elsewhere Qt's low thread priority is the nearest equivalent. Never raises.
+    priority the GUI thread's longest wait for a core was 18-69 ms per run (QTimer probe while tagging
+    500 photos, 2-core VM, 28 runs), with this 13-38 ms (24 runs), at the same throughput. On Linux a
+    thread's nice value is its own and the threads it starts inherit it (OpenMP's, the preparation
+    pool's, DataLoader processes), so it is set on the pool thread before the job runs. Elsewhere Qt's
+    low thread priority is the nearest equivalent. Never raises.
     """
     try:
         if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
