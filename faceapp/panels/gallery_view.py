@@ -149,6 +149,15 @@ class GalleryView(QWidget):
         if match is not None:
             self.panel.reference.load_path(match.best_path)
 
+    def result_text(self, probe_source: str = "") -> str:
+        """The ranked list as tab-separated text (pastes into a spreadsheet), decisions as shown."""
+        lines = [f"probe\t{probe_source}\tthreshold\t{self.panel.threshold():.3f}",
+                 "rank\tidentity\tbest score\tdecision\tbest image\timages"]
+        ranked = sorted(self.matches, key=lambda m: -m.probability)
+        lines += [f"{rank}\t{m.identity}\t{m.probability:.4f}\t{self.decision(m)}\t{m.best_path}\t{m.images}"
+                  for rank, m in enumerate(ranked, 1)]
+        return "\n".join(lines)
+
     def decision(self, match: GalleryMatch) -> str:
         """MATCH, BEST, ABOVE or BELOW at the Verify page's threshold (no model call)."""
         if not decide(match.probability, self.panel.threshold()):

@@ -387,6 +387,11 @@ class VerifyPanel(QWidget):
         self.preview_runner.cancel()
 
     def copy_result(self) -> None:
+        """Ctrl+C: the gallery's ranked list when that tab shows results, else the pair's score."""
+        if self.tabs.currentWidget() is self.gallery and self.gallery.matches:
+            QGuiApplication.clipboard().setText(self.gallery.result_text(self.probe.source))
+            self.status.emit(f"Copied the {len(self.gallery.matches):,} gallery matches.")
+            return
         if self.pair is None:
             self.status.emit("Nothing to copy yet: fill both slots.")
             return

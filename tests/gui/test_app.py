@@ -264,6 +264,14 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     assert decisions()[ranked[0].identity] == "MATCH" and sorted(decisions().values())[1:] == ["no match"] * 2
     panel.slider.setValue(panel.slider.maximum())
     assert set(decisions().values()) == {"no match"} and "no identity matches" in panel.gallery.progress.text()
+    # Ctrl+C on the Gallery tab copies the ranked list, decisions as shown.
+    from PySide6.QtGui import QGuiApplication
+
+    panel.tabs.setCurrentWidget(panel.gallery)
+    panel.copy_result()
+    lines = QGuiApplication.clipboard().text().splitlines()
+    assert lines[0].startswith("probe\t") and lines[0].endswith("threshold\t1.000") and len(lines) == 5
+    assert lines[2].split("\t")[:2] == ["1", ranked[0].identity] and lines[2].split("\t")[3] == "no match"
     # Activating a row puts its best image in the reference slot, next to the probe.
     table = panel.gallery.table
     row = next(r for r in range(3) if table.item(r, 0).text() == ranked[1].identity)
