@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -9,6 +10,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 
 from .helpers import Counting, face_image, save_tiny
+
+
+@pytest.fixture(autouse=True)
+def collect_closed_windows():
+    """After each test (pytest-qt has closed its widgets and their workers have stopped), free the cyclic
+    garbage they leave, so it is not collected on the GUI thread in the middle of the next test while
+    that test's workers run. A full suite once died there: a segfault during such a collection."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
