@@ -39,13 +39,7 @@ class GalleryView(QWidget):
         super().__init__(parent)
         self.panel = panel  # the VerifyPanel: probe image, threshold, models, pool, settings
         self.worker: GeneratorWorker | None = None
-        self.matches: list[GalleryMatch] = []
-        self.total = 0
-        self._best: GalleryMatch | None = None
-        self._above = 0  # identities at or above the threshold
-        self._decision_cells: dict[str, QTableWidgetItem] = {}  # identity -> its Decision cell (rows move on sort)
-        self._shown: dict[str, str] = {}  # identity -> the decision its cell shows (only changes touch the table)
-        self._outcome = ""
+        self._reset_results()
         self.cache = EmbeddingCache()  # the next search of the same gallery skips photos embedded before
         self.folder_edit = QLineEdit(placeholderText="A folder with one sub-folder of photos per person")
         self.folder_edit.setText(panel.settings.get("verify/gallery_folder"))
@@ -73,6 +67,14 @@ class GalleryView(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
 
+    def _reset_results(self) -> None:
+        self.matches: list[GalleryMatch] = []
+        self.total = 0
+        self._best: GalleryMatch | None = None
+        self._above = 0  # identities at or above the threshold
+        self._decision_cells: dict[str, QTableWidgetItem] = {}  # identity -> its Decision cell (rows move on sort)
+        self._outcome = ""
+
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose the gallery folder", self.folder_edit.text())
         if folder:
@@ -91,8 +93,7 @@ class GalleryView(QWidget):
             self.status.emit("Choose a gallery folder first.")
             return
         self.panel.settings.set("verify/gallery_folder", folder)
-        self.matches, self.total, self._best, self._decision_cells, self._outcome = [], 0, None, {}, ""
-        self._above, self._shown = 0, {}
+        self._reset_results()
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
         worker = GeneratorWorker(jobs.gallery_job, self.panel.models, probe, Path(folder), self.panel.assume_crop(),
@@ -176,9 +177,8 @@ class GalleryView(QWidget):
 
     def _decide(self, match: GalleryMatch) -> None:
         cell, text = self._decision_cells.get(match.identity), self.decision(match)
-        if cell is None or self._shown.get(match.identity) == text:
+        if cell is None or cell.text() == text:  # only changes touch the table
             return
-        self._shown[match.identity] = text
         cell.setText(text)
         color = {MATCH: Qt.GlobalColor.darkGreen, BEST: Qt.GlobalColor.darkYellow,
                  ABOVE: Qt.GlobalColor.darkYellow}.get(text, Qt.GlobalColor.darkGray)
