@@ -23,10 +23,11 @@ import numpy as np
 
 from training.data import read_identity_list
 from training.distortions import CONDITIONS
-from training.distortions import apply as distort
 from training.evaluation import model_cropper
 from training.imaging import load_image
 from training.inference import FaceMatcher
+
+from .run import seeded_distorter
 
 DEFAULT_MATCHER = Path(__file__).resolve().parent.parent / "resources" / "models" / "matcher.pt"
 
@@ -46,13 +47,8 @@ def gallery_and_probes(data: Path) -> tuple[list[str], list[Path], list[Path]]:
 
 def embed(matcher: FaceMatcher, paths: list[Path], condition: str = "none", severity: int = 3) -> np.ndarray:
     crop = model_cropper(matcher) or (lambda image: image)
-    images = []
-    for seed, path in enumerate(paths):
-        image = load_image(path)
-        if condition != "none":
-            image = distort(image, condition, severity, seed=seed)
-        images.append(crop(image))
-    return matcher.embed(images)
+    look = seeded_distorter(condition, severity) or (lambda image: image)  # the n-th photo gets seed n
+    return matcher.embed([crop(look(load_image(path))) for path in paths])
 
 
 def rank_metrics(own: np.ndarray, strangers: np.ndarray, threshold: float) -> dict:

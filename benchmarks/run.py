@@ -32,7 +32,7 @@ DEFAULTS = Path(__file__).resolve().parent.parent / "resources" / "models"
 ALL_CONDITIONS = ("none",) + CONDITIONS
 
 
-def _distorter(condition: str, severity: int):
+def seeded_distorter(condition: str, severity: int):
     """A seeded per-image distortion: the n-th image of the protocol list gets seed n."""
     if condition == "none":
         return None
@@ -47,7 +47,7 @@ def run_g1(model: GenderClassifier, data: Path, conditions, severity: int, quiet
     out = {}
     for condition in conditions:
         with tqdm(total=len(items), desc=f"G1 {condition}", disable=quiet, leave=False) as bar:
-            m = evaluate_gender(model, items, transform=_distorter(condition, severity), progress=bar.update)
+            m = evaluate_gender(model, items, transform=seeded_distorter(condition, severity), progress=bar.update)
         recall = {name: s["recall"] for name, s in m["per_class"].items()}
         out[condition] = {"accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"],
                           "recall": recall, "per_class": m["per_class"], "confusion_matrix": m["confusion_matrix"],
