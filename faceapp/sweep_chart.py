@@ -7,7 +7,6 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from training.distortions import CONDITIONS, SEVERITIES
 
-# Legend bottom-left: scores are high at low severity, so that corner is usually empty.
 # Eight colours that stay apart for common colour-vision deficiencies (Okabe-Ito + two darker tones).
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#555555")
 
@@ -18,22 +17,27 @@ class SweepChart(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         pg.setConfigOptions(antialias=True)
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.GraphicsLayoutWidget()
+        self.plot.setBackground("w")
         self.plot.setMinimumHeight(180)
-        item = self.plot.getPlotItem()
+        item = self.plot.addPlot(row=0, col=0)
         item.setLabel("bottom", "severity")
         item.setLabel("left", "match probability")
         item.setYRange(0.0, 1.0, padding=0.02)
         item.setXRange(min(SEVERITIES) - 0.2, max(SEVERITIES) + 0.2, padding=0)
         item.showGrid(x=True, y=True, alpha=0.25)
         item.getAxis("bottom").setTicks([[(s, str(s)) for s in SEVERITIES]])
-        legend = item.addLegend(offset=(8, -8), labelTextSize="8pt", colCount=2)
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        # Beside the plot, not in it: a pair that does not match keeps every curve low, one that matches
+        # keeps them high, so no corner of the plot stays free of curves.
+        self.legend = legend = pg.LegendItem(labelTextSize="8pt")
+        self.plot.addItem(legend, row=0, col=1)
+        self.view_box = item.getViewBox()
         self.points: dict[str, dict[int, float]] = {c: {} for c in CONDITIONS}
         self.curves = {}
         for condition, color in zip(CONDITIONS, COLORS):
-            self.curves[condition] = item.plot([], [], name=condition, pen=pg.mkPen(color, width=2),
+            self.curves[condition] = item.plot([], [], pen=pg.mkPen(color, width=2),
                                                symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None)
+            legend.addItem(self.curves[condition], condition)
         dashed = pg.mkPen("#c62828", width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
         self.threshold_line = pg.InfiniteLine(pos=0.5, angle=0, pen=dashed,
                                               label="threshold", labelOpts={"position": 0.05, "color": "#c62828"})

@@ -1,5 +1,6 @@
-"""Training charts: the learning-rate curve for live, past and resumed runs."""
+"""Training charts: the learning-rate curve for live, past and resumed runs; the sweep chart's legend."""
 
+from faceapp.sweep_chart import SweepChart
 from faceapp.wizard.charts import TrainingCharts
 
 
@@ -39,3 +40,22 @@ def test_live_run_shows_per_batch_lr_and_a_resumed_run_keeps_the_earlier_epochs(
     charts.add_epoch(_epoch(2, 5e-4), None)
     charts.add_batches(_batches(3, [4e-4, 3e-4]))
     assert _lr_curve(charts) == ([1.0, 2.0, 2.5, 3.0], [1e-3, 5e-4, 4e-4, 3e-4])
+
+
+def test_sweep_legend_names_every_condition_and_never_covers_the_curves(qtbot):
+    from training.distortions import CONDITIONS
+
+    chart = SweepChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 360)
+    chart.show()
+    qtbot.waitExposed(chart)
+    for level in (0.05, 0.95):  # a pair that does not match (all curves low), then one that does (all high)
+        for condition in CONDITIONS:
+            for severity in range(1, 6):
+                chart.add_point(condition, severity, level)
+        qtbot.waitUntil(lambda: chart.legend.sceneBoundingRect().height() > 0)
+        legend = chart.legend.sceneBoundingRect()
+        plot_area = chart.view_box.sceneBoundingRect()
+        assert not legend.intersects(plot_area)
+    assert [label.text for _, label in chart.legend.items] == list(CONDITIONS)
