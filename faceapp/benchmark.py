@@ -7,6 +7,10 @@ pipeline (`tag_folder`: read, find face, crop, thumbnail, predict), and the full
 window, rows streaming into the table) with a QTimer probe measuring the longest event-loop stall.
 CPU ms per image (process time, all threads) are reported beside the rates: on a shared VM, wall-clock
 rates of back-to-back rounds can differ by a third, while CPU time is what the pipeline adds.
+The preparation alone (read, find the face, crop, resize, thumbnail; no model) is also timed on one
+thread each round: while the model keeps every core busy, the pipeline cannot cost less than that CPU
+time over the model's, so `overhead_floor_pct` is a lower bound for `app_overhead_vs_model_pct` that
+no scheduling can beat (only cheaper preparation, or a model that leaves cores idle).
 Without --model it uses the active gender model, else an untrained one (throughput does not depend on
 the weights; the labels are then meaningless).
 """
@@ -82,6 +86,18 @@ def headless_rate(classifier, paths, options) -> float:
     start = time.perf_counter()
     count = sum(1 for _ in tag_folder(paths, classifier, options))
     return count / (time.perf_counter() - start)
+
+
+def preparation_cpu_ms(classifier, paths, options) -> float:
+    """CPU ms per image of the pipeline's preparation alone, on one thread, without the model."""
+    from dataclasses import replace
+
+    from .tagging import _prepared
+
+    cpu = time.process_time()
+    for _ in _prepared(paths, classifier.framing, classifier.input_size, replace(options, workers=1)):
+        pass
+    return 1000 * (time.process_time() - cpu) / len(paths)
 
 
 def gui_rate(store, device: str, folder: Path, total: int, options):
@@ -175,6 +191,7 @@ def main(argv=None) -> int:
         for _ in range(max(1, args.repeat)):
             headless = headless_rate(classifier, paths, options)
             app_rate, app_cpu, stall, long_stalls = gui_rate(store, args.device, linked, len(paths), options)
+            prep_cpu = preparation_cpu_ms(classifier, paths, options)
             after = model_only_rate(classifier, crops, args.batch_size, len(paths))
             # The model alone is measured just before and just after the pipeline runs and averaged: the
             # VM's speed drifts over seconds, and bracketing cancels its linear part.
@@ -184,6 +201,7 @@ def main(argv=None) -> int:
                            "overhead_pct": round(100 * (model_rate / app_rate - 1), 1),
                            "model_cpu_ms": round(model_cpu, 2), "app_cpu_ms": round(app_cpu, 2),
                            "cpu_overhead_pct": round(100 * (app_cpu / model_cpu - 1), 1),
+                           "prep_cpu_ms": round(prep_cpu, 2), "overhead_floor_pct": round(100 * prep_cpu / model_cpu, 1),
                            "stall_ms": round(stall, 1), "stalls_over_50ms": long_stalls})
     median = lambda key: round(statistics.median(r[key] for r in rounds), 2)  # noqa: E731
     report = {
@@ -201,6 +219,8 @@ def main(argv=None) -> int:
         "model_only_cpu_ms_per_image": median("model_cpu_ms"),
         "app_cpu_ms_per_image": median("app_cpu_ms"),
         "app_cpu_overhead_pct": median("cpu_overhead_pct"),
+        "preparation_cpu_ms_per_image": median("prep_cpu_ms"),
+        "overhead_floor_pct": median("overhead_floor_pct"),
         "longest_event_loop_stall_ms": max(r["stall_ms"] for r in rounds),
         "stalls_over_50ms": sum(r["stalls_over_50ms"] for r in rounds),
         "load_average_1min": round(os.getloadavg()[0], 2),

@@ -23,8 +23,11 @@ def test_benchmark_runs_interleaved_rounds_and_writes_json(app_env, tiny_models,
     assert report["images"] == 4 and report["rounds"] == 2 and len(report["per_round"]) == 2
     for row in report["per_round"]:
         assert row["model_only"] > 0 and row["app"] > 0 and row["headless"] > 0
-        assert row["model_cpu_ms"] > 0 and row["app_cpu_ms"] > 0
+        assert row["model_cpu_ms"] > 0 and row["app_cpu_ms"] > 0 and row["prep_cpu_ms"] > 0
+        assert row["overhead_floor_pct"] > 0
     # the report rounds to 0.01; the median of two rounds is their mean, which floats may not give exactly
     assert report["app_overhead_vs_model_pct"] == pytest.approx(statistics.median(report["overhead_pct_per_round"]),
                                                                 abs=0.006)
+    assert report["overhead_floor_pct"] == pytest.approx(
+        statistics.median(r["overhead_floor_pct"] for r in report["per_round"]), abs=0.06)
     assert "app_end_to_end_images_per_s" in capsys.readouterr().out
