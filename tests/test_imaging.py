@@ -190,6 +190,14 @@ def test_random_bytes_named_jpg(tmp_path):
         load_image(path)
 
 
+def test_empty_file_says_so(tmp_path):
+    path = tmp_path / "failed_download.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(ImageLoadError) as info:
+        load_image(path)
+    assert info.value.reason == "file is empty (0 bytes)"
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ImageLoadError) as info:
         load_image(tmp_path / "nope.png")

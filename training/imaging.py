@@ -78,7 +78,7 @@ def load_reduced(path, min_side: int | None) -> tuple[Image.Image, float]:
     except ImageLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one readable sentence
-        raise ImageLoadError(path, _reason_for(exc)) from exc
+        raise ImageLoadError(path, _reason_for(exc, path)) from exc
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -183,7 +183,7 @@ def _too_large(width: int, height: int) -> str:
     return f"image is too large ({width}x{height} px, limit {MAX_PIXELS // 1_000_000} MP)"
 
 
-def _reason_for(exc: Exception) -> str:
+def _reason_for(exc: Exception, path: Path) -> str:
     """One sentence for the user; the original exception stays chained for the log."""
     if isinstance(exc, Image.DecompressionBombError):
         # PIL's own guard (when set lower than ours) fired inside Image.open, before our check.
@@ -197,6 +197,8 @@ def _reason_for(exc: Exception) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, UnidentifiedImageError):
+        if _is_empty(path):  # a failed download or copy: say so rather than "not an image"
+            return "file is empty (0 bytes)"
         return "not an image file (or an unsupported format)"
     if isinstance(exc, MemoryError):
         return "not enough memory to decode the image"
@@ -206,3 +208,10 @@ def _reason_for(exc: Exception) -> str:
     if isinstance(exc, (OSError, SyntaxError, ValueError)):
         return f"image data is corrupt or unsupported ({message or type(exc).__name__})"
     return f"image could not be read ({type(exc).__name__}: {message})"
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
