@@ -65,6 +65,14 @@ class GalleryMatch:
     images: int
 
 
+@dataclass(frozen=True)
+class GalleryUnreadable:
+    """An identity's photos that could not be read, each with its reason (yielded beside its match, if any)."""
+
+    identity: str
+    files: tuple[tuple[Path, str], ...]
+
+
 def decide(probability: float, threshold: float) -> bool:
     return probability >= threshold
 
@@ -127,10 +135,12 @@ def gallery_identities(root, recursive: bool = False) -> dict[str, list[Path]]:
 
 
 def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], assume_crop: bool = False,
-                   batch_size: int = 32, cache: EmbeddingCache | None = None) -> Iterator[GalleryMatch]:
-    """Yield the best match per identity (the highest-scoring of its images); unreadable files are skipped.
-    With a `cache`, photos embedded by an earlier search (same file, matcher and crop setting) are not
-    read or embedded again."""
+                   batch_size: int = 32, cache: EmbeddingCache | None = None
+                   ) -> Iterator[GalleryMatch | GalleryUnreadable]:
+    """Yield the best match per identity (the highest-scoring of its images), then, if some of its files
+    could not be read, a `GalleryUnreadable` that lists them; an identity with no readable photo gets
+    only that. With a `cache`, photos embedded by an earlier search (same file, matcher and crop setting)
+    are not read or embedded again."""
     probe_emb = reference_embedding(matcher, probe, assume_crop)
     min_side = decode_side(matcher.framing, matcher.input_size)  # camera JPEGs: decode smaller
     if cache is not None:
@@ -138,6 +148,7 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
     for identity, paths in gallery.items():
         known: dict[Path, np.ndarray] = {}
         todo: list[tuple[Path, tuple | None]] = []
+        unreadable: list[tuple[Path, str]] = []
         for path in paths:
             key, embedding = cache.lookup(path) if cache is not None else (None, None)
             if embedding is None:
@@ -146,7 +157,12 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
                 known[path] = embedding
         for start in range(0, len(todo), batch_size):
             chunk = dict(todo[start:start + batch_size])
-            loaded = [(p, img) for p, img, _ in iter_images(list(chunk), min_side) if img is not None]
+            loaded = []
+            for path, image, reason in iter_images(list(chunk), min_side):
+                if image is None:
+                    unreadable.append((path, reason))
+                else:
+                    loaded.append((path, image))
             if not loaded:
                 continue
             embeddings = matcher.embed([face_part(img, matcher.framing, assume_crop).crop for _, img in loaded])
@@ -159,3 +175,5 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
             scores = _score(matcher, probe_emb, np.stack([known[p] for p in found]))
             i = int(np.argmax(scores))
             yield GalleryMatch(identity, float(scores[i]), found[i], len(paths))
+        if unreadable:
+            yield GalleryUnreadable(identity, tuple(unreadable))

@@ -8,6 +8,7 @@ a "best candidate", the others "above threshold", and the summary says how many 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -16,8 +17,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from .. import jobs
 from ..embedding_cache import EmbeddingCache
-from ..verify import GalleryMatch, decide
+from ..verify import GalleryMatch, GalleryUnreadable, decide
 from ..workers import GeneratorWorker, WorkerError
+
+log = logging.getLogger(__name__)
 
 HEADERS = ("Identity", "Best score", "Decision", "Best image", "Images")
 MATCH, BEST, ABOVE, BELOW = "MATCH", "best candidate", "above threshold", "no match"
@@ -74,6 +77,7 @@ class GalleryView(QWidget):
         self._above = 0  # identities at or above the threshold
         self._decision_cells: dict[str, QTableWidgetItem] = {}  # identity -> its Decision cell (rows move on sort)
         self._outcome = ""
+        self.unreadable: list[GalleryUnreadable] = []  # files skipped, with their reasons
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose the gallery folder", self.folder_edit.text())
@@ -115,6 +119,11 @@ class GalleryView(QWidget):
     def _on_item(self, item) -> None:
         if isinstance(item, jobs.JobStarted):
             self.total = item.total
+            return
+        if isinstance(item, GalleryUnreadable):
+            self.unreadable.append(item)
+            for path, reason in item.files:
+                log.warning("gallery: skipped %s: %s", path, reason)
             return
         self.matches.append(item)
         row = self.table.rowCount()
@@ -215,4 +224,18 @@ class GalleryView(QWidget):
                          "the best candidates by eye, or raise the threshold")
             elif self._above == 0:
                 text += ", below the threshold: no identity matches"
-        self.progress.setText(text + ".")
+        self.progress.setText(text + "." + self._unreadable_text())
+
+    def _unreadable_text(self) -> str:
+        """' N photos could not be read ...' for the summary (details in its tooltip and the log), or ''."""
+        files = [(path, reason) for item in self.unreadable for path, reason in item.files]
+        self.progress.setToolTip("\n".join(f"{path}: {reason}" for path, reason in files[:20])
+                                 + (f"\n… and {len(files) - 20:,} more (all in the log)" if len(files) > 20 else ""))
+        if not files:
+            return ""
+        matched = {m.identity for m in self.matches}
+        without = sum(item.identity not in matched for item in self.unreadable)
+        text = f" {len(files):,} photo{'s' * (len(files) != 1)} could not be read"
+        if without:
+            text += f", so {without:,} identit{'ies' if without != 1 else 'y'} had no photo to compare"
+        return text + " (hover here for which and why)."

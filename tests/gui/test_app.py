@@ -285,6 +285,33 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     assert panel.gallery.table.rowCount() == 0 and panel.gallery.progress.text().startswith("No photos in this folder")
 
 
+def test_gallery_says_which_photos_it_could_not_read(make_window, installed_store, tmp_path, qtbot):
+    gallery = tmp_path / "gallery"
+    for person in ("Ann", "Bob"):
+        (gallery / person).mkdir(parents=True)
+    face_image(1).save(gallery / "Ann" / "good.jpg")
+    (gallery / "Ann" / "empty.jpg").write_bytes(b"")
+    (gallery / "Bob" / "broken.jpg").write_bytes(b"not a photo at all")
+    panel = make_window(installed_store).verify_panel
+    _fill_pair(panel, qtbot, tmp_path)
+    panel.gallery.folder_edit.setText(str(gallery))
+    with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
+        panel.gallery.search_button.click()
+    assert [m.identity for m in panel.gallery.matches] == ["Ann"] and panel.gallery.table.rowCount() == 1
+    summary = panel.gallery.progress.text()
+    assert summary.startswith("Done: 1 of 2 identities")
+    assert "2 photos could not be read, so 1 identity had no photo to compare" in summary
+    tip = panel.gallery.progress.toolTip()
+    assert f"{gallery / 'Ann' / 'empty.jpg'}: file is empty (0 bytes)" in tip
+    assert f"{gallery / 'Bob' / 'broken.jpg'}: not an image file" in tip
+    (gallery / "Bob" / "broken.jpg").unlink()
+    face_image(2).save(gallery / "Bob" / "fixed.jpg")
+    (gallery / "Ann" / "empty.jpg").unlink()
+    with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
+        panel.gallery.search_button.click()
+    assert "could not be read" not in panel.gallery.progress.text() and panel.gallery.progress.toolTip() == ""
+
+
 def test_settings_persist_and_about_lists_versions(make_window, installed_store, photo_folder, qtbot):
     window = make_window(installed_store)
     window.tag_panel.set_folder(photo_folder)
