@@ -201,7 +201,8 @@ def main(argv=None) -> int:
                            "overhead_pct": round(100 * (model_rate / app_rate - 1), 1),
                            "model_cpu_ms": round(model_cpu, 2), "app_cpu_ms": round(app_cpu, 2),
                            "cpu_overhead_pct": round(100 * (app_cpu / model_cpu - 1), 1),
-                           "prep_cpu_ms": round(prep_cpu, 2), "overhead_floor_pct": round(100 * prep_cpu / model_cpu, 1),
+                           "prep_cpu_ms": round(prep_cpu, 2),
+                           "overhead_floor_pct": round(100 * prep_cpu / model_cpu, 1),
                            "stall_ms": round(stall, 1), "stalls_over_50ms": long_stalls})
     median = lambda key: round(statistics.median(r[key] for r in rounds), 2)  # noqa: E731
     report = {

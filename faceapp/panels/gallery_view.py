@@ -110,6 +110,7 @@ class GalleryView(QWidget):
         self.cancel_button.setEnabled(True)
         self.panel.refresh_models()
         self.progress.setText("Searching…")
+        self.progress.setToolTip("")
         self.panel.pool.start(worker)
 
     def cancel(self) -> None:
@@ -224,13 +225,13 @@ class GalleryView(QWidget):
                          "the best candidates by eye, or raise the threshold")
             elif self._above == 0:
                 text += ", below the threshold: no identity matches"
-        self.progress.setText(text + "." + self._unreadable_text())
-
-    def _unreadable_text(self) -> str:
-        """' N photos could not be read ...' for the summary (details in its tooltip and the log), or ''."""
         files = [(path, reason) for item in self.unreadable for path, reason in item.files]
+        self.progress.setText(text + "." + self._unreadable_text(files))
         self.progress.setToolTip("\n".join(f"{path}: {reason}" for path, reason in files[:20])
                                  + (f"\n… and {len(files) - 20:,} more (all in the log)" if len(files) > 20 else ""))
+
+    def _unreadable_text(self, files: list[tuple[Path, str]]) -> str:
+        """' N photos could not be read ...' for the summary (which and why: its tooltip and the log), or ''."""
         if not files:
             return ""
         matched = {m.identity for m in self.matches}
