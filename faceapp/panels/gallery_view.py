@@ -75,7 +75,7 @@ class GalleryView(QWidget):
         self.total = 0
         self._best: GalleryMatch | None = None
         self._above = 0  # identities at or above the threshold
-        self._decision_cells: dict[str, QTableWidgetItem] = {}  # identity -> its Decision cell (rows move on sort)
+        self._row_cells: dict[str, tuple[QTableWidgetItem, ...]] = {}  # identity -> its row's cells (rows move on sort)
         self._outcome = ""
         self.unreadable: list[GalleryUnreadable] = []  # files skipped, with their reasons
 
@@ -125,6 +125,10 @@ class GalleryView(QWidget):
             self.unreadable.append(item)
             for path, reason in item.files:
                 log.warning("gallery: skipped %s: %s", path, reason)
+            cells = self._row_cells.get(item.identity)  # its match, if any, came first
+            if cells:
+                cells[4].setText(f"{cells[4].text()} ({len(item.files):,} unreadable)")
+                cells[4].setToolTip("\n".join(f"{path.name}: {reason}" for path, reason in item.files))
             return
         self.matches.append(item)
         row = self.table.rowCount()
@@ -139,7 +143,7 @@ class GalleryView(QWidget):
         cells[2].setToolTip(DECISION_TIP)
         for column, cell in enumerate(cells):
             self.table.setItem(row, column, cell)
-        self._decision_cells[item.identity] = cells[2]
+        self._row_cells[item.identity] = cells
         previous = self._best
         if previous is None or item.probability > previous.probability:  # ties: the first in gallery order
             self._best = item
@@ -186,7 +190,8 @@ class GalleryView(QWidget):
             self._show_summary(self._outcome)
 
     def _decide(self, match: GalleryMatch) -> None:
-        cell, text = self._decision_cells.get(match.identity), self.decision(match)
+        cells, text = self._row_cells.get(match.identity), self.decision(match)
+        cell = cells[2] if cells else None
         if cell is None or cell.text() == text:  # only changes touch the table
             return
         cell.setText(text)

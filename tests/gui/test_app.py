@@ -298,6 +298,8 @@ def test_gallery_says_which_photos_it_could_not_read(make_window, installed_stor
     with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
         panel.gallery.search_button.click()
     assert [m.identity for m in panel.gallery.matches] == ["Ann"] and panel.gallery.table.rowCount() == 1
+    images = panel.gallery.table.item(0, 4)
+    assert images.text() == "2 (1 unreadable)" and images.toolTip() == "empty.jpg: file is empty (0 bytes)"
     summary = panel.gallery.progress.text()
     assert summary.startswith("Done: 1 of 2 identities")
     assert "2 photos could not be read, so 1 identity had no photo to compare" in summary
