@@ -9,15 +9,17 @@ a "best candidate", the others "above threshold", and the summary says how many 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .. import jobs
 from ..embedding_cache import EmbeddingCache
 from ..verify import GalleryMatch, GalleryUnreadable, decide
+from ..widgets import format_eta
 from ..workers import GeneratorWorker, WorkerError
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class GalleryView(QWidget):
         self.cancel_button = QPushButton("Cancel", clicked=self.cancel, enabled=False)
         self.progress = QLabel("Compares the probe (right slot) with every identity; lists the best matches first.",
                                wordWrap=True)
+        self.bar = QProgressBar(textVisible=False, maximumHeight=10, visible=False)  # only while searching
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
         self.table.horizontalHeaderItem(HEADERS.index("Decision")).setToolTip(DECISION_TIP)
@@ -67,6 +70,7 @@ class GalleryView(QWidget):
             row.addWidget(w, 1 if w is self.folder_edit else 0)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addWidget(self.bar)
         layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
 
@@ -78,6 +82,8 @@ class GalleryView(QWidget):
         self._row_cells: dict[str, tuple[QTableWidgetItem, ...]] = {}  # identity -> its row's cells (rows move on sort)
         self._outcome = ""
         self.unreadable: list[GalleryUnreadable] = []  # files skipped, with their reasons
+        self.compared = 0  # identities done: with a match, or with no photo that could be read
+        self._started_at = time.monotonic()
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose the gallery folder", self.folder_edit.text())
@@ -111,6 +117,8 @@ class GalleryView(QWidget):
         self.panel.refresh_models()
         self.progress.setText("Searching…")
         self.progress.setToolTip("")
+        self.bar.setRange(0, 0)  # busy until the number of identities is known
+        self.bar.show()
         self.panel.pool.start(worker)
 
     def cancel(self) -> None:
@@ -120,6 +128,7 @@ class GalleryView(QWidget):
     def _on_item(self, item) -> None:
         if isinstance(item, jobs.JobStarted):
             self.total = item.total
+            self.bar.setRange(0, max(item.total, 1))
             return
         if isinstance(item, GalleryUnreadable):
             self.unreadable.append(item)
@@ -129,6 +138,8 @@ class GalleryView(QWidget):
             if cells:
                 cells[4].setText(f"{cells[4].text()} ({len(item.files):,} unreadable)")
                 cells[4].setToolTip("\n".join(f"{path.name}: {reason}" for path, reason in item.files))
+            else:
+                self._count_compared()
             return
         self.matches.append(item)
         row = self.table.rowCount()
@@ -155,7 +166,14 @@ class GalleryView(QWidget):
             self._above = above
             for match in {id(m): m for m in (previous, self._best, item) if m is not None}.values():
                 self._decide(match)
-        self.progress.setText(f"{len(self.matches):,} / {self.total:,} identities compared…")
+        self._count_compared()
+
+    def _count_compared(self) -> None:
+        self.compared += 1
+        self.bar.setValue(self.compared)
+        rate = self.compared / max(time.monotonic() - self._started_at, 1e-6)
+        left = format_eta((self.total - self.compared) / rate)
+        self.progress.setText(f"{self.compared:,} / {self.total:,} identities compared · {rate:.1f}/s · {left} left")
 
     def compare_row(self, index) -> None:
         """Load the row's best image as the reference, next to the probe (the pair is scored as usual)."""
@@ -208,6 +226,7 @@ class GalleryView(QWidget):
 
     def _ended(self, outcome: str) -> None:
         self.worker = None
+        self.bar.hide()
         self.cancel_button.setEnabled(False)
         self.table.setSortingEnabled(True)
         self.table.sortItems(1, Qt.SortOrder.DescendingOrder)

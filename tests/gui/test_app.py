@@ -314,6 +314,24 @@ def test_gallery_says_which_photos_it_could_not_read(make_window, installed_stor
     assert "could not be read" not in panel.gallery.progress.text() and panel.gallery.progress.toolTip() == ""
 
 
+def test_gallery_search_shows_progress_and_time_left(make_window, installed_store, tmp_path, qtbot):
+    import re
+
+    from faceapp.jobs import JobStarted
+    from faceapp.verify import GalleryMatch, GalleryUnreadable
+
+    gallery = make_window(installed_store).verify_panel.gallery
+    gallery._reset_results()  # what start() does before its worker streams these items
+    gallery.bar.show()
+    gallery._on_item(JobStarted(4))
+    gallery._on_item(GalleryMatch("Ann", 0.3, tmp_path / "a.jpg", 1))
+    gallery._on_item(GalleryUnreadable("Bob", ((tmp_path / "b.jpg", "file is truncated"),)))  # no photo to compare
+    assert (gallery.bar.maximum(), gallery.bar.value()) == (4, 2)
+    assert re.fullmatch(r"2 / 4 identities compared · [\d.]+/s · \d+ s left", gallery.progress.text())
+    gallery._ended("cancelled")
+    assert gallery.bar.isHidden() and gallery.progress.text().startswith("Cancelled: 1 of 4 identities")
+
+
 def test_settings_persist_and_about_lists_versions(make_window, installed_store, photo_folder, qtbot):
     window = make_window(installed_store)
     window.tag_panel.set_folder(photo_folder)
