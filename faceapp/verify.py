@@ -59,6 +59,9 @@ class SweepPoint:
 
 @dataclass(frozen=True)
 class GalleryMatch:
+    """One identity's result: `probability` scores the probe against the identity's template (the mean of
+    its photos' embeddings, `FaceMatcher.template`); `best_path` is its single photo closest to the probe."""
+
     identity: str
     probability: float
     best_path: Path
@@ -137,10 +140,11 @@ def gallery_identities(root, recursive: bool = False) -> dict[str, list[Path]]:
 def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], assume_crop: bool = False,
                    batch_size: int = 32, cache: EmbeddingCache | None = None
                    ) -> Iterator[GalleryMatch | GalleryUnreadable]:
-    """Yield the best match per identity (the highest-scoring of its images), then, if some of its files
-    could not be read, a `GalleryUnreadable` that lists them; an identity with no readable photo gets
-    only that. With a `cache`, photos embedded by an earlier search (same file, matcher and crop setting)
-    are not read or embedded again."""
+    """Yield a `GalleryMatch` per identity, then, if some of its files could not be read, a
+    `GalleryUnreadable` that lists them; an identity with no readable photo gets only that. Identities
+    are scored by template, not by their best photo: that ranks better and does not favour people with
+    many photos. With a `cache`, photos embedded by an earlier search (same file, matcher and crop
+    setting) are not read or embedded again."""
     probe_emb = reference_embedding(matcher, probe, assume_crop)
     min_side = decode_side(matcher.framing, matcher.input_size)  # camera JPEGs: decode smaller
     if cache is not None:
@@ -172,8 +176,9 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
                     cache.put(chunk[path], embedding)
         found = [p for p in paths if p in known]  # in the gallery's order, cached or not: the same ties
         if found:
-            scores = _score(matcher, probe_emb, np.stack([known[p] for p in found]))
-            i = int(np.argmax(scores))
-            yield GalleryMatch(identity, float(scores[i]), found[i], len(paths))
+            embeddings = np.stack([known[p] for p in found])
+            closest = int(np.argmax(_score(matcher, probe_emb, embeddings)))
+            score = float(_score(matcher, probe_emb, matcher.template(embeddings))[0])
+            yield GalleryMatch(identity, score, found[closest], len(paths))
         if unreadable:
             yield GalleryUnreadable(identity, tuple(unreadable))

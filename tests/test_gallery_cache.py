@@ -1,4 +1,4 @@
-"""Gallery search remembers embeddings between searches, and only while they are still right."""
+"""Gallery search: identities scored by template; embeddings remembered between searches while still right."""
 import os
 
 import numpy as np
@@ -47,6 +47,25 @@ def gallery(tmp_path):
 def _search(matcher, gallery, cache, assume_crop=False):
     return {m.identity: (round(m.probability, 6), m.best_path.name)
             for m in gallery_search(matcher, face_image(99), gallery_identities(gallery), assume_crop, cache=cache)}
+
+
+def test_identities_are_scored_by_template_and_show_their_closest_photo(matcher_file, gallery):
+    from training.imaging import load_image
+
+    matcher = _matcher(matcher_file)
+    found = {m.identity: m for m in gallery_search(matcher, face_image(99), gallery_identities(gallery), True)}
+    probe = matcher.embed([face_image(99)])[0]  # "already face crops": photos are embedded whole
+    gaps = []
+    for person in range(3):
+        photos = sorted((gallery / f"person_{person}").iterdir())
+        embeddings = matcher.embed([load_image(p) for p in photos])
+        singles = matcher.score_embeddings(probe, embeddings)
+        match = found[f"person_{person}"]
+        template_score = float(matcher.score_embeddings(probe, matcher.template(embeddings))[0])
+        assert match.probability == pytest.approx(template_score, abs=1e-5)
+        assert match.best_path == photos[int(np.argmax(singles))] and match.images == 2
+        gaps.append(abs(match.probability - float(singles.max())))
+    assert max(gaps) > 1e-3  # the template's score is not just the closest photo's
 
 
 def test_a_second_search_embeds_only_the_probe(matcher_file, gallery):

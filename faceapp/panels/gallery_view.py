@@ -24,7 +24,7 @@ from ..workers import GeneratorWorker, WorkerError
 
 log = logging.getLogger(__name__)
 
-HEADERS = ("Identity", "Best score", "Decision", "Best image", "Images")
+HEADERS = ("Identity", "Score", "Decision", "Closest image", "Images")
 MATCH, BEST, ABOVE, BELOW = "MATCH", "best candidate", "above threshold", "no match"
 DECISION_TIP = ("MATCH: the only identity that reaches the threshold. When several reach it, none is called a "
                 "match: the highest-scoring one is the best candidate, the others are 'above threshold'. "
@@ -57,12 +57,15 @@ class GalleryView(QWidget):
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
         self.table.horizontalHeaderItem(HEADERS.index("Decision")).setToolTip(DECISION_TIP)
+        self.table.horizontalHeaderItem(HEADERS.index("Score")).setToolTip(
+            "Match probability of the probe with the identity as a whole: the average of its photos' "
+            "embeddings, so a person with many photos gets no extra chances.")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setToolTip("Double-click a row (or press Enter) to put its best image in the reference slot: "
+        self.table.setToolTip("Double-click a row (or press Enter) to put its closest image in the reference slot: "
                               "the two faces are then shown side by side and scored 1:1.")
         self.table.activated.connect(self.compare_row)
         row = QHBoxLayout()
@@ -93,7 +96,7 @@ class GalleryView(QWidget):
     def refresh(self, reason: str) -> None:
         """`reason` is why a search cannot start now ("" when it can)."""
         self.search_button.setEnabled(self.worker is None and not reason)
-        self.search_button.setToolTip(reason or "Rank every identity folder by its best match with the probe.")
+        self.search_button.setToolTip(reason or "Rank every identity folder by its match with the probe.")
 
     def start(self) -> None:
         probe, folder = self.panel.probe.image, self.folder_edit.text().strip()
@@ -176,7 +179,7 @@ class GalleryView(QWidget):
         self.progress.setText(f"{self.compared:,} / {self.total:,} identities compared · {rate:.1f}/s · {left} left")
 
     def compare_row(self, index) -> None:
-        """Load the row's best image as the reference, next to the probe (the pair is scored as usual)."""
+        """Load the row's closest image as the reference, next to the probe (the pair is scored as usual)."""
         cell = self.table.item(index.row(), 0)
         match = next((m for m in self.matches if cell is not None and m.identity == cell.text()), None)
         if match is not None:
@@ -185,7 +188,7 @@ class GalleryView(QWidget):
     def result_text(self, probe_source: str = "") -> str:
         """The ranked list as tab-separated text (pastes into a spreadsheet), decisions as shown."""
         lines = [f"probe\t{probe_source}\tthreshold\t{self.panel.threshold():.3f}",
-                 "rank\tidentity\tbest score\tdecision\tbest image\timages"]
+                 "rank\tidentity\tscore\tdecision\tclosest image\timages"]
         ranked = sorted(self.matches, key=lambda m: -m.probability)
         lines += [f"{rank}\t{m.identity}\t{m.probability:.4f}\t{self.decision(m)}\t{m.best_path}\t{m.images}"
                   for rank, m in enumerate(ranked, 1)]
