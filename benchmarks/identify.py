@@ -2,6 +2,7 @@
 
     python -m benchmarks.identify ../shared/data --json identify.json
     python -m benchmarks.identify ../shared/data --matcher my_matcher.pt --conditions none,blurred
+    python -m benchmarks.identify ../shared/data --all-photos
 
 Gallery: the first photo (by name) of each of the 359 V1 test identities, none seen in training.
 Probes: each identity's second photo, distorted per condition (seed = its row), cropped like the app.
@@ -12,6 +13,8 @@ the Gallery tab ranks identity folders, at the matcher's stored (1:1) threshold:
   identity / for a stranger;
 - open-set false match: a probe whose person is not in the gallery gets a MATCH;
 - strangers above: identities other than its own at or above the threshold, per probe.
+With --all-photos, each identity keeps all its photos but the probe (1 to 235 of them), and identities
+are scored both by their best photo and by their template (`FaceMatcher.template`, the app's rule).
 """
 from __future__ import annotations
 
@@ -81,23 +84,66 @@ def run(matcher: FaceMatcher, data: Path, conditions, sizes, severity: int = 3, 
     names, gallery, probes = gallery_and_probes(data)
     if len(names) < 2:
         raise SystemExit(f"fewer than two V1 test identities with two photos under {data}")
-    n = len(names)
     gallery_emb = embed(matcher, gallery)
-    rng = np.random.default_rng(seed)
-    others = np.array([[j for j in range(n) if j != i] for i in range(n)])  # (n, n-1)
-    picks = {size: np.stack([rng.permutation(row)[:size] for row in others]) for size in sizes}
+    picks = _stranger_picks(len(names), sizes, seed)
     out = {}
     for condition in conditions:
         scores = np.stack([matcher.score_embeddings(p, gallery_emb) for p in embed(matcher, probes, condition, severity)])
-        own = scores[np.arange(n), np.arange(n)]
-        rows = {}
-        for size in sizes:
-            strangers = np.take_along_axis(scores, picks[size], axis=1)  # up to n-1 strangers per probe
-            row = rank_metrics(own, strangers[:, :size - 1], matcher.threshold)
-            row["open_set_false_match"] = open_set_false_match(strangers[:, :size], matcher.threshold)
-            rows[min(size, n)] = row
-        out[condition] = rows
+        out[condition] = _by_size(scores, picks, matcher.threshold)
     return out
+
+
+def run_all_photos(matcher: FaceMatcher, data: Path, sizes, seed: int = 0, largest: int = 10) -> dict:
+    """Galleries of every photo of each identity but its probe (the second photo), clean probes: each identity
+    scored by its best single photo ("best_photo") or by its template ("template", what the app does).
+    {rule: {gallery size: metrics}}, plus, per rule, the share of wrong first answers in the full gallery
+    that name one of the `largest` identities with the most photos ("wrong_first_largest")."""
+    lfw = data / "lfw_deepfunneled"
+    names, probes, photos, owner = [], [], [], []
+    for name in sorted(read_identity_list(data / "benchmarks" / "verify_test_identities.txt")):
+        own = sorted((lfw / name).glob("*.jpg"))
+        if len(own) >= 2:
+            probes.append(own[1])
+            photos += own[:1] + own[2:]
+            owner += [len(names)] * (len(own) - 1)
+            names.append(name)
+    n, owner = len(names), np.array(owner)
+    if n < 2:
+        raise SystemExit(f"fewer than two V1 test identities with two photos under {data}")
+    probe_emb, photo_emb = embed(matcher, probes), embed(matcher, photos)
+    singles = np.stack([matcher.score_embeddings(p, photo_emb) for p in probe_emb])  # probes x photos
+    templates = np.stack([matcher.template(photo_emb[owner == k]) for k in range(n)])
+    rules = {"best_photo": np.stack([singles[:, owner == k].max(1) for k in range(n)], 1),
+             "template": np.stack([matcher.score_embeddings(p, templates) for p in probe_emb])}
+    picks = _stranger_picks(n, sizes, seed)
+    big = set(np.argsort(-np.bincount(owner, minlength=n), kind="stable")[:largest].tolist())
+    out = {}
+    for rule, scores in rules.items():
+        first = scores.argmax(1)
+        wrong = [int(k) for i, k in enumerate(first) if k != i]
+        out[rule] = {"sizes": _by_size(scores, picks, matcher.threshold),
+                     "wrong_first_largest": float(np.mean([k in big for k in wrong])) if wrong else 0.0}
+    return {"identities": n, "photos": len(photos), "largest": largest, "rules": out}
+
+
+def _stranger_picks(n: int, sizes, seed: int) -> dict:
+    """{size: (n, size) random strangers per probe (seeded)}: identity indices other than the probe's own."""
+    rng = np.random.default_rng(seed)
+    others = np.array([[j for j in range(n) if j != i] for i in range(n)])  # (n, n-1)
+    return {size: np.stack([rng.permutation(row)[:size] for row in others]) for size in sizes}
+
+
+def _by_size(scores: np.ndarray, picks: dict, threshold: float) -> dict:
+    """{gallery size: metrics} from probes x identities scores (identity i is probe i's own)."""
+    n = len(scores)
+    own = scores[np.arange(n), np.arange(n)]
+    rows = {}
+    for size, pick in picks.items():
+        strangers = np.take_along_axis(scores, pick, axis=1)  # up to n-1 strangers per probe
+        row = rank_metrics(own, strangers[:, :size - 1], threshold)
+        row["open_set_false_match"] = open_set_false_match(strangers[:, :size], threshold)
+        rows[min(size, n)] = row
+    return rows
 
 
 def parse_args(argv=None):
@@ -109,6 +155,9 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", default="2,5,20,100,359",
                         help="gallery sizes, each the probe's identity plus random strangers (default 2,5,20,100,359)")
     parser.add_argument("--severity", type=int, default=3)
+    parser.add_argument("--all-photos", action="store_true",
+                        help="galleries of every photo of each identity but the probe (clean probes): identities "
+                             "scored by their best photo and by their template, side by side")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser.parse_args(argv)
 
@@ -117,8 +166,23 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     matcher = FaceMatcher.load(args.matcher)
     sizes = sorted({max(2, int(s)) for s in args.sizes.split(",") if s.strip()})
-    results = run(matcher, args.data, [c.strip() for c in args.conditions.split(",") if c.strip()], sizes, args.severity)
     columns = ("rank1", "rank5", "match_right", "match_wrong", "open_set_false_match", "strangers_above_mean")
+    if args.all_photos:
+        results = run_all_photos(matcher, args.data, sizes)
+        print(f"1:N on V1 test identities with all their photos ({results['photos']:,} photos of "
+              f"{results['identities']} identities; probe: the second photo, clean), threshold {matcher.threshold:.3f}")
+        print(f"{'rule':<10} {'gallery':>7} " + " ".join(f"{c:>20}" for c in columns))
+        for rule, found in results["rules"].items():
+            for size, row in found["sizes"].items():
+                print(f"{rule:<10} {size:>7} " + " ".join(f"{row[c]:>20.3f}" for c in columns))
+        for rule, found in results["rules"].items():
+            print(f"{rule}: {100 * found['wrong_first_largest']:.0f} % of wrong first answers (full gallery) name one "
+                  f"of the {results['largest']} identities with the most photos")
+        if args.json:
+            args.json.write_text(json.dumps({"matcher": str(args.matcher), "threshold": matcher.threshold,
+                                             "all_photos": results}, indent=1))
+        return 0
+    results = run(matcher, args.data, [c.strip() for c in args.conditions.split(",") if c.strip()], sizes, args.severity)
     print(f"1:N on V1 test identities (probe: the second photo), threshold {matcher.threshold:.3f}")
     print(f"{'condition':<10} {'gallery':>7} " + " ".join(f"{c:>20}" for c in columns))
     for condition, rows in results.items():
