@@ -93,11 +93,13 @@ def run(matcher: FaceMatcher, data: Path, conditions, sizes, severity: int = 3, 
     return out
 
 
-def run_all_photos(matcher: FaceMatcher, data: Path, sizes, seed: int = 0, largest: int = 10) -> dict:
-    """Galleries of every photo of each identity but its probe (the second photo), clean probes: each identity
-    scored by its best single photo ("best_photo") or by its template ("template", what the app does).
-    {rule: {gallery size: metrics}}, plus, per rule, the share of wrong first answers in the full gallery
-    that name one of the `largest` identities with the most photos ("wrong_first_largest")."""
+def run_all_photos(matcher: FaceMatcher, data: Path, conditions, sizes, severity: int = 3, seed: int = 0,
+                   largest: int = 10) -> dict:
+    """Galleries of every photo of each identity but its probe (the second photo): each identity scored by
+    its best single photo ("best_photo") or by its template ("template", what the app does).
+    {condition: {rule: {"sizes": {gallery size: metrics}, "wrong_first_largest": share}}}, the share being
+    that of wrong first answers in the full gallery that name one of the `largest` identities with the
+    most photos."""
     lfw = data / "lfw_deepfunneled"
     names, probes, photos, owner = [], [], [], []
     for name in sorted(read_identity_list(data / "benchmarks" / "verify_test_identities.txt")):
@@ -110,20 +112,22 @@ def run_all_photos(matcher: FaceMatcher, data: Path, sizes, seed: int = 0, large
     n, owner = len(names), np.array(owner)
     if n < 2:
         raise SystemExit(f"fewer than two V1 test identities with two photos under {data}")
-    probe_emb, photo_emb = embed(matcher, probes), embed(matcher, photos)
-    singles = np.stack([matcher.score_embeddings(p, photo_emb) for p in probe_emb])  # probes x photos
+    photo_emb = embed(matcher, photos)
     templates = np.stack([matcher.template(photo_emb[owner == k]) for k in range(n)])
-    rules = {"best_photo": np.stack([singles[:, owner == k].max(1) for k in range(n)], 1),
-             "template": np.stack([matcher.score_embeddings(p, templates) for p in probe_emb])}
     picks = _stranger_picks(n, sizes, seed)
     big = set(np.argsort(-np.bincount(owner, minlength=n), kind="stable")[:largest].tolist())
     out = {}
-    for rule, scores in rules.items():
-        first = scores.argmax(1)
-        wrong = [int(k) for i, k in enumerate(first) if k != i]
-        out[rule] = {"sizes": _by_size(scores, picks, matcher.threshold),
-                     "wrong_first_largest": float(np.mean([k in big for k in wrong])) if wrong else 0.0}
-    return {"identities": n, "photos": len(photos), "largest": largest, "rules": out}
+    for condition in conditions:
+        probe_emb = embed(matcher, probes, condition, severity)
+        singles = np.stack([matcher.score_embeddings(p, photo_emb) for p in probe_emb])  # probes x photos
+        rules = {"best_photo": np.stack([singles[:, owner == k].max(1) for k in range(n)], 1),
+                 "template": np.stack([matcher.score_embeddings(p, templates) for p in probe_emb])}
+        out[condition] = {}
+        for rule, scores in rules.items():
+            wrong = [int(k) for i, k in enumerate(scores.argmax(1)) if k != i]
+            out[condition][rule] = {"sizes": _by_size(scores, picks, matcher.threshold),
+                                    "wrong_first_largest": float(np.mean([k in big for k in wrong])) if wrong else 0.0}
+    return {"identities": n, "photos": len(photos), "largest": largest, "results": out}
 
 
 def _stranger_picks(n: int, sizes, seed: int) -> dict:
@@ -156,8 +160,8 @@ def parse_args(argv=None):
                         help="gallery sizes, each the probe's identity plus random strangers (default 2,5,20,100,359)")
     parser.add_argument("--severity", type=int, default=3)
     parser.add_argument("--all-photos", action="store_true",
-                        help="galleries of every photo of each identity but the probe (clean probes): identities "
-                             "scored by their best photo and by their template, side by side")
+                        help="galleries of every photo of each identity but the probe: identities scored by "
+                             "their best photo and by their template, side by side")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser.parse_args(argv)
 
@@ -167,22 +171,25 @@ def main(argv=None) -> int:
     matcher = FaceMatcher.load(args.matcher)
     sizes = sorted({max(2, int(s)) for s in args.sizes.split(",") if s.strip()})
     columns = ("rank1", "rank5", "match_right", "match_wrong", "open_set_false_match", "strangers_above_mean")
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     if args.all_photos:
-        results = run_all_photos(matcher, args.data, sizes)
-        print(f"1:N on V1 test identities with all their photos ({results['photos']:,} photos of "
-              f"{results['identities']} identities; probe: the second photo, clean), threshold {matcher.threshold:.3f}")
-        print(f"{'rule':<10} {'gallery':>7} " + " ".join(f"{c:>20}" for c in columns))
-        for rule, found in results["rules"].items():
-            for size, row in found["sizes"].items():
-                print(f"{rule:<10} {size:>7} " + " ".join(f"{row[c]:>20.3f}" for c in columns))
-        for rule, found in results["rules"].items():
-            print(f"{rule}: {100 * found['wrong_first_largest']:.0f} % of wrong first answers (full gallery) name one "
-                  f"of the {results['largest']} identities with the most photos")
+        found = run_all_photos(matcher, args.data, conditions, sizes, args.severity)
+        print(f"1:N on V1 test identities with all their photos ({found['photos']:,} photos of "
+              f"{found['identities']} identities; probe: the second photo), threshold {matcher.threshold:.3f}")
+        print(f"{'condition':<10} {'rule':<10} {'gallery':>7} " + " ".join(f"{c:>20}" for c in columns))
+        for condition, rules in found["results"].items():
+            for rule, result in rules.items():
+                for size, row in result["sizes"].items():
+                    print(f"{condition:<10} {rule:<10} {size:>7} " + " ".join(f"{row[c]:>20.3f}" for c in columns))
+        for condition, rules in found["results"].items():
+            shares = ", ".join(f"{rule} {100 * r['wrong_first_largest']:.0f} %" for rule, r in rules.items())
+            print(f"{condition}: wrong first answers (full gallery) naming one of the {found['largest']} identities "
+                  f"with the most photos: {shares}")
         if args.json:
             args.json.write_text(json.dumps({"matcher": str(args.matcher), "threshold": matcher.threshold,
-                                             "all_photos": results}, indent=1))
+                                             "severity": args.severity, "all_photos": found}, indent=1))
         return 0
-    results = run(matcher, args.data, [c.strip() for c in args.conditions.split(",") if c.strip()], sizes, args.severity)
+    results = run(matcher, args.data, conditions, sizes, args.severity)
     print(f"1:N on V1 test identities (probe: the second photo), threshold {matcher.threshold:.3f}")
     print(f"{'condition':<10} {'gallery':>7} " + " ".join(f"{c:>20}" for c in columns))
     for condition, rows in results.items():
