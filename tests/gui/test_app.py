@@ -314,6 +314,32 @@ def test_gallery_says_which_photos_it_could_not_read(make_window, installed_stor
     assert "could not be read" not in panel.gallery.progress.text() and panel.gallery.progress.toolTip() == ""
 
 
+def test_cancel_stops_a_gallery_search_mid_way_and_keeps_what_was_compared(make_window, installed_store, tmp_path,
+                                                                            qtbot, counting):
+    gallery = tmp_path / "gallery"
+    for person in range(6):
+        (gallery / f"person_{person}").mkdir(parents=True)
+        face_image(20 + person).save(gallery / f"person_{person}" / "0.jpg")
+    window = make_window(installed_store)
+    panel = window.verify_panel
+    _fill_pair(panel, qtbot, tmp_path)
+    gate = threading.Event()
+    gated = counting(window.models.matcher(), gate=gate, free_calls=2)  # the probe and the first identity
+    window.models.matcher = lambda: gated
+    panel.gallery.folder_edit.setText(str(gallery))
+    panel.gallery.start()
+    qtbot.waitUntil(lambda: len(panel.gallery.matches) == 1, timeout=TIMEOUT)
+    assert not panel.gallery.bar.isHidden() and panel.gallery.progress.text().startswith("1 / 6 identities compared")
+    with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT) as blocker:
+        window.cancel_action.trigger()  # Esc
+        gate.set()
+    assert blocker.args == ["cancelled"]
+    assert len(panel.gallery.matches) <= 2 and gated.calls <= 3  # stopped at the next identity
+    assert panel.gallery.table.rowCount() == len(panel.gallery.matches) and panel.gallery.bar.isHidden()
+    assert panel.gallery.progress.text().startswith(f"Cancelled: {len(panel.gallery.matches)} of 6 identities")
+    assert panel.gallery.search_button.isEnabled() and not panel.gallery.cancel_button.isEnabled()
+
+
 def test_gallery_search_shows_progress_and_time_left(make_window, installed_store, tmp_path, qtbot):
     import re
 
