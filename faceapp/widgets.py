@@ -100,15 +100,19 @@ class ProgressLine(QWidget):
     def update_progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
-        elapsed = max(time.monotonic() - self._start, 1e-6)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 else 0
-        self.text.setText(f"{done:,} / {total:,} {self.unit} · {rate:.1f}/s · {format_eta(eta) if done else '…'} left")
+        self.text.setText(progress_text(done, total, self.unit, self._start))
 
     def end(self, message: str) -> None:
         if self.bar.maximum() == 0:
             self.bar.setRange(0, 1)
         self.text.setText(message)
+
+
+def progress_text(done: int, total: int, unit: str, started: float) -> str:
+    """"n / total unit · rate/s · time left", `started` being the job's `time.monotonic()` start."""
+    rate = done / max(time.monotonic() - started, 1e-6)
+    eta = (total - done) / rate if rate > 0 else 0
+    return f"{done:,} / {total:,} {unit} · {rate:.1f}/s · {format_eta(eta) if done else '…'} left"
 
 
 def format_eta(seconds: float) -> str:

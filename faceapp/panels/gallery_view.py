@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 from .. import jobs
 from ..embedding_cache import EmbeddingCache
 from ..verify import GalleryMatch, GalleryUnreadable, decide
-from ..widgets import format_eta
+from ..widgets import progress_text
 from ..workers import GeneratorWorker, WorkerError
 
 log = logging.getLogger(__name__)
@@ -174,9 +174,7 @@ class GalleryView(QWidget):
     def _count_compared(self) -> None:
         self.compared += 1
         self.bar.setValue(self.compared)
-        rate = self.compared / max(time.monotonic() - self._started_at, 1e-6)
-        left = format_eta((self.total - self.compared) / rate)
-        self.progress.setText(f"{self.compared:,} / {self.total:,} identities compared · {rate:.1f}/s · {left} left")
+        self.progress.setText(progress_text(self.compared, self.total, "identities compared", self._started_at))
 
     def compare_row(self, index) -> None:
         """Load the row's closest image as the reference, next to the probe (the pair is scored as usual)."""
