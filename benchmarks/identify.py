@@ -35,17 +35,18 @@ from .run import seeded_distorter
 DEFAULT_MATCHER = Path(__file__).resolve().parent.parent / "resources" / "models" / "matcher.pt"
 
 
+def v1_test_identities(data: Path) -> list[tuple[str, list[Path]]]:
+    """(name, photos sorted by name) of each V1 test identity with two or more photos; the second is its probe."""
+    lfw = data / "lfw_deepfunneled"
+    named = ((name, sorted((lfw / name).glob("*.jpg")))
+             for name in sorted(read_identity_list(data / "benchmarks" / "verify_test_identities.txt")))
+    return [(name, photos) for name, photos in named if len(photos) >= 2]
+
+
 def gallery_and_probes(data: Path) -> tuple[list[str], list[Path], list[Path]]:
     """(identities, gallery photos, probe photos): the first and second photo of each identity with two or more."""
-    lfw = data / "lfw_deepfunneled"
-    names, gallery, probes = [], [], []
-    for name in sorted(read_identity_list(data / "benchmarks" / "verify_test_identities.txt")):
-        photos = sorted((lfw / name).glob("*.jpg"))
-        if len(photos) >= 2:
-            names.append(name)
-            gallery.append(photos[0])
-            probes.append(photos[1])
-    return names, gallery, probes
+    identities = v1_test_identities(data)
+    return [n for n, _ in identities], [p[0] for _, p in identities], [p[1] for _, p in identities]
 
 
 def embed(matcher: FaceMatcher, paths: list[Path], condition: str = "none", severity: int = 3) -> np.ndarray:
@@ -100,16 +101,11 @@ def run_all_photos(matcher: FaceMatcher, data: Path, conditions, sizes, severity
     {condition: {rule: {"sizes": {gallery size: metrics}, "wrong_first_largest": share}}}, the share being
     that of wrong first answers in the full gallery that name one of the `largest` identities with the
     most photos."""
-    lfw = data / "lfw_deepfunneled"
-    names, probes, photos, owner = [], [], [], []
-    for name in sorted(read_identity_list(data / "benchmarks" / "verify_test_identities.txt")):
-        own = sorted((lfw / name).glob("*.jpg"))
-        if len(own) >= 2:
-            probes.append(own[1])
-            photos += own[:1] + own[2:]
-            owner += [len(names)] * (len(own) - 1)
-            names.append(name)
-    n, owner = len(names), np.array(owner)
+    identities = v1_test_identities(data)
+    probes = [own[1] for _, own in identities]
+    photos = [photo for _, own in identities for photo in own[:1] + own[2:]]
+    owner = np.repeat(np.arange(len(identities)), [len(own) - 1 for _, own in identities])
+    n = len(identities)
     if n < 2:
         raise SystemExit(f"fewer than two V1 test identities with two photos under {data}")
     photo_emb = embed(matcher, photos)
