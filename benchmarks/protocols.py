@@ -31,6 +31,28 @@ def v1_train_photos(data: Path) -> list[Path]:
     return [src for name in sorted(v1_train_identities(data)) for src in sorted((lfw / name).glob("*.jpg"))]
 
 
+def v1_test_names(data: Path) -> set[str]:
+    return read_identity_list(data / "benchmarks" / "verify_test_identities.txt")
+
+
+def distill_photos(data: Path) -> list[tuple[Path, str]]:
+    """(photo, identity) of every photo a teacher may embed for distilling the matcher, in a fixed order.
+
+    Every LFW photo except the V1 test identities' and the G1 validation photos (FACECOM val holds LFW
+    photos under their LFW names), then every FACECOM Task A train photo, LFW-derived or studio
+    portrait, except those of V1 test identities. No labels are needed: the teacher gives the targets.
+    """
+    test = v1_test_names(data)
+    val_names = {Path(item.path).name for item in g1_val(data)}
+    lfw = data / "lfw_deepfunneled"
+    photos = [(src, folder.name) for folder in sorted(p for p in lfw.iterdir() if p.is_dir())
+              if folder.name not in test for src in sorted(folder.glob("*.jpg")) if src.name not in val_names]
+    with open(data / "facecom_taskA" / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "train" and r["identity"] not in test]
+    photos += [(data / "facecom_taskA" / r["path"], r["identity"]) for r in sorted(rows, key=lambda r: r["path"])]
+    return photos
+
+
 def v1_pairs(data: Path, same_photo: bool = False) -> list[Pair]:
     """The 1,566 test pairs; `same_photo` uses the reference itself as the probe of same-person rows.
 
@@ -47,4 +69,5 @@ def v1_pairs(data: Path, same_photo: bool = False) -> list[Pair]:
     return pairs
 
 
-__all__ = ["g1_train", "g1_val", "group_of", "v1_pairs", "v1_train_identities", "v1_train_photos"]
+__all__ = ["g1_train", "g1_val", "group_of", "v1_pairs", "v1_test_names", "v1_train_identities",
+           "v1_train_photos", "distill_photos"]

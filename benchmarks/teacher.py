@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import time
+from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 from training.data.teacher import teacher_key
 from training.imaging import ImageLoadError, load_image
 
-from .protocols import v1_train_photos
+from .protocols import distill_photos, v1_train_photos
 
 _MODELS: dict = {}
 
@@ -43,21 +44,31 @@ def _init() -> None:
     _MODELS["rect"] = dlib.rectangle
 
 
-def embed(path: str) -> tuple[np.ndarray | None, bool]:
-    """(unit 128-d embedding or None if unreadable, whether dlib found the face itself)."""
+def embed(path: str, mirror: bool = False) -> tuple[np.ndarray | None, bool]:
+    """(unit 128-d embedding or None if unreadable, whether dlib found the face itself). With `mirror`,
+    the mean of the photo's and its mirror image's descriptors (the box mirrored, landmarks found again)."""
     try:
         rgb = np.asarray(load_image(path))
     except ImageLoadError:
         return None, False
     boxes = _MODELS["detect"](rgb, 1)
     found = len(boxes) > 0
+    h, w = rgb.shape[:2]
     if found:
         box = max(boxes, key=lambda b: b.area())
     else:  # funnelled LFW photos centre the face: fall back to the central 45 %
-        h, w = rgb.shape[:2]
         box = _MODELS["rect"](int(w * 0.275), int(h * 0.275), int(w * 0.725), int(h * 0.725))
-    vec = np.asarray(_MODELS["net"].compute_face_descriptor(rgb, _MODELS["shape"](rgb, box)), dtype=np.float32)
+    vec = _descriptor(rgb, box)
+    if mirror:
+        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        vec = vec + _descriptor(flipped, _MODELS["rect"](w - 1 - box.right(), box.top(), w - 1 - box.left(),
+                                                         box.bottom()))
     return vec / max(float(np.linalg.norm(vec)), 1e-8), found
+
+
+def _descriptor(rgb: np.ndarray, box) -> np.ndarray:
+    vec = np.asarray(_MODELS["net"].compute_face_descriptor(rgb, _MODELS["shape"](rgb, box)), dtype=np.float32)
+    return vec / max(float(np.linalg.norm(vec)), 1e-8)
 
 
 def main(argv=None) -> int:
@@ -65,15 +76,23 @@ def main(argv=None) -> int:
     p.add_argument("data", type=Path, help="the shared data folder (holds lfw_deepfunneled/ and benchmarks/)")
     p.add_argument("out", type=Path, help="output .npz file")
     p.add_argument("--processes", type=int, default=2, help="worker processes")
+    p.add_argument("--photos", choices=("v1", "distill"), default="v1",
+                   help="v1: the V1 training photos; distill: every photo benchmarks.protocols.distill_photos "
+                        "allows (LFW outside the V1 test identities and G1 val, FACECOM Task A train)")
+    p.add_argument("--mirror", action="store_true",
+                   help="average each photo's descriptor with its mirror image's (twice the time): a target that "
+                        "does not change when the student sees the photo flipped")
     p.add_argument("--limit", type=int, default=0, help="embed only the first N photos (0: all), for a trial")
     args = p.parse_args(argv)
-    paths = [str(src) for src in v1_train_photos(args.data)]
+    photos = v1_train_photos(args.data) if args.photos == "v1" else [src for src, _ in distill_photos(args.data)]
+    paths = [str(src) for src in photos]
     if args.limit:
         paths = paths[: args.limit]
     start = time.perf_counter()
     keys, vectors, missed = [], [], 0
     with Pool(args.processes, initializer=_init) as pool:
-        for i, (path, (vec, found)) in enumerate(zip(paths, pool.imap(embed, paths, chunksize=16)), 1):
+        results = pool.imap(partial(embed, mirror=args.mirror), paths, chunksize=16)
+        for i, (path, (vec, found)) in enumerate(zip(paths, results), 1):
             if vec is None:
                 continue
             keys.append(teacher_key(path))

@@ -38,6 +38,8 @@ class TrainConfig:
     run_name: str = ""
     resume: str = ""  # a run folder or its last.pt
     time_limit: float = 0.0  # minutes; stop before an epoch that would end past it (0: no limit)
+    snapshot_every: int = 0  # keep a copy of the evaluated weights every N epochs (learning curves); 0: none
+    compile: bool = False  # torch.compile the training forward pass (face-bank training)
     # gender
     minority_augmentation: bool = True
     distort_prob: float = 0.3  # share of training photos degraded with a random condition (robustness)
@@ -52,6 +54,7 @@ class TrainConfig:
     identity_loss_weight: float = 0.5  # auxiliary cosine-margin identity loss on the embedding; 0 disables
     teacher: str = ""  # .npz of teacher embeddings per photo (training only); "" trains without a teacher
     distill_weight: float = 4.0  # weight of the cosine distillation loss towards the teacher (with `teacher`)
+    relational_weight: float = 1.0  # face-bank training: batch similarity matrix against the teacher's
     # face framing of the training photos (see training/faces.py); stored in checkpoints
     frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
     crop_faces: bool = True  # find the face in each photo and crop it as the app will; off for ready crops

@@ -171,6 +171,9 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
             best_path = save_checkpoint(run.path / "best.pt", make_checkpoint(
                 model, metrics=best_metrics, extra={"train_data": setup.description(), "device": str(device)},
                 **ckpt_args))
+        if config.snapshot_every and epoch % config.snapshot_every == 0:  # the evaluated (averaged) weights
+            save_checkpoint(run.path / "snapshots" / f"epoch_{epoch:04d}.pt",
+                            make_checkpoint(model, metrics=row, **ckpt_args))
         if raw is not None:
             model.load_state_dict(raw)  # last.pt holds the raw weights, to resume training from
         state = {"optimizer_state": optimizer.state_dict(), "scheduler_state": scheduler.state_dict(),

@@ -32,3 +32,15 @@ def distillation_loss(embeddings: torch.Tensor, targets: torch.Tensor) -> torch.
     if not keep.any():
         return embeddings.sum() * 0.0
     return (1 - (embeddings[keep].float() * targets[keep].float()).sum(dim=1)).mean()
+
+
+def relational_loss(embeddings: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between the batch's pairwise cosine similarities and the teacher's
+    (off the diagonal, rows with a teacher target only): verification reads similarities, not vectors."""
+    keep = targets.abs().sum(dim=1) > 0
+    if keep.sum() < 2:
+        return embeddings.sum() * 0.0
+    e = F.normalize(embeddings[keep].float(), dim=1)
+    t = F.normalize(targets[keep].float(), dim=1)
+    off = ~torch.eye(len(e), dtype=torch.bool, device=e.device)
+    return ((e @ e.T - t @ t.T)[off] ** 2).mean()

@@ -133,14 +133,8 @@ class MatcherSetup(TaskSetup):
         labels, scores = self.score_pairs(self.val_pairs, stop)
         if len(labels) == 0:
             return {"val_loss": float("nan"), self.selection: 0.0}
-        eps = 1e-6
-        p = np.clip(scores, eps, 1 - eps)
-        loss = float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
-        threshold = best_threshold(labels, scores)
-        m = verification_metrics(labels, scores, threshold)
         self.last_scores = (labels, scores)
-        return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_auc": m["roc_auc"],
-                "val_tar_at_far_1pct": m["tar_at_far_1pct"], "val_eer": m["eer"], "val_threshold": threshold}
+        return validation_metrics(labels, scores)
 
     def checkpoint_meta(self, metrics: dict) -> dict:
         return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
@@ -155,13 +149,28 @@ class MatcherSetup(TaskSetup):
         """`final_report` from validation scores already made ({} unless every pair was scored)."""
         if len(labels) != len(self.val_pairs):
             return {}
-        threshold = best_threshold(labels, scores)
-        conditions = np.array([p.condition for p in self.val_pairs])
-        table = {}
-        for condition in sorted(set(conditions)):
-            rows = conditions == condition
-            m = verification_metrics(labels[rows], scores[rows], threshold)
-            table[str(condition)] = {"accuracy": m["accuracy"], "roc_auc": m["roc_auc"], "pairs": int(rows.sum())}
-        roc = verification_metrics(labels, scores, threshold)
-        return {"val_threshold": threshold, "val_per_condition": table, "val_accuracy": roc["accuracy"],
-                "val_auc": roc["roc_auc"]}
+        return per_condition_report(labels, scores, [p.condition for p in self.val_pairs])
+
+
+def validation_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """The matcher's per-epoch validation figures: BCE loss, accuracy at the best threshold, AUC, TAR, EER."""
+    p = np.clip(scores, 1e-6, 1 - 1e-6)
+    loss = float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+    threshold = best_threshold(labels, scores)
+    m = verification_metrics(labels, scores, threshold)
+    return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_auc": m["roc_auc"],
+            "val_tar_at_far_1pct": m["tar_at_far_1pct"], "val_eer": m["eer"], "val_threshold": threshold}
+
+
+def per_condition_report(labels: np.ndarray, scores: np.ndarray, conditions) -> dict:
+    """Accuracy and AUC per probe condition at the best threshold over all pairs (the final report)."""
+    threshold = best_threshold(labels, scores)
+    conditions = np.asarray(conditions)
+    table = {}
+    for condition in sorted(set(conditions)):
+        rows = conditions == condition
+        m = verification_metrics(labels[rows], scores[rows], threshold)
+        table[str(condition)] = {"accuracy": m["accuracy"], "roc_auc": m["roc_auc"], "pairs": int(rows.sum())}
+    roc = verification_metrics(labels, scores, threshold)
+    return {"val_threshold": threshold, "val_per_condition": table, "val_accuracy": roc["accuracy"],
+            "val_auc": roc["roc_auc"]}

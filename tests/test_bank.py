@@ -1,0 +1,128 @@
+"""Face banks (pre-cropped, pre-distorted photos) and the matcher's dense distillation from them."""
+import numpy as np
+import pytest
+import torch
+
+from training.cli import main as cli_main
+from training.config import default_config
+from training.data import DataError
+from training.data.bank import FaceBank, build_bank
+from training.data.identity import discover_identities
+from training.data.teacher import teacher_key
+from training.distortions import CONDITIONS
+from training.engine import fit
+from training.inference import FaceMatcher
+from training.tasks import BankMatcherSetup, is_bank
+from training.tasks.losses import relational_loss
+
+from .synthetic import make_identity_folder, pattern_image
+from .test_teacher import write_teacher
+
+
+@pytest.fixture(scope="module")
+def bank_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bank")
+    people = discover_identities(make_identity_folder(root / "ids", people=8, photos=3, size=40))
+    photos = [(img, p.name) for p in people for img in p.images]
+    broken = root / "ids" / "Person_00" / "broken.jpg"
+    broken.write_bytes(b"this is not a JPEG")
+    bank, skipped = build_bank(photos + [(str(broken), "Person_00")], size=24, frame_scale=0.63, copies=3,
+                               seed=5, processes=1)
+    path = bank.save(root / "bank.npz")
+    return path, write_teacher(root / "teacher.npz", people), photos, skipped
+
+
+def test_bank_holds_every_readable_photo_with_its_distorted_copies(bank_files):
+    path, _, photos, skipped = bank_files
+    bank = FaceBank.load(path)
+    assert len(bank) == len(photos) and bank.copies == 3 and bank.size == 24
+    assert bank.clean.shape == (len(photos), 24, 24, 3) and bank.distorted.shape == (len(photos), 3, 24, 24, 3)
+    assert list(bank.keys) == [teacher_key(p) for p, _ in photos]
+    assert list(bank.identities) == [name for _, name in photos]
+    assert ((bank.conditions >= 0) & (bank.conditions < len(CONDITIONS))).all()
+    assert ((bank.severities >= 1) & (bank.severities <= 5)).all()
+    assert all(len(set(row)) == 3 for row in bank.conditions)  # a photo's copies differ in condition
+    assert not np.array_equal(bank.distorted[:, 0], np.repeat(bank.clean[:, None], 3, axis=1)[:, 0])
+    assert [p.rsplit("/", 1)[-1] for p, _ in skipped] == ["broken.jpg"] and "not" in skipped[0][1]
+
+
+def test_the_same_seed_builds_the_same_bank(bank_files, tmp_path):
+    path, _, photos, _ = bank_files
+    again, _ = build_bank(photos, size=24, frame_scale=0.63, copies=3, seed=5, processes=1)
+    first = FaceBank.load(path)
+    assert np.array_equal(again.distorted, first.distorted) and np.array_equal(again.conditions, first.conditions)
+
+
+@pytest.mark.parametrize("content", [b"not a zip", None])
+def test_a_bad_or_missing_bank_is_a_data_error(tmp_path, content):
+    path = tmp_path / "bank.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match="bank"):
+        FaceBank.load(path)
+
+
+def test_relational_loss_compares_similarity_matrices_and_skips_rows_without_a_target():
+    t = torch.nn.functional.normalize(torch.randn(6, 8, generator=torch.Generator().manual_seed(0)), dim=1)
+    assert relational_loss(t, t).item() == pytest.approx(0.0, abs=1e-6)
+    rotated = t[:, torch.arange(7, -1, -1)]  # the same similarities in other coordinates: nothing to learn
+    assert relational_loss(rotated, t).item() == pytest.approx(0.0, abs=1e-6)
+    swapped = t[[1, 0, 2, 3, 4, 5]]  # two photos' embeddings exchanged: other similarities
+    assert relational_loss(swapped, t).item() > 0.01
+    masked = t.clone()
+    masked[0] = 0  # a photo the teacher has not seen is left out, whatever its embedding
+    shuffled = t.clone()
+    shuffled[0] = t[3]
+    assert relational_loss(shuffled, masked).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def _config(teacher, **overrides):
+    values = dict(teacher=str(teacher), input_size=32, frame_scale=0.7, batch_size=8, pairs_per_epoch=16,
+                  val_pairs=12, val_fraction=0.3, epochs=2, workers=0, seed=3)
+    return default_config("matcher", **{**values, **overrides})
+
+
+def test_batches_hold_a_clean_and_a_distorted_view_of_each_photo_with_the_clean_photos_target(bank_files):
+    path, teacher, _, _ = bank_files
+    setup = BankMatcherSetup(path, _config(teacher), torch.device("cpu"), lambda m: None)
+    rows = setup.train_rows[:4]
+    images, targets, identities = setup.make_batch(rows, torch.Generator().manual_seed(1))
+    assert images.shape == (8, 3, 32, 32) and images.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(targets[:4], targets[4:]) and torch.equal(targets[:4], setup.targets[rows])
+    assert torch.equal(identities, setup.identity[rows].repeat(2))
+    again = setup.make_batch(rows, torch.Generator().manual_seed(1))[0]
+    assert torch.equal(images, again)  # augmentation comes from the epoch's generator only
+    assert len(setup.train_loader(0)) == 16 // 4
+
+
+def test_validation_people_are_never_trained_on(bank_files):
+    path, teacher, _, _ = bank_files
+    setup = BankMatcherSetup(path, _config(teacher), torch.device("cpu"), lambda m: None)
+    train_people = set(setup.identity[setup.train_rows].tolist())
+    val_people = {int(setup.identity[r]) for r, p, _, _ in setup.val_pairs} | \
+        {int(setup.identity[p]) for _, p, _, _ in setup.val_pairs}
+    assert val_people and not train_people & val_people
+    same = [(r, p) for r, p, _, s in setup.val_pairs if s]
+    assert same and all(setup.identity[r] == setup.identity[p] and r != p for r, p in same)
+
+
+def test_training_from_a_bank_writes_a_matcher_the_app_loads_at_the_configured_framing(bank_files, tmp_path):
+    path, teacher, _, _ = bank_files
+    result = fit("matcher", [str(path)], _config(teacher, out_dir=str(tmp_path / "runs"), snapshot_every=1, ema=0.9))
+    assert result.stop_reason == "completed" and len(result.history) == 2
+    snapshots = sorted(p.name for p in (result.run_dir / "snapshots").iterdir())
+    assert snapshots == ["epoch_0001.pt", "epoch_0002.pt"]
+    assert FaceMatcher.load(result.run_dir / "snapshots" / "epoch_0002.pt").input_size == 32
+    assert {"val_auc", "val_teacher_cos", "val_threshold"} <= set(result.history[-1])
+    matcher = FaceMatcher.load(result.best_path, device="cpu")
+    assert matcher.input_size == 32 and matcher.framing["frame_scale"] == 0.7
+    score = matcher.score(pattern_image(1, 1, 40), pattern_image(1, 2, 40))
+    assert 0.0 <= score <= 1.0
+    assert set(result.report["val_per_condition"]) <= set(CONDITIONS) | {"none"}
+
+
+def test_a_bank_needs_a_teacher_and_says_so(bank_files, capsys):
+    path, _, _, _ = bank_files
+    assert is_bank([str(path)]) and not is_bank([str(path.parent)])
+    assert cli_main(["-q", "train-matcher", str(path), "--epochs", "1"]) == 2
+    assert "--teacher" in capsys.readouterr().err

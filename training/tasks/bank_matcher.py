@@ -1,0 +1,259 @@
+"""Matcher training from a face bank (`training/data/bank.py`): dense distillation built for CPU throughput.
+
+Each step takes B/2 photos and two views of each, the clean crop and one of its pre-made distorted copies,
+so a step costs slicing in memory, one crop and one resize for the whole batch. Losses, per step:
+- distillation: every view's embedding is pulled to the teacher's embedding of the clean photo
+  (`distill_weight` x mean(1 - cosine));
+- relational: the batch's pairwise cosine-similarity matrix against the teacher's (`relational_weight` x
+  mean squared difference), which is what verification reads;
+- pair BCE on the match head: every clean view against every distorted view of the batch (same
+  identity or not), positives and negatives weighted equally, so the head is fitted on the way.
+Validation: fixed pairs of held-out identities (a clean reference against a distorted or clean photo of
+the same or another person), scored with the mirror view as the app scores them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data import DataError
+from ..data.bank import FaceBank
+from ..data.teacher import TeacherEmbeddings
+from ..distortions import CONDITIONS
+from ..models import build_model
+from ..selection import SELECTION
+from ..transforms import IMAGENET_MEAN, IMAGENET_STD
+from .base import TaskSetup
+from .losses import distillation_loss, relational_loss
+from .matcher import per_condition_report, validation_metrics
+
+GRAYSCALE_P = 0.1
+JITTER = 0.25  # brightness and contrast factors drawn from [1 - JITTER, 1 + JITTER]
+SCALE_JITTER = 0.1  # training crops are 1 +- this of the nominal crop side
+
+
+def is_bank(data) -> bool:
+    """Whether `data` (a path or a one-element list of sources) names a face bank file."""
+    if isinstance(data, (list, tuple)) and len(data) == 1:
+        data = data[0]
+    return isinstance(data, (str, Path)) and str(data).lower().endswith(".npz") and Path(data).is_file()
+
+
+class BankBatches:
+    """One epoch of training batches; `len` is the step count the loop schedules with."""
+
+    def __init__(self, setup: "BankMatcherSetup", epoch: int):
+        self.setup, self.epoch = setup, epoch
+        self.half = max(1, setup.config.batch_size // 2)
+        self.steps = max(1, setup.config.pairs_per_epoch // self.half)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        gen = torch.Generator().manual_seed(self.setup.config.seed * 100_003 + self.epoch)
+        rows = self.setup.train_rows
+        order = rows[torch.randperm(len(rows), generator=gen)]
+        for step in range(self.steps):
+            start = (step * self.half) % len(order)
+            picked = order[start:start + self.half]
+            if len(picked) < self.half:
+                picked = torch.cat([picked, order[: self.half - len(picked)]])
+            yield self.setup.make_batch(picked, gen)
+
+
+class BankMatcherSetup(TaskSetup):
+    task = "matcher"
+    selection = SELECTION["matcher"]
+    classes = ["different", "same"]
+
+    def __init__(self, data, config, device, log):
+        super().__init__(data, config, device, log)
+        path = data[0] if isinstance(data, (list, tuple)) else data
+        self.bank_path = Path(path)
+        bank = FaceBank.load(self.bank_path)
+        if not config.teacher:
+            raise DataError("training from a face bank distils a teacher: pass --teacher FILE.npz")
+        self.bank = bank
+        self.crop = min(bank.size, round(bank.size * bank.frame_scale / self.frame_scale))
+        if self.crop < 16:
+            raise DataError(f"the bank's crops ({bank.size} px at frame {bank.frame_scale}) hold no "
+                            f"{self.frame_scale} framing; pass a --frame-scale at or above the bank's")
+        self.clean = torch.from_numpy(bank.clean).permute(0, 3, 1, 2)  # NCHW view of NHWC memory
+        self.distorted = torch.from_numpy(bank.distorted).permute(0, 1, 4, 2, 3)
+        self.targets = torch.from_numpy(self._teacher_rows(config.teacher, bank))
+        names, self.identity = np.unique(bank.identities, return_inverse=True)
+        self.identity = torch.from_numpy(self.identity.astype(np.int64))
+        train_ids, val_ids = self._split(len(names), config.val_fraction, config.seed)
+        has_target = self.targets.abs().sum(dim=1) > 0
+        self.train_rows = torch.nonzero(torch.from_numpy(np.isin(self.identity.numpy(), train_ids))
+                                        & has_target).flatten()
+        self.val_rows = np.flatnonzero(np.isin(self.identity.numpy(), val_ids))
+        self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
+        self.model = build_model("matcher", start=config.start, dropout=config.dropout,
+                                 embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
+        self.model = self.model.to(memory_format=torch.channels_last)
+        # Training steps only: validation embeds with the mirror view, in other shapes, uncompiled.
+        self.train_embed = torch.compile(self.model.embed) if config.compile else self.model.embed
+        self.mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        self.threshold = 0.5
+        self.last_scores: tuple[np.ndarray, np.ndarray] | None = None
+
+    # -- data
+    def _teacher_rows(self, path: str, bank: FaceBank) -> np.ndarray:
+        teacher = TeacherEmbeddings.load(path)
+        if teacher.dim != self.config.embedding_dim:
+            raise DataError(f"the teacher's embeddings have {teacher.dim} values but the matcher's have "
+                            f"{self.config.embedding_dim}; pass --embedding-dim {teacher.dim}")
+        rows = np.stack([teacher.lookup(key) for key in bank.keys])
+        covered = float((np.abs(rows).sum(axis=1) > 0).mean())
+        if covered == 0:
+            raise DataError(f"the teacher file {path} has no vector for any photo of the bank")
+        self.log(f"teacher: {len(teacher.index)} embeddings, covering {covered:.0%} of the bank's photos")
+        return rows.astype(np.float32)
+
+    def _split(self, n_identities: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Identity-level split; validation takes people with two or more photos (they make pairs)."""
+        counts = np.bincount(self.identity.numpy(), minlength=n_identities)
+        multi = np.flatnonzero(counts >= 2)
+        rng = np.random.default_rng(seed)
+        val = np.sort(rng.permutation(multi)[: max(2, round(fraction * len(multi)))])
+        train = np.setdiff1d(np.arange(n_identities), val)
+        if len(val) < 2 or len(train) < 2:
+            raise DataError("the bank needs at least four people with two or more photos")
+        return train, val
+
+    def _make_val_pairs(self, n_pairs: int, seed: int) -> list[tuple[int, int, int, int]]:
+        """(reference row, probe row, probe copy or -1 for clean, same) for fixed validation pairs."""
+        rng = np.random.default_rng(seed)
+        rows = self.val_rows
+        ids = self.identity.numpy()[rows]
+        by_id = {i: rows[ids == i] for i in np.unique(ids)}
+        people = [i for i, r in by_id.items() if len(r) >= 2]
+        pairs = []
+        for n in range(n_pairs):
+            same = n % 2 == 0
+            person = people[rng.integers(len(people))]
+            if same:
+                ref, probe = rng.choice(by_id[person], size=2, replace=False)
+            else:
+                ref = rng.choice(by_id[person])
+                probe = rows[rng.integers(len(rows))]
+                while ids[np.searchsorted(rows, probe)] == person:
+                    probe = rows[rng.integers(len(rows))]
+            copy = -1 if rng.random() < self.config.clean_probe_fraction else int(rng.integers(self.bank.copies))
+            pairs.append((int(ref), int(probe), copy, int(same)))
+        return pairs
+
+    def _geometry(self, images: torch.Tensor, side: int, top: int, left: int) -> torch.Tensor:
+        """uint8 crops (N, 3, S, S) → normalised float input (N, 3, size, size), channels_last."""
+        x = images[:, :, top:top + side, left:left + side].float().div_(255)
+        size = self.config.input_size
+        if side != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+
+    def eval_input(self, images: torch.Tensor) -> torch.Tensor:
+        offset = (self.bank.size - self.crop) // 2
+        return self._normalise(self._geometry(images, self.crop, offset, offset))
+
+    def make_batch(self, rows: torch.Tensor, gen: torch.Generator):
+        """(images, teacher targets, identities): clean views of `rows`, then one distorted copy of each."""
+        n = len(rows)
+        copies = torch.randint(self.bank.copies, (n,), generator=gen)
+        images = torch.cat([self.clean[rows], self.distorted[rows, copies]])
+        high = min(self.bank.size, round(self.crop * (1 + SCALE_JITTER)))
+        low = round(self.crop * (1 - SCALE_JITTER))
+        side = int(torch.randint(low, high + 1, (1,), generator=gen))
+        top, left = (int(v) for v in torch.randint(self.bank.size - side + 1, (2,), generator=gen))
+        x = self._geometry(images, side, top, left)
+        m = len(x)
+        flip = torch.rand(m, generator=gen) < 0.5
+        x = torch.where(flip.view(m, 1, 1, 1), x.flip(3), x)
+        gray = torch.rand(m, generator=gen) < GRAYSCALE_P
+        luma = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        x = torch.where(gray.view(m, 1, 1, 1), luma.expand_as(x), x)
+        brightness = 1 + JITTER * (2 * torch.rand(m, 1, 1, 1, generator=gen) - 1)
+        contrast = 1 + JITTER * (2 * torch.rand(m, 1, 1, 1, generator=gen) - 1)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - mean) * contrast + mean * brightness).clamp_(0, 1)
+        targets = self.targets[rows].repeat(2, 1)
+        identities = self.identity[rows].repeat(2)
+        return self._normalise(x), targets, identities
+
+    # -- the loop's contract
+    def description(self) -> str:
+        return (f"matcher from the face bank {self.bank_path.name}: {len(self.train_rows)} training photos "
+                f"x (1 clean + {self.bank.copies} distorted) at {self.bank.size} px, cropped to {self.crop} px and "
+                f"resized to {self.config.input_size}; {len(self.val_rows)} validation photos "
+                f"({len(self.val_pairs)} fixed pairs); {self.config.pairs_per_epoch} photos (two views each) "
+                f"per epoch; distilled from {Path(self.config.teacher).name}")
+
+    def train_loader(self, epoch: int):
+        return BankBatches(self, epoch)
+
+    def loss(self, batch) -> torch.Tensor:
+        images, targets, identities = (t.to(self.device, non_blocking=True) for t in batch)
+        e = self.train_embed(images)
+        n = len(e) // 2
+        loss = self.config.distill_weight * distillation_loss(e, targets)
+        if self.config.relational_weight > 0:
+            loss = loss + self.config.relational_weight * relational_loss(e, targets)
+        clean, distorted = e[:n], e[n:]
+        logits = self.model.score_embeddings(clean.repeat_interleave(n, 0), distorted.repeat(n, 1)).float()
+        same = (identities[:n].view(-1, 1) == identities[n:].view(1, -1)).flatten().float()
+        bce = F.binary_cross_entropy_with_logits(logits, same, reduction="none")
+        return loss + 0.5 * (bce[same > 0].mean() + bce[same == 0].mean())
+
+    @torch.no_grad()
+    def embed_views(self, views: list[tuple[int, int]], stop, batch: int = 256) -> torch.Tensor:
+        """Unit embeddings (mirror view) of (row, copy) views; copy -1 is the clean crop."""
+        self.model.eval()
+        out = []
+        for start in range(0, len(views), batch):
+            if stop.is_set():
+                break
+            chunk = views[start:start + batch]
+            images = torch.stack([self.clean[r] if c < 0 else self.distorted[r, c] for r, c in chunk])
+            out.append(self.model.embed(self.eval_input(images).to(self.device), flip=True).cpu())
+        return torch.cat(out) if out else torch.empty(0, self.config.embedding_dim)
+
+    @torch.no_grad()
+    def score_pairs(self, stop) -> tuple[np.ndarray, np.ndarray]:
+        views = sorted({(r, -1) for r, _, _, _ in self.val_pairs} | {(p, c) for _, p, c, _ in self.val_pairs})
+        index = {v: i for i, v in enumerate(views)}
+        emb = self.embed_views(views, stop)
+        if len(emb) < len(views):
+            return np.array([]), np.array([])
+        ref = emb[[index[(r, -1)] for r, _, _, _ in self.val_pairs]]
+        probe = emb[[index[(p, c)] for _, p, c, _ in self.val_pairs]]
+        scores = torch.sigmoid(self.model.score_embeddings(ref.to(self.device), probe.to(self.device)).float())
+        self.last_teacher_cos = float((emb[[index[(r, -1)] for r, _, _, _ in self.val_pairs]]
+                                       * self.targets[[r for r, _, _, _ in self.val_pairs]]).sum(1).mean())
+        return np.array([s for *_, s in self.val_pairs]), scores.cpu().numpy()
+
+    def evaluate(self, stop) -> dict:
+        labels, scores = self.score_pairs(stop)
+        if len(labels) == 0:
+            return {"val_loss": float("nan"), self.selection: 0.0}
+        self.last_scores = (labels, scores)
+        return {**validation_metrics(labels, scores), "val_teacher_cos": self.last_teacher_cos}
+
+    def checkpoint_meta(self, metrics: dict) -> dict:
+        return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
+                "embedding_dim": self.config.embedding_dim}
+
+    def final_report(self, stop) -> dict:
+        """Accuracy of the best model per probe condition on the validation pairs, at its threshold."""
+        labels, scores = self.score_pairs(stop)
+        if stop.is_set() or len(labels) != len(self.val_pairs):
+            return {}
+        conditions = ["none" if c < 0 else CONDITIONS[self.bank.conditions[p, c]] for _, p, c, _ in self.val_pairs]
+        return per_condition_report(labels, scores, conditions)
