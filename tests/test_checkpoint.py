@@ -140,18 +140,40 @@ def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(CheckpointError, match="folder"):
         load_checkpoint(tmp_path)
     (tmp_path / "random.pt").write_bytes(np.random.default_rng(0).bytes(4096))
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(CheckpointError, match="random.pt is not a PyTorch file"):
         load_checkpoint(tmp_path / "random.pt")
     good = save_checkpoint(tmp_path / "good.pt", _ckpt("gender")).read_bytes()
-    (tmp_path / "truncated.pt").write_bytes(good[: len(good) // 2])
-    with pytest.raises(CheckpointError, match="corrupt or truncated"):
-        load_checkpoint(tmp_path / "truncated.pt")
+    for cut in (len(good) // 2, len(good) - 10, 100):
+        (tmp_path / "truncated.pt").write_bytes(good[:cut])
+        with pytest.raises(CheckpointError, match=r"truncated.pt is truncated \(an incomplete copy or download\)"):
+            load_checkpoint(tmp_path / "truncated.pt")
 
 
-@pytest.mark.parametrize("payload", [Custom(), SneakyDict(a=1)])
+def test_a_damaged_pickle_inside_a_complete_archive_is_corrupt(tmp_path):
+    import zipfile
+
+    good = save_checkpoint(tmp_path / "good.pt", _ckpt("gender"))
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(tmp_path / "damaged.pt", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("data.pkl"):
+                data = data[: len(data) // 2]  # the pickle stream ends before STOP
+            dst.writestr(info, data)
+    with pytest.raises(CheckpointError, match="damaged.pt is corrupt"):
+        load_checkpoint(tmp_path / "damaged.pt")
+
+
+class RunsCode:
+    """What a malicious checkpoint holds: unpickling it would call a function of the attacker's choice."""
+
+    def __reduce__(self):
+        return (os.system, ("echo this must never run",))
+
+
+@pytest.mark.parametrize("payload", [Custom(), SneakyDict(a=1), RunsCode()])
 def test_arbitrary_objects_refused(tmp_path, payload):
     path = _write(tmp_path / "evil.pt", {"format": FORMAT, "format_version": 1, "x": payload})
-    with pytest.raises(CheckpointError, match="arbitrary Python objects; refusing to load it"):
+    with pytest.raises(CheckpointError, match="refused: it contains Python objects, which FaceApp never loads"):
         load_checkpoint(path)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import platform
 import uuid
 from collections import OrderedDict
@@ -16,6 +15,7 @@ import torch
 from torch import nn
 
 import training
+from training.checkpoint_diagnosis import why_unreadable
 from training.models import ARCHS, build_model
 
 FORMAT = "faceapp-checkpoint"
@@ -198,16 +198,12 @@ def _read(path: Path, map_location):
         raise CheckpointError(f"{path} is a folder, not a checkpoint file.")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "Unsupported global" in str(exc):
-            raise CheckpointError(f"{path} contains arbitrary Python objects; refusing to load it.") from exc
-        raise CheckpointError(f"{path} is not a PyTorch file or is corrupt.") from exc
-    except OSError as exc:
-        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc}).") from exc
     except MemoryError:
         raise
-    except Exception as exc:  # zip errors, EOF, bad magic...: all mean the same to a user
-        raise CheckpointError(f"{path} is not a PyTorch file or is corrupt or truncated.") from exc
+    except PermissionError as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc}).") from exc
+    except Exception as exc:  # refused, truncated, damaged, not torch: the file's structure says which
+        raise CheckpointError(f"{path} {why_unreadable(path)}.") from exc
 
 
 def load_checkpoint(path, task: str | None = None, map_location="cpu") -> dict:
