@@ -101,3 +101,48 @@ def test_importing_the_core_makes_openmp_wait_passively_unless_the_user_chose(pr
     code = "import os, training; print(os.environ['OMP_WAIT_POLICY'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == expected
+
+
+@pytest.fixture
+def blocker(tmp_path):
+    """A plain file where a folder is expected: writing under it fails for every user, root included."""
+    path = tmp_path / "not_a_folder"
+    path.write_text("x")
+    return path
+
+
+@pytest.mark.parametrize("command, message", [
+    (["evaluate", "{model}", "{data}", "--json", "{blocker}/m.json"], "for the JSON file does not exist"),
+    (["evaluate", "{model}", "{data}", "--json", "{tmp}"], "is a folder; give a file name for the JSON file"),
+    (["export", "{model}", "{blocker}/out.pt"], "for the exported checkpoint does not exist"),
+    (["distort", "{image}", "-o", "{blocker}/x.png", "--condition", "foggy"], "for the distorted image does not exist"),
+    (["distort", "{image}", "-o", "{blocker}/out"], "cannot make the output folder"),
+    (["train-gender", "{data}", "--out-dir", "{blocker}/runs"], "cannot make the run folder"),
+    (["train-gender", "{data}", "--out-dir", "{blocker}"], "is a file, not a folder"),
+])
+def test_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys, blocker, command, message):
+    data = make_gender_folder(tmp_path / "g", counts={"female": 3, "male": 3})
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"the output check comes first, so this is never read")
+    image = tmp_path / "face.png"
+    pattern_image(0, 1, 32).save(image)
+    values = {"{model}": model, "{data}": data, "{blocker}": blocker, "{tmp}": tmp_path, "{image}": image}
+    args = list(command)
+    for key, value in values.items():
+        args = [a.replace(key, str(value)) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_a_write_that_fails_after_the_checks_is_one_line_too(tmp_path, capsys, monkeypatch):
+    src = tmp_path / "face.png"
+    pattern_image(0, 1, 32).save(src)
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "fog.png"))
+
+    monkeypatch.setattr("PIL.Image.Image.save", disk_full)
+    assert main(["distort", str(src), "-o", str(tmp_path / "fog.png"), "--condition", "foggy"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: cannot write {tmp_path / 'fog.png'} (No space left on device)\n"

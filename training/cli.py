@@ -143,9 +143,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_paths(args) -> None:
+    """Before any work (and before torch is imported): inputs exist, outputs can be written."""
+    from .outputs import OutputError, check_output_file, check_output_folder
+
+    checkpoint = getattr(args, "checkpoint", None)
+    if checkpoint and not Path(checkpoint).exists():
+        raise OutputError(f"{checkpoint} does not exist")
+    if args.command == "evaluate" and args.json:
+        check_output_file(args.json, "JSON file")
+    elif args.command == "export":
+        check_output_file(args.output, "exported checkpoint")
+    elif args.command == "distort":
+        if args.condition == "all":
+            check_output_folder(args.output)
+        else:
+            check_output_file(args.output, "distorted image")
+    elif args.command in ("train-gender", "train-matcher") and not args.resume:
+        check_output_folder(args.out_dir, "run folder")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    from .outputs import OutputError
+
+    try:
+        _check_paths(args)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from .checkpoint import CheckpointError
     from .data import DataError
     from .imaging import ImageLoadError
@@ -159,6 +186,10 @@ def main(argv=None) -> int:
         return getattr(commands, args.command.replace("-", "_"))(args)
     except (DataError, CheckpointError, StartWeightsError, ImageLoadError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a write that failed after the checks: the disk filled up, a share went away
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where} ({exc.strerror or exc})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
