@@ -44,6 +44,7 @@ class GalleryView(QWidget):
         super().__init__(parent)
         self.panel = panel  # the VerifyPanel: probe image, threshold, models, pool, settings
         self.worker: GeneratorWorker | None = None
+        self._search = 0  # which search the table shows; a new probe starts another
         self._reset_results()
         self.cache = EmbeddingCache()  # the next search of the same gallery skips photos embedded before
         self.folder_edit = QLineEdit(placeholderText="A folder with one sub-folder of photos per person")
@@ -111,10 +112,12 @@ class GalleryView(QWidget):
         self.table.setRowCount(0)
         worker = GeneratorWorker(jobs.gallery_job, self.panel.models, probe, Path(folder), self.panel.assume_crop(),
                                  self.cache)
-        worker.signals.yielded.connect(self._on_item)
-        worker.signals.finished.connect(lambda _: self._ended("finished"))
-        worker.signals.cancelled.connect(lambda: self._ended("cancelled"))
-        worker.signals.errored.connect(self._errored)
+        self._search += 1
+        search = self._search  # results still queued from a search the probe outdated are dropped
+        worker.signals.yielded.connect(lambda item: self._on_item(item) if search == self._search else None)
+        worker.signals.finished.connect(lambda _: self._ended("finished", search))
+        worker.signals.cancelled.connect(lambda: self._ended("cancelled", search))
+        worker.signals.errored.connect(lambda error: self._errored(error, search))
         self.worker = worker
         self.cancel_button.setEnabled(True)
         self.panel.refresh_models()
@@ -127,6 +130,17 @@ class GalleryView(QWidget):
     def cancel(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
+
+    def probe_changed(self) -> None:
+        """A new probe outdates the ranking: stop a search for the old one and clear what it found."""
+        if self.worker is None and not self.matches and not self.compared:
+            return
+        self.cancel()
+        self._search += 1
+        self._reset_results()
+        self.table.setRowCount(0)
+        self.progress.setText("The probe changed: search again to rank the gallery against the new probe.")
+        self.progress.setToolTip("")
 
     def _on_item(self, item) -> None:
         if isinstance(item, jobs.JobStarted):
@@ -221,18 +235,20 @@ class GalleryView(QWidget):
         font.setBold(text in (MATCH, BEST))
         cell.setFont(font)
 
-    def _errored(self, error: WorkerError) -> None:
-        self.status.emit(error.message)
-        self._ended("errored")
+    def _errored(self, error: WorkerError, search: int) -> None:
+        if search == self._search:
+            self.status.emit(error.message)
+        self._ended("errored", search)
 
-    def _ended(self, outcome: str) -> None:
+    def _ended(self, outcome: str, search: int) -> None:
         self.worker = None
         self.bar.hide()
         self.cancel_button.setEnabled(False)
         self.table.setSortingEnabled(True)
-        self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
-        self._outcome = outcome
-        self._show_summary(outcome)
+        if search == self._search:  # else the probe changed meanwhile, and the table is already cleared
+            self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
+            self._outcome = outcome
+            self._show_summary(outcome)
         self.panel.refresh_models()
         self.job_done.emit(outcome)
 

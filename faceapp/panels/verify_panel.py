@@ -112,6 +112,7 @@ class VerifyPanel(QWidget):
         self.tabs.addTab(self._build_distortion(), "Distortion preview")
         self.tabs.addTab(self._build_sweep(), "Robustness sweep")
         self.gallery = GalleryView(self)
+        self.probe.changed.connect(self.gallery.probe_changed)
         self.gallery.status.connect(self.status)
         self.gallery.job_done.connect(lambda _: self._emit_busy())
         self.tabs.addTab(self.gallery, "Gallery (1:N)")

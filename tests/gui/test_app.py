@@ -285,6 +285,46 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     assert panel.gallery.table.rowCount() == 0 and panel.gallery.progress.text().startswith("No photos in this folder")
 
 
+def test_a_new_probe_clears_the_gallery_ranking_made_for_the_old_one(make_window, installed_store, tmp_path, qtbot):
+    gallery = tmp_path / "gallery"
+    for person in range(2):
+        (gallery / f"person_{person}").mkdir(parents=True)
+        face_image(10 * person).save(gallery / f"person_{person}" / "0.jpg")
+    panel = make_window(installed_store).verify_panel
+    _fill_pair(panel, qtbot, tmp_path)
+    panel.gallery.folder_edit.setText(str(gallery))
+    with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
+        panel.gallery.search_button.click()
+    assert panel.gallery.table.rowCount() == 2
+    # A row's photo into the reference slot keeps the ranking: it was made for this probe.
+    with qtbot.waitSignal(panel.reference.changed, timeout=TIMEOUT):
+        panel.gallery.table.activated.emit(panel.gallery.table.model().index(0, 1))
+    assert panel.gallery.table.rowCount() == 2 and len(panel.gallery.matches) == 2
+    panel.probe.set_image(face_image(7), source="another probe")
+    assert panel.gallery.table.rowCount() == 0 and panel.gallery.matches == []
+    assert panel.gallery.progress.text().startswith("The probe changed: search again")
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.clipboard().setText("")
+    panel.tabs.setCurrentWidget(panel.gallery)
+    panel.copy_result()  # Ctrl+C on the Gallery tab: no ranking made for another probe
+    assert not QGuiApplication.clipboard().text().startswith("probe\t")
+
+
+def test_gallery_results_queued_for_an_outdated_probe_are_dropped(make_window, installed_store, tmp_path):
+    from faceapp.jobs import JobStarted
+    from faceapp.verify import GalleryMatch
+
+    gallery = make_window(installed_store).verify_panel.gallery
+    old = gallery._search
+    gallery._on_item(JobStarted(2))
+    gallery._on_item(GalleryMatch("Ann", 0.3, tmp_path / "a.jpg", 1))
+    gallery.probe_changed()
+    assert gallery.table.rowCount() == 0
+    gallery._ended("finished", old)  # the old search's last signal, delivered after the change
+    assert gallery.progress.text().startswith("The probe changed") and gallery.matches == []
+
+
 def test_gallery_says_which_photos_it_could_not_read(make_window, installed_store, tmp_path, qtbot):
     gallery = tmp_path / "gallery"
     for person in ("Ann", "Bob"):
@@ -354,7 +394,7 @@ def test_gallery_search_shows_progress_and_time_left(make_window, installed_stor
     gallery._on_item(GalleryUnreadable("Bob", ((tmp_path / "b.jpg", "file is truncated"),)))  # no photo to compare
     assert (gallery.bar.maximum(), gallery.bar.value()) == (4, 2)
     assert re.fullmatch(r"2 / 4 identities compared · [\d.]+/s · \d+ s left", gallery.progress.text())
-    gallery._ended("cancelled")
+    gallery._ended("cancelled", gallery._search)
     assert gallery.bar.isHidden() and gallery.progress.text().startswith("Cancelled: 1 of 4 identities")
 
 
