@@ -193,6 +193,7 @@ class LatestRunner(QObject):
         self._generation = 0
         self._pending: tuple | None = None
         self._running: GeneratorWorker | None = None
+        self._debounce_ms = debounce_ms
         self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
         self._timer.timeout.connect(self._start_pending)
 
@@ -200,12 +201,13 @@ class LatestRunner(QObject):
     def busy(self) -> bool:
         return self._running is not None or self._pending is not None
 
-    def submit(self, func: Callable, *args, **kwargs) -> int:
+    def submit(self, func: Callable, *args, delay_ms: int | None = None, **kwargs) -> int:
+        """Run `func(*args, **kwargs)` after `delay_ms` (default: the runner's debounce) without a newer submit."""
         self._generation += 1
         self._pending = (self._generation, func, args, kwargs)
         if self._running is not None:
             self._running.cancel()  # it still ends; its result is stale and dropped
-        self._timer.start()
+        self._timer.start(self._debounce_ms if delay_ms is None else delay_ms)
         self.busy_changed.emit(True)
         return self._generation
 

@@ -20,11 +20,28 @@ from ..widgets import MUTED, Notice
 from ..workers import LatestRunner
 from .bridge import error_sentence
 from .jobs import check_job
-from .widgets import ErrorLabel, ThumbStrip
+from .widgets import ErrorLabel, ThumbStrip, announce_complete
 
 LAYOUTS = {"gender": "ROOT/female/*.jpg and ROOT/male/*.jpg, or ROOT/train/<class>/ and ROOT/val/<class>/",
            "matcher": "ROOT/<person>/*.jpg, optionally ROOT/<person>/distortion/<photo>_<condition>.jpg"}
 UNREADABLE_SHOWN = 5
+SETTLE_MS = 700  # a typed path is checked once the typing has paused this long (or on Enter)
+
+
+def broad_folder(folder: Path) -> str:
+    """Why checking `folder` would read a whole disk or home ('' when it would not): the root of a file
+    system, a home folder, or a folder that holds home folders."""
+    try:
+        folder, home = folder.resolve(), Path.home().resolve()
+    except (OSError, RuntimeError):
+        return ""
+    if folder == Path(folder.anchor):
+        return "the top of a file system"
+    if folder == home:
+        return "your home folder"
+    if folder in home.parents:
+        return "a folder that holds home folders"
+    return ""
 
 
 class DataPage(QWizardPage):
@@ -36,13 +53,19 @@ class DataPage(QWizardPage):
         self.error: str | None = None
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Choose a folder or drop one here")
+        self._typed = False  # the last change came from the keyboard: wait for the typing to settle
+        self._broad_ok = ""  # a whole-disk or home folder the user asked to check anyway
+        self.folder.textEdited.connect(self._mark_typed)
         self.folder.textChanged.connect(self._folder_changed)
+        self.folder.returnPressed.connect(lambda: self._folder_changed(self.folder.text(), settled=True))
         browse = QPushButton("Browse…", clicked=self.choose_folder)
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
         self.state_label = QLabel()
         self.state_label.setStyleSheet(f"color: {MUTED};")
+        self.state_label.setWordWrap(True)
+        self.check_anyway = QPushButton("Check this folder anyway", clicked=self._check_broad, visible=False)
         self.error_label = ErrorLabel()
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -57,14 +80,14 @@ class DataPage(QWizardPage):
         self.probes = ThumbStrip()
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        for widget in (self.state_label, self.error_label, self.summary, self.notes, self.unreadable,
+        for widget in (self.state_label, self.check_anyway, self.error_label, self.summary, self.notes, self.unreadable,
                        self.samples_title, self.samples, self.probes_title, self.probes):
             layout.addWidget(widget)
         layout.addStretch(1)
         self.runner = LatestRunner(pool, debounce_ms=200, parent=self)
         self.runner.result.connect(self._show)
         self.runner.errored.connect(lambda e: self._fail(error_sentence(e.exception, e.message)))
-        self.runner.busy_changed.connect(lambda _: self.completeChanged.emit())
+        self.runner.busy_changed.connect(lambda _: announce_complete(self))
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
@@ -108,21 +131,41 @@ class DataPage(QWizardPage):
             self.set_folder(folders[0])
             event.acceptProposedAction()
 
-    def _folder_changed(self, text: str) -> None:
+    def _mark_typed(self, _text: str) -> None:
+        self._typed = True
+
+    def _folder_changed(self, text: str, settled: bool = False) -> None:
+        """Check the folder in the box: at once when chosen, dropped or confirmed with Enter; once the typing
+        has paused when typed; never a whole disk or home folder unless the user asks."""
+        typed, self._typed = self._typed and not settled, False
         self.view, self.error = None, None
         self._clear()
         text = text.strip()
         if not text or self.wizard() is None:
             self.state_label.setText("Choose the folder to train on.")
             self.runner.cancel()
+        elif typed and not Path(text).is_dir():  # chosen or confirmed paths get the check's reason instead
+            self.state_label.setText("No folder by that name (yet): finish typing it, or use Browse….")
+            self.runner.cancel()
+        elif (broad := broad_folder(Path(text))) and text != self._broad_ok:
+            self.state_label.setText(f"{text} is {broad}: checking it would read every photo below it, which "
+                                     "can take long. Choose the folder that holds the training photos.")
+            self.check_anyway.show()
+            self.runner.cancel()
         else:
             self.state_label.setText("Checking the folder…")
             config = self.wizard().base_config()
-            self.runner.submit(check_job, self.wizard().state.task, text, config.val_fraction, config.seed)
-        self.completeChanged.emit()
+            self.runner.submit(check_job, self.wizard().state.task, text, config.val_fraction, config.seed,
+                               delay_ms=SETTLE_MS if typed else 0)
+        announce_complete(self)
+
+    def _check_broad(self) -> None:
+        self._broad_ok = self.folder.text().strip()
+        self._folder_changed(self.folder.text(), settled=True)
 
     # ------------------------------------------------------------ results
     def _clear(self) -> None:
+        self.check_anyway.hide()
         self.error_label.show_message(None)
         self.summary.clear()
         self.notes.show_message(None)
@@ -134,7 +177,7 @@ class DataPage(QWizardPage):
         self.view, self.error = None, message
         self.state_label.setText("")
         self.error_label.show_message(message)
-        self.completeChanged.emit()
+        announce_complete(self)
 
     def _show(self, view) -> None:
         if view.report.folder != self.folder.text().strip():
@@ -156,4 +199,4 @@ class DataPage(QWizardPage):
         self.samples_title.setVisible(bool(view.thumbs))
         self.probes.set_images(view.probes)
         self.probes_title.setVisible(bool(view.probes))
-        self.completeChanged.emit()
+        announce_complete(self)

@@ -27,7 +27,7 @@ from ..workers import LatestRunner
 from .bridge import error_sentence
 from .defaults import imagenet_problem, suggested_config
 from .jobs import estimate_job
-from .widgets import ErrorLabel
+from .widgets import ErrorLabel, announce_complete
 
 FIELD_WIDTH = 160
 STARTS = [("ImageNet weights (recommended)", "imagenet"), ("From scratch", "none"), ("From a weights file…", "file")]
@@ -215,7 +215,7 @@ class SettingsPage(QWizardPage):
         if self._loading:
             return
         self.error.show_message(self.problem())
-        self.completeChanged.emit()
+        announce_complete(self)
 
     def suggest(self) -> None:
         from training.device import resolve_device

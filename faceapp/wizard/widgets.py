@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget, QWizardPage
 
 from ..widgets import MUTED
 
 ERROR_STYLE = ("QLabel { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
                " color: #8e1c1c; }")
+
+
+def announce_complete(page: QWizardPage) -> None:
+    """`page.completeChanged`, with the keyboard focus left where it was.
+
+    QWizard hides its page area while it updates its buttons, so the field being typed in lost the focus
+    at each emission, to the main window's sidebar, whose type-ahead then switched pages."""
+    focused = QApplication.focusWidget()
+    page.completeChanged.emit()
+    if focused is not None and QApplication.focusWidget() is not focused and focused.isVisible() \
+            and focused.isEnabled():
+        focused.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 class ErrorLabel(QLabel):

@@ -269,3 +269,66 @@ def test_cancel_and_closing_keep_the_best_checkpoint_and_resume(make_window, mod
     qtbot.waitUntil(lambda: page.result is not None, timeout=TIMEOUT)
     assert page.result.stop_reason == "cancelled"
     assert load_checkpoint(result.best_path, task="gender")["epoch"] == 1
+
+
+def _data_page_in_window(make_window, installed_store, qtbot, task="gender"):
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window(installed_store)
+    window.show_page(2)
+    window.train_panel.new_run(task)
+    wizard = window.train_panel.wizard
+    wizard.task_page.buttons[task].setChecked(True)
+    wizard.next()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    page = wizard.data_page
+    page.folder.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is page.folder, timeout=5000)
+    return window, page
+
+
+def test_typing_a_path_keeps_the_focus_and_checks_only_the_settled_path(make_window, installed_store, gender_folder,
+                                                                        qtbot, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from faceapp.wizard import data_page
+
+    checked = []
+    real = data_page.check_job
+    monkeypatch.setattr(data_page, "check_job", lambda task, folder, *a: checked.append(folder) or real(task, folder, *a))
+    window, page = _data_page_in_window(make_window, installed_store, qtbot)
+    path = str(gender_folder)
+    for i, ch in enumerate(path):
+        qtbot.keyClick(page.folder, ch)
+        if i % 8 == 0:
+            qtbot.wait(30)  # a pause shorter than the settle time: no check yet
+        # the sidebar's type-ahead used to take the focus and switch pages ('t' for Tag folder)
+        assert QApplication.focusWidget() is page.folder, f"focus lost after {path[:i + 1]!r}"
+        assert window.sidebar.currentRow() == 2
+    assert page.folder.text() == path
+    qtbot.waitUntil(page.isComplete, timeout=TIMEOUT)
+    assert checked == [path]  # not '/', '/tmp', ... on the way
+    assert QApplication.focusWidget() is page.folder
+
+
+def test_a_whole_disk_or_home_folder_is_checked_only_when_asked(make_window, installed_store, tmp_path, qtbot,
+                                                               monkeypatch):
+    from faceapp.wizard import data_page
+
+    checked = []
+    real = data_page.check_job
+    monkeypatch.setattr(data_page, "check_job", lambda task, folder, *a: checked.append(folder) or real(task, folder, *a))
+    home = tmp_path / "home" / "ann"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    window, page = _data_page_in_window(make_window, installed_store, qtbot)
+    for folder, why in (("/", "the top of a file system"), (str(home), "your home folder"),
+                        (str(home.parent), "a folder that holds home folders")):
+        page.set_folder(folder)
+        assert why in page.state_label.text() and page.check_anyway.isVisible() and not page.isComplete()
+    qtbot.wait(100)
+    assert checked == []
+    page.check_anyway.click()
+    qtbot.waitUntil(page.error_label.isVisible, timeout=TIMEOUT)  # checked: no photos in it
+    assert checked == [str(home.parent)] and not page.check_anyway.isVisible()
