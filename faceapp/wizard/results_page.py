@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QFileDialog,
+    QMessageBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -23,9 +24,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from ..widgets import MUTED
+from ..widgets import MUTED, Notice
 from ..workers import LatestRunner
 from .bridge import error_sentence
+from .adoption import Adoption
 from .jobs import results_job
 from .runs import write_metrics_csv
 from .widgets import ErrorLabel
@@ -38,6 +40,10 @@ def _table(headers: list[str]) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setStretchLastSection(True)
     return table
+
+
+def _kind(task: str) -> str:
+    return "gender model" if task == "gender" else "face matcher"
 
 
 def _fmt(value) -> str:
@@ -82,13 +88,21 @@ class ResultsPage(QWizardPage):
                    QPushButton("Open run folder", clicked=self.open_folder),
                    QPushButton("Save charts (PNG)…", clicked=lambda: self.save_charts()),
                    QPushButton("Save metrics (CSV)…", clicked=lambda: self.save_metrics())]
-        self.activate_button.setDefault(True)
+        self.adoption: Adoption | None = None
+        self.comparison = QLabel(wordWrap=True)
+        self.adoption_warning = Notice()
+        self.previous: tuple[str, Path] | None = None  # (task, model) active before "Use this model"
+        self.undo_button = QPushButton("Go back to the previous model", clicked=self.undo, visible=False)
         row = QHBoxLayout()
         for b in buttons:
             row.addWidget(b)
         row.addStretch(1)
         self.done_label = QLabel()
         self.done_label.setStyleSheet("color: #2e7d32;")
+        done_row = QHBoxLayout()
+        done_row.addWidget(self.done_label)
+        done_row.addWidget(self.undo_button)
+        done_row.addStretch(1)
         grid = QGridLayout()
         grid.addWidget(self.report, 0, 0)
         grid.addWidget(self.confusion, 0, 1, Qt.AlignmentFlag.AlignTop)
@@ -105,8 +119,10 @@ class ResultsPage(QWizardPage):
         layout.addLayout(grid, 3)
         layout.addWidget(QLabel("<b>Epochs</b> (also in the run folder's metrics.csv)"))
         layout.addWidget(self.epochs, 2)
+        layout.addWidget(self.comparison)
+        layout.addWidget(self.adoption_warning)
         layout.addLayout(row)
-        layout.addWidget(self.done_label)
+        layout.addLayout(done_row)
         self.runner = LatestRunner(pool, debounce_ms=0, parent=self)
         self.runner.result.connect(self._show)
         self.runner.errored.connect(lambda e: self.error.show_message(error_sentence(e.exception, e.message)))
@@ -133,6 +149,9 @@ class ResultsPage(QWizardPage):
         self._fill_epochs(shown)
         self.source.setText("Scoring the best model…")
         self.activate_button.setEnabled(shown.best_path is not None and wizard.models is not None)
+        self._show_adoption(wizard.adoption(shown) if shown.best_path is not None else None)
+        self.undo_button.hide()
+        self.previous = None
         if shown.best_path is not None:
             self.runner.submit(results_job, shown.best_path, shown.data)
 
@@ -147,6 +166,19 @@ class ResultsPage(QWizardPage):
                 f"<span style='color:{MUTED}'>{html.escape(str(shown.best_path))}</span>")
 
     # ------------------------------------------------------------ showing
+    def _show_adoption(self, adoption: Adoption | None) -> None:
+        """The new model's score beside the active one's; "Use this model" is the default button only
+        when the new model is not worse, and is worded as a choice against advice otherwise."""
+        self.adoption = adoption
+        self.comparison.setText(adoption.comparison() if adoption else "")
+        self.comparison.setVisible(adoption is not None)
+        self.adoption_warning.show_message(f"<b>{html.escape(adoption.warning())}</b>"
+                                           if adoption and adoption.warning() else None)
+        recommended = adoption is None or adoption.recommended
+        self.activate_button.setText("Use this model in the app" if recommended else "Use this model anyway…")
+        self.activate_button.setDefault(recommended)
+        self.activate_button.setAutoDefault(recommended)
+
     def _show(self, results) -> None:
         self.results = results
         self.source.setText(f"Scored on the {results.source}." if results.source else results.note)
@@ -209,13 +241,47 @@ class ResultsPage(QWizardPage):
     def activate(self) -> None:
         wizard = self.wizard()
         shown = wizard.shown_run()
+        if self.adoption is not None and not self.adoption.recommended and not self._confirm_against_advice():
+            return
+        previous = wizard.models.path(shown.task) if wizard.models is not None else None
         try:
             path = wizard.activate(shown)
         except Exception as exc:  # noqa: BLE001 - one sentence in the page, the trace in the log
             self.error.show_message(f"Could not use the model: {error_sentence(exc)}")
             return
-        self.done_label.setText(f"{path.name} is now the active {'gender model' if shown.task == 'gender' else 'face matcher'}.")
+        self.previous = (shown.task, previous) if previous is not None and previous != path else None
+        self.undo_button.setText(f"Go back to {self._model_name(previous)}" if self.previous else "")
+        self.undo_button.setVisible(self.previous is not None)
+        self.done_label.setText(f"{path.name} is now the active {_kind(shown.task)}.")
         self.activated.emit(shown.task, str(path))
+
+    def _confirm_against_advice(self) -> bool:
+        answer = QMessageBox.warning(
+            self, "Use this model?", f"{self.adoption.warning()}\n\n{self.adoption.comparison()}\n\n"
+            "Use it in the app anyway? You can go back to the current model here or on the Models page.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def undo(self) -> None:
+        """Make the model that was active before "Use this model" active again."""
+        if self.previous is None:
+            return
+        task, path = self.previous
+        try:
+            self.wizard().restore_model(task, path)
+        except Exception as exc:  # noqa: BLE001 - one sentence in the page, the trace in the log
+            self.error.show_message(f"Could not go back: {error_sentence(exc)}")
+            return
+        self.previous = None
+        self.undo_button.hide()
+        self.done_label.setText(f"{self._model_name(path)} is the active {_kind(task)} again.")
+        self.activated.emit(task, str(path))
+
+    def _model_name(self, path: Path | None) -> str:
+        models = self.wizard().models
+        if path is None or models is None:
+            return "the previous model"
+        return "the bundled model" if path == models.store.bundled_path(self.wizard().shown_run().task) else path.name
 
     def _save_as(self, target, title: str, default_name: str, file_filter: str, write) -> Path | None:
         """Ask where to save unless `target` is given; `write(target)` returns the written path or None."""

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 from training.selection import best_epoch
 
 from ..workers import WorkerPool
+from .adoption import Adoption, compare_with_active
 from .bridge import TrainingRun
 from .data_page import DataPage
 from .defaults import suggested_config
@@ -136,6 +137,26 @@ class TrainWizard(QWizard):
         self.models.invalidate()
         log.info("activated %s model %s from %s", run.task, entry.path, run.path)
         return entry.path
+
+    def adoption(self, run: RunInfo) -> Adoption | None:
+        """The run's validation score beside the active model's, or None without a model store."""
+        if self.models is None:
+            return None
+        path = self.models.path(run.task)
+        summary, name = None, ""
+        if path is not None:
+            name = "the bundled model" if path == self.models.store.bundled_path(run.task) else path.name
+            try:
+                summary = self.models.store.summary(path, run.task)
+            except Exception:  # noqa: BLE001 - an unreadable active model has no score to compare
+                summary = None
+        return compare_with_active(run, summary, name)
+
+    def restore_model(self, task: str, path: Path) -> None:
+        """Make `path` (a model in the store, or the bundled one) the active model of `task` again."""
+        self.models.store.activate(task, path)
+        self.models.invalidate()
+        log.info("went back to %s model %s", task, path)
 
     # ------------------------------------------------------------ training and closing
     def set_training(self, running: bool) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 
-def save_tiny(path, task: str, seed: int = 0, threshold: float = 0.5):
+def save_tiny(path, task: str, seed: int = 0, threshold: float = 0.5, metrics: dict | None = None):
     import torch
 
     from training.checkpoint import make_checkpoint, save_checkpoint
@@ -19,7 +19,7 @@ def save_tiny(path, task: str, seed: int = 0, threshold: float = 0.5):
         model, task=task, classes=classes, input_size=32,
         normalization={"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
         framing={"detector": "haar", "frame_scale": 0.4328}, threshold=threshold,
-        metrics={"val_accuracy": 0.5}, config={"task": task, "epochs": 1}, history=[{"epoch": 1}], epoch=1,
+        metrics=metrics or {"val_accuracy": 0.5}, config={"task": task, "epochs": 1}, history=[{"epoch": 1}], epoch=1,
         extra={"train_data": "tiny test model (untrained)"},
     )
     save_checkpoint(path, ckpt)

@@ -332,3 +332,43 @@ def test_a_whole_disk_or_home_folder_is_checked_only_when_asked(make_window, ins
     page.check_anyway.click()
     qtbot.waitUntil(page.error_label.isVisible, timeout=TIMEOUT)  # checked: no photos in it
     assert checked == [str(home.parent)] and not page.check_anyway.isVisible()
+
+
+def test_a_model_at_chance_is_not_adopted_by_default_and_the_previous_one_comes_back(
+        make_window, model_store, tmp_path, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from faceapp.wizard.runs import read_run, write_metrics_csv
+    from tests.gui.helpers import save_tiny
+
+    good = save_tiny(tmp_path / "good.pt", "gender", metrics={"val_balanced_accuracy": 0.96})
+    model_store.import_checkpoint(good, task="gender")
+    before = model_store.active_path("gender")
+    run_dir = tmp_path / "runs" / "one_epoch"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text('{"task": "gender", "epochs": 1}', encoding="utf-8")
+    write_metrics_csv(run_dir / "metrics.csv", [{"epoch": 1, "train_loss": 0.69, "val_loss": 0.69, "lr": 1e-3,
+                                                 "val_balanced_accuracy": 0.5}])
+    save_tiny(run_dir / "best.pt", "gender", seed=1, metrics={"val_balanced_accuracy": 0.5})
+    window = make_window(model_store)
+    window.show_page(2)
+    wizard = window.train_panel.wizard
+    window.train_panel.stack.setCurrentWidget(wizard)
+    wizard.show_results(read_run(run_dir))
+    page = wizard.results_page
+    assert wizard.currentPage() is page
+    assert "no better than guessing" in page.adoption_warning.text() and not page.adoption_warning.isHidden()
+    assert "this run 0.500; the active model, good.pt, 0.960" in page.comparison.text()
+    assert page.activate_button.text() == "Use this model anyway…" and not page.activate_button.isDefault()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No)
+    page.activate_button.click()
+    assert len(asked) == 1 and model_store.active_path("gender") == before  # declined: nothing changed
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    page.activate_button.click()
+    adopted = model_store.active_path("gender")
+    assert adopted != before and adopted.name.startswith("one_epoch")
+    assert not page.undo_button.isHidden() and page.undo_button.text() == "Go back to good.pt"
+    page.undo_button.click()
+    assert model_store.active_path("gender") == before and page.undo_button.isHidden()
+    assert window.verify_panel.models.path("gender") == before  # the app's models follow the store

@@ -138,3 +138,32 @@ def test_a_run_s_best_epoch_is_the_one_the_engine_saved(tmp_path):
                                           {"epoch": 3, "val_auc": 0.9005}], "completed")
     run = read_run(tmp_path / "a")
     assert run.min_delta == 1e-3 and run.best["epoch"] == 2
+
+
+@pytest.mark.parametrize("new, active, verdict, recommended", [
+    (0.50, 0.96, "chance", False),  # a 1-epoch run that calls everyone the same
+    (0.90, 0.96, "worse", False),
+    (0.955, 0.96, "similar", True),
+    (0.98, 0.96, "better", True),
+    (0.98, None, "unknown", True),  # no active model, or one without a stored score
+    (None, 0.96, "unknown", True),
+])
+def test_a_new_model_is_judged_against_the_active_one(new, active, verdict, recommended):
+    from faceapp.wizard.adoption import Adoption
+
+    adoption = Adoption("balanced accuracy", new, active, "gender.pt")
+    assert adoption.verdict == verdict and adoption.recommended == recommended
+    assert bool(adoption.warning()) == (not recommended)
+
+
+def test_the_comparison_reads_both_scores_from_the_run_and_the_active_checkpoint(tmp_path):
+    from faceapp.wizard.adoption import compare_with_active
+
+    _fake_run(tmp_path / "a", "gender", [{"epoch": 1, "val_balanced_accuracy": 0.5}], "completed")
+    adoption = compare_with_active(read_run(tmp_path / "a"), {"metrics": {"val_balanced_accuracy": 0.962}},
+                                   "the bundled model")
+    assert (adoption.new, adoption.active, adoption.verdict) == (0.5, 0.962, "chance")
+    assert adoption.comparison() == ("Validation balanced accuracy: this run 0.500; the active model, the bundled "
+                                     "model, 0.962 (each on its own run's validation data).")
+    assert compare_with_active(read_run(tmp_path / "a"), None, "").comparison() == \
+        "Validation balanced accuracy: this run 0.500."
