@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTreeWidget,
@@ -20,9 +22,10 @@ from PySide6.QtWidgets import (
 
 from ..widgets import MUTED
 from ..wizard.memory import WizardMemory
-from ..wizard.runs import RunInfo, list_runs
+from ..wizard.runs import RunInfo, delete_run, list_runs, run_size
 from ..wizard.wizard import TrainWizard
 
+log = logging.getLogger(__name__)
 INTRO = ("<h2>Training wizard</h2><p>Train your own gender classifier or face matcher on your folders, with live "
          "charts. It runs the same training code as the command line (<code>python -m training</code>), on the GPU "
          "when there is one. Runs are saved in <code>{folder}</code>.</p>")
@@ -65,12 +68,15 @@ class TrainPanel(QWidget):
         self.resume_button = QPushButton("Resume…", clicked=self.resume_selected)
         self.resume_button.setToolTip("Continue the run from its last checkpoint (e.g. with more epochs)")
         self.folder_button = QPushButton("Open run folder", clicked=self.open_selected_folder)
+        self.delete_button = QPushButton("Delete run…", clicked=self.delete_selected)
+        self.delete_button.setToolTip("Delete the run folder and its checkpoints (models already in use in the app "
+                                      "are copies and stay)")
         refresh = QPushButton("Refresh", clicked=self.refresh_runs)
         self.empty = QLabel("No training runs yet.")
         self.empty.setStyleSheet(f"color: {MUTED};")
         home = QWidget()
         buttons = QHBoxLayout()
-        for b in (self.results_button, self.resume_button, self.folder_button):
+        for b in (self.results_button, self.resume_button, self.folder_button, self.delete_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(refresh)
@@ -127,6 +133,7 @@ class TrainPanel(QWidget):
         self.results_button.setEnabled(run is not None and run.best_path is not None)
         self.resume_button.setEnabled(run is not None and run.last_path is not None)
         self.folder_button.setEnabled(run is not None)
+        self.delete_button.setEnabled(run is not None)
 
     # ------------------------------------------------------------ actions
     def new_run(self, task: str | None = None) -> None:
@@ -149,6 +156,31 @@ class TrainPanel(QWidget):
         run = self.selected_run()
         if run is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(run.path)))
+
+    def delete_selected(self) -> None:
+        """Delete the selected run's folder after the user confirms (never while a model is training)."""
+        run = self.selected_run()
+        if run is None:
+            return
+        if self.wizard.training:
+            self.status.emit("A model is training: delete runs once it has finished.")
+            return
+        size = run_size(run.path) / 2**20
+        answer = QMessageBox.question(
+            self, "Delete run?", f"Delete the run {run.name} and its folder ({size:,.0f} MB)?\n\n{run.path}\n\n"
+            "Its checkpoints and charts are deleted. A model from it already in use in the app is a copy and stays.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            delete_run(run.path, self.runs_dir())
+        except (OSError, ValueError) as exc:
+            self.status.emit(f"Could not delete {run.name}: {getattr(exc, 'strerror', None) or exc}")
+            self.refresh_runs()
+            return
+        log.info("deleted run %s (%.0f MB)", run.path, size)
+        self.status.emit(f"Deleted the run {run.name} ({size:,.0f} MB freed).")
+        self.refresh_runs()
 
     def show_home(self) -> None:
         self.stack.setCurrentIndex(0)

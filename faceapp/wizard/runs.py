@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,20 @@ def list_runs(out_dir) -> list[RunInfo]:
         return []
     runs = [run for p in folder.iterdir() if p.is_dir() and (run := read_run(p)) is not None]
     return sorted(runs, key=lambda r: r.created, reverse=True)
+
+
+def run_size(run_dir) -> int:
+    """Bytes on disk of a run folder (its checkpoints are most of it: ~45 MB each for the gender model)."""
+    return sum(p.stat().st_size for p in Path(run_dir).rglob("*") if p.is_file())
+
+
+def delete_run(run_dir, out_dir) -> None:
+    """Delete a run folder of `out_dir`, and nothing else: it must be a run folder directly inside it.
+    Models put to use in the app are copies in the model folder, so they stay."""
+    run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
+    if run_dir.parent != out_dir or read_run(run_dir) is None:
+        raise ValueError(f"{run_dir} is not a training run of {out_dir}")
+    shutil.rmtree(run_dir)
 
 
 def write_run_source(run_dir, task: str, data: list[str]) -> None:

@@ -372,3 +372,30 @@ def test_a_model_at_chance_is_not_adopted_by_default_and_the_previous_one_comes_
     page.undo_button.click()
     assert model_store.active_path("gender") == before and page.undo_button.isHidden()
     assert window.verify_panel.models.path("gender") == before  # the app's models follow the store
+
+
+def test_delete_run_asks_first_and_removes_only_that_run(make_panel, tmp_path, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from faceapp.wizard.runs import write_metrics_csv
+
+    panel = make_panel()
+    for name in ("old", "keep"):
+        run = panel.runs_dir() / name
+        run.mkdir(parents=True)
+        (run / "config.json").write_text('{"task": "gender", "epochs": 1}', encoding="utf-8")
+        write_metrics_csv(run / "metrics.csv", [{"epoch": 1, "val_balanced_accuracy": 0.7}])
+    panel.refresh_runs()
+    item = next(panel.runs.topLevelItem(i) for i in range(panel.runs.topLevelItemCount())
+                if panel.runs.topLevelItem(i).text(0) == "old")
+    panel.runs.setCurrentItem(item)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    panel.delete_button.click()
+    assert (panel.runs_dir() / "old").exists() and "Delete the run old" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(panel.status) as said:
+        panel.delete_button.click()
+    assert not (panel.runs_dir() / "old").exists() and (panel.runs_dir() / "keep").exists()
+    assert said.args[0].startswith("Deleted the run old")
+    assert [panel.runs.topLevelItem(i).text(0) for i in range(panel.runs.topLevelItemCount())] == ["keep"]

@@ -167,3 +167,20 @@ def test_the_comparison_reads_both_scores_from_the_run_and_the_active_checkpoint
                                      "model, 0.962 (each on its own run's validation data).")
     assert compare_with_active(read_run(tmp_path / "a"), None, "").comparison() == \
         "Validation balanced accuracy: this run 0.500."
+
+
+def test_only_a_run_folder_of_the_runs_folder_is_deleted(tmp_path):
+    from faceapp.wizard.runs import delete_run, run_size
+
+    run = _fake_run(tmp_path / "runs" / "a", "gender", [{"epoch": 1, "val_balanced_accuracy": 0.7}], "completed")
+    (run / "best.pt").write_bytes(b"x" * 1000)
+    assert run_size(run) >= 1000
+    photos = tmp_path / "runs" / "my photos"
+    photos.mkdir()
+    (photos / "me.jpg").write_bytes(b"jpeg")
+    for wrong in (photos, tmp_path / "runs", run / ".." / ".." / "runs" / "a" / "..", tmp_path / "elsewhere"):
+        with pytest.raises(ValueError, match="is not a training run"):
+            delete_run(wrong, tmp_path / "runs")
+    assert (photos / "me.jpg").exists()
+    delete_run(run, tmp_path / "runs")
+    assert not run.exists() and (photos / "me.jpg").exists()
