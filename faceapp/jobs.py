@@ -80,6 +80,7 @@ class PairView:
     reference_note: str
     probe_note: str
     reference_embedding: object  # numpy vector
+    unfit: str = ""  # "reference: <why>" / "probe: <why>": a photo that cannot show a face, so no verdict
 
 
 def _note(part: verify.FacePart) -> str:
@@ -91,9 +92,11 @@ def _note(part: verify.FacePart) -> str:
 def pair_job(models, reference, probe, assume_crop: bool) -> PairView:
     matcher = models.matcher()
     score = verify.score_pair(matcher, reference, probe, assume_crop=assume_crop)
+    unfit = "; ".join(f"the {side} photo: {part.unfit}" for side, part in
+                      (("reference", score.reference), ("probe", score.probe)) if part.unfit)
     return PairView(score.probability, float(matcher.threshold),
                     pil_to_qimage(score.reference.crop, 200), pil_to_qimage(score.probe.crop, 200),
-                    _note(score.reference), _note(score.probe), score.reference_embedding)
+                    _note(score.reference), _note(score.probe), score.reference_embedding, unfit)
 
 
 @dataclass

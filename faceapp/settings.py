@@ -16,6 +16,7 @@ DEFAULTS = {
     "verify/gallery_folder": "",
     "verify/threshold": -1.0,  # < 0: use the model's stored threshold
     "verify/threshold_model": "",  # which matcher the saved threshold belongs to
+    "verify/uncertain_margin": 0.05,  # scores within this of the threshold are "UNCERTAIN"
     "verify/condition": "",
     "verify/severity": 3,
     "models/last_folder": "",

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from training.faces import cannot_hold_a_face
 from training.imaging import ImageLoadError, load_reduced
 
 from . import __version__
@@ -61,6 +62,7 @@ class TagResult:
     face_box: tuple[int, int, int, int] | None = None
     note: str = ""
     error: str | None = None
+    unfit: str = ""  # no face found, and the image is too small or too thin to show one: never a class
     thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -71,7 +73,7 @@ class TagResult:
         """The label shown to the user: the prediction, "uncertain" below the level, or "error"."""
         if self.error is not None:
             return ERROR
-        if self.confidence < uncertain_below:
+        if self.confidence < uncertain_below or self.unfit:
             return UNCERTAIN
         return self.predicted or UNCERTAIN
 
@@ -171,6 +173,10 @@ def _prepare(index: int, path: Path, image: Image.Image, framing, input_size: in
         box = box_tuple(found.box)
         result.face_box = box if box is None or factor == 1.0 else tuple(round(v * factor) for v in box)
         result.note = found.note or ""
+        if found.box is None:
+            width, height = (round(v * factor) for v in image.size)
+            result.unfit = cannot_hold_a_face(width, height)
+            result.note = f"{result.note}; {result.unfit}" if result.unfit else result.note
     except Exception as exc:  # noqa: BLE001 - a detector crash on one odd image must not end the run
         log.warning("face finding failed on %s", path, exc_info=True)
         crop = image

@@ -17,6 +17,8 @@ from training import distortions
 from training.imaging import iter_images, list_images
 
 from .embedding_cache import EmbeddingCache
+from training.faces import cannot_hold_a_face
+
 from .framing import decode_side, find_face
 from .tagging import box_tuple
 
@@ -30,6 +32,7 @@ class FacePart:
     fallback: bool
     box: tuple[int, int, int, int] | None
     note: str
+    unfit: str = ""  # why no face can be in this image (too small or too thin), when none was found
 
 
 @dataclass
@@ -76,13 +79,29 @@ class GalleryUnreadable:
     files: tuple[tuple[Path, str], ...]
 
 
+MATCH, NO_MATCH, UNCERTAIN = "MATCH", "NO MATCH", "UNCERTAIN"
+DEFAULT_MARGIN = 0.05  # scores this close to the threshold are too close to call
+
+
 def decide(probability: float, threshold: float) -> bool:
     return probability >= threshold
 
 
+def verdict(probability: float, threshold: float, margin: float = DEFAULT_MARGIN, unfit: str = "") -> str:
+    """MATCH at or above threshold + margin, NO MATCH below threshold - margin, UNCERTAIN between them
+    (too close to call) or when a photo cannot show a face at all (`unfit`)."""
+    if unfit:
+        return UNCERTAIN
+    if probability >= threshold + margin:
+        return MATCH
+    return NO_MATCH if probability < threshold - margin else UNCERTAIN
+
+
 def face_part(image: Image.Image, framing, assume_crop: bool = False) -> FacePart:
     found = find_face(image, framing, assume_crop=assume_crop)
-    return FacePart(found.image, int(found.faces_found), bool(found.fallback), box_tuple(found.box), found.note or "")
+    unfit = cannot_hold_a_face(*image.size) if found.box is None else ""
+    note = f"{found.note}; {unfit}" if unfit else found.note or ""
+    return FacePart(found.image, int(found.faces_found), bool(found.fallback), box_tuple(found.box), note, unfit)
 
 
 def _score(matcher, reference: np.ndarray, probes: np.ndarray) -> np.ndarray:

@@ -237,6 +237,20 @@ def frame_scale_of(framing: dict | None) -> float:
     return float((framing or {}).get("frame_scale") or DEFAULT_FRAME_SCALE)
 
 
+MAX_FACE_ASPECT = 4.0  # no photo of a face is 4 times longer than it is wide
+
+
+def cannot_hold_a_face(width: int, height: int) -> str:
+    """Why an image in which no face was found could not show one at all ('' when it could): smaller than
+    the detector's 24 px window, or a strip. A model's answer on such an image is noise, never a finding."""
+    short, long = sorted((int(width), int(height)))
+    if short < _HAAR_WINDOW:
+        return f"at {width}×{height} px the image is too small to hold a face"
+    if long > MAX_FACE_ASPECT * short:
+        return f"at {width}×{height} px the image is too thin to hold a face"
+    return ""
+
+
 def find_and_crop(image, frame_scale: float = DEFAULT_FRAME_SCALE, assume_crop: bool = False) -> FaceCrop:
     """Frame the largest face like a training photo; the whole image (flagged) when there is none.
 

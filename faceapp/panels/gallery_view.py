@@ -25,10 +25,11 @@ from ..workers import GeneratorWorker, WorkerError
 log = logging.getLogger(__name__)
 
 HEADERS = ("Identity", "Score", "Decision", "Closest image", "Images")
-MATCH, BEST, ABOVE, BELOW = "MATCH", "best candidate", "above threshold", "no match"
-DECISION_TIP = ("MATCH: the only identity that reaches the threshold. When several reach it, none is called a "
-                "match: the highest-scoring one is the best candidate, the others are 'above threshold'. "
-                "Compare those photos by eye, or raise the threshold.")
+MATCH, BEST, ABOVE, BELOW, UNSURE = "MATCH", "best candidate", "above threshold", "no match", "uncertain"
+DECISION_TIP = ("MATCH: the only identity that reaches the threshold, by more than the uncertain margin; "
+                "'uncertain' when it is within the margin. When several reach the threshold (or come within the "
+                "margin below it), none is called a match: the highest-scoring one is the best candidate, the "
+                "others are 'above threshold'. Compare those photos by eye, or raise the threshold.")
 
 
 class _NumberItem(QTableWidgetItem):
@@ -175,7 +176,7 @@ class GalleryView(QWidget):
         previous = self._best
         if previous is None or item.probability > previous.probability:  # ties: the first in gallery order
             self._best = item
-        above = self._above + decide(item.probability, self.panel.threshold())
+        above = self._above + decide(item.probability, self._lower())
         if above != self._above and above <= 2:  # 0 -> 1 or 1 -> 2: MATCH appears or goes
             self._above = above
             self.redecide()
@@ -206,17 +207,22 @@ class GalleryView(QWidget):
                   for rank, m in enumerate(ranked, 1)]
         return "\n".join(lines)
 
+    def _lower(self) -> float:
+        """Scores from here up may be the person: the threshold less the uncertain margin."""
+        return self.panel.threshold() - self.panel.uncertain_margin()
+
     def decision(self, match: GalleryMatch) -> str:
-        """MATCH, BEST, ABOVE or BELOW at the Verify page's threshold (no model call)."""
-        if not decide(match.probability, self.panel.threshold()):
+        """MATCH, UNSURE, BEST, ABOVE or BELOW at the Verify page's threshold and margin (no model call)."""
+        if not decide(match.probability, self._lower()):
             return BELOW
         if self._above == 1:
-            return MATCH
+            sure = decide(match.probability, self.panel.threshold() + self.panel.uncertain_margin())
+            return MATCH if sure else UNSURE
         return BEST if match is self._best else ABOVE
 
     def redecide(self) -> None:
-        threshold = self.panel.threshold()
-        self._above = sum(decide(m.probability, threshold) for m in self.matches)
+        lower = self._lower()
+        self._above = sum(decide(m.probability, lower) for m in self.matches)
         for match in self.matches:
             self._decide(match)
         if self.worker is None and self._outcome:
@@ -228,8 +234,8 @@ class GalleryView(QWidget):
         if cell is None or cell.text() == text:  # only changes touch the table
             return
         cell.setText(text)
-        color = {MATCH: Qt.GlobalColor.darkGreen, BEST: Qt.GlobalColor.darkYellow,
-                 ABOVE: Qt.GlobalColor.darkYellow}.get(text, Qt.GlobalColor.darkGray)
+        color = {MATCH: Qt.GlobalColor.darkGreen, BEST: Qt.GlobalColor.darkYellow, ABOVE: Qt.GlobalColor.darkYellow,
+                 UNSURE: Qt.GlobalColor.darkYellow}.get(text, Qt.GlobalColor.darkGray)
         cell.setForeground(color)
         font = cell.font()
         font.setBold(text in (MATCH, BEST))
@@ -261,11 +267,15 @@ class GalleryView(QWidget):
         text = f"{head}: {len(self.matches):,} of {self.total:,} identities"
         if best is not None:
             text += f"; best: {best.identity} ({best.probability:.3f})"
+            margin = self.panel.uncertain_margin()
+            near = f" or come within ±{margin:.2f} of it" if margin > 0 else ""
             if self._above > 1:
-                text += (f". {self._above:,} identities reach the threshold, so none is called a match: compare "
-                         "the best candidates by eye, or raise the threshold")
+                text += (f". {self._above:,} identities reach the threshold{near}, so none is called a match: "
+                         "compare the best candidates by eye, or raise the threshold")
             elif self._above == 0:
                 text += ", below the threshold: no identity matches"
+            elif self.decision(best) == UNSURE:
+                text += f", within ±{margin:.2f} of the threshold: too close to call"
         files = [(path, reason) for item in self.unreadable for path, reason in item.files]
         self.progress.setText(text + "." + self._unreadable_text(files))
         self.progress.setToolTip("\n".join(f"{path}: {reason}" for path, reason in files[:20])

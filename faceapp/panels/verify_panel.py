@@ -6,8 +6,8 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget)
 
 from training.distortions import CONDITIONS, DEFAULT_SEVERITY, SEVERITIES, describe
 
@@ -15,7 +15,7 @@ from .. import jobs
 from ..active_models import no_model_message
 from ..image_slot import ImageSlot
 from ..sweep_chart import SweepChart
-from ..verify import SweepPoint, decide
+from ..verify import MATCH, UNCERTAIN, SweepPoint, decide, verdict
 from ..widgets import MUTED, ImageView, Notice
 from ..workers import GeneratorWorker, LatestRunner, WorkerError, WorkerPool
 from .gallery_view import GalleryView
@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 THRESHOLD_TIP = ("Threshold: a pair whose match probability is at or above it counts as the same person. "
                  "It starts at the value stored with the model; lower it to accept more (and more false) matches. "
                  "Moving it re-decides instantly without running the model again.")
+MARGIN_TIP = ("Scores closer to the threshold than this are called UNCERTAIN rather than MATCH or NO MATCH: "
+              "too close to call. 0 turns the band off.")
+DECISION_COLORS = {MATCH: "#2e7d32", UNCERTAIN: "#b26a00"}  # NO MATCH: red
 PROBABILITY_TIP = "Match probability: the model's estimate that both photos show the same person (0 to 1)."
 
 
@@ -78,6 +81,10 @@ class VerifyPanel(QWidget):
         self.threshold_label.setToolTip(THRESHOLD_TIP)
         self.model_threshold_label = QLabel()
         self.model_threshold_label.setStyleSheet(f"color: {MUTED};")
+        self.margin = QDoubleSpinBox(minimum=0.0, maximum=0.25, singleStep=0.01, decimals=2, prefix="± ")
+        self.margin.setValue(self.settings.get("verify/uncertain_margin"))
+        self.margin.setToolTip(MARGIN_TIP)
+        self.margin.valueChanged.connect(self._margin_changed)
         self.crop_box = QCheckBox("Images are already face crops")
         self.crop_box.setChecked(self.settings.get("verify/assume_crop"))
         self.crop_box.toggled.connect(self._crop_toggled)
@@ -92,8 +99,15 @@ class VerifyPanel(QWidget):
         grid.addWidget(self.threshold_label)
         grid.addWidget(self.slider)
         grid.addWidget(self.model_threshold_label)
-        hint = QLabel("MATCH when the match probability is at or above the threshold. "
-                      "Hover over the slider for what moving it means.")
+        margin_row = QHBoxLayout()
+        margin_label = QLabel("Uncertain within")
+        margin_label.setToolTip(MARGIN_TIP)
+        margin_row.addWidget(margin_label)
+        margin_row.addWidget(self.margin)
+        margin_row.addStretch(1)
+        grid.addLayout(margin_row)
+        hint = QLabel("MATCH when the match probability is at or above the threshold plus the margin, NO MATCH "
+                      "below it minus the margin, UNCERTAIN between. Hover over the slider for what moving it means.")
         hint.setWordWrap(True)
         hint.setStyleSheet(f"color: {MUTED}; font-size: 9pt;")
         grid.addSpacing(6)
@@ -179,6 +193,9 @@ class VerifyPanel(QWidget):
     # ---------------------------------------------------------------- state
     def threshold(self) -> float:
         return self.slider.value() / 1000.0
+
+    def uncertain_margin(self) -> float:
+        return self.margin.value()
 
     def assume_crop(self) -> bool:
         return self.crop_box.isChecked()
@@ -276,10 +293,16 @@ class VerifyPanel(QWidget):
         self._show_preview_score()
         self.gallery.redecide()
 
+    def _margin_changed(self, value: float) -> None:
+        self.settings.set("verify/uncertain_margin", float(value))
+        self._show_decision()
+        self._show_preview_score()
+        self.gallery.redecide()
+
     def decision_text(self) -> str:
         if self.pair is None:
             return ""
-        return "MATCH" if decide(self.pair.probability, self.threshold()) else "NO MATCH"
+        return verdict(self.pair.probability, self.threshold(), self.uncertain_margin(), self.pair.unfit)
 
     def _show_decision(self) -> None:
         """Re-decide from the stored probability: no model call."""
@@ -290,10 +313,15 @@ class VerifyPanel(QWidget):
                 self.probability.setText("Fill both slots to compare.")
             return
         text = self.decision_text()
-        color = "#2e7d32" if text == "MATCH" else "#c62828"
+        color = DECISION_COLORS.get(text, "#c62828")
         self.decision.setText(text)
         self.decision.setStyleSheet(f"font-size: 22pt; font-weight: bold; color: {color};")
-        self.probability.setText(f"Match probability {self.pair.probability:.3f}")
+        why = ""
+        if self.pair.unfit:
+            why = f": {self.pair.unfit}"
+        elif text == UNCERTAIN:
+            why = f", within ±{self.uncertain_margin():.2f} of the threshold: too close to call"
+        self.probability.setText(f"Match probability {self.pair.probability:.3f}{why}")
 
     # ---------------------------------------------------------------- distortion preview
     def _show_severity(self) -> None:
@@ -331,8 +359,8 @@ class VerifyPanel(QWidget):
         if view is None:
             return
         what = f"{view.condition} at severity {view.severity}" if view.condition else "the original probe"
-        verdict = "MATCH" if decide(view.probability, self.threshold()) else "NO MATCH"
-        self.distorted_score.setText(f"With {what}: match probability {view.probability:.3f} → {verdict}.\n{view.note}")
+        said = verdict(view.probability, self.threshold(), self.uncertain_margin())
+        self.distorted_score.setText(f"With {what}: match probability {view.probability:.3f} → {said}.\n{view.note}")
 
     # ---------------------------------------------------------------- sweep
     def run_sweep(self) -> None:

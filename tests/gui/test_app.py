@@ -164,6 +164,12 @@ def test_verify_scores_and_threshold_redecides_without_model_call(make_window, i
     assert 0.0 <= probability <= 1.0 and panel.reference.crop_view.image() is not None
     calls = matcher.calls
     assert calls >= 1
+    assert panel.uncertain_margin() == pytest.approx(0.05)  # the default band
+    panel.slider.setValue(min(1000, int(probability * 1000) + 5))
+    assert panel.decision.text() == "UNCERTAIN" and "too close to call" in panel.probability.text()
+    panel.slider.setValue(max(0, int(probability * 1000) - 60))
+    assert panel.decision.text() == "MATCH"
+    panel.margin.setValue(0.0)  # no band: the threshold alone decides
     panel.slider.setValue(min(1000, int(probability * 1000) + 5))
     assert panel.decision.text() == "NO MATCH" or probability >= 0.995
     panel.slider.setValue(max(0, int(probability * 1000) - 5))
@@ -244,6 +250,7 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     panel = window.verify_panel
     with_plain_conv_features(panel.models.matcher())  # the loaded model, used by the search: identities score apart
     _fill_pair(panel, qtbot, tmp_path)
+    panel.margin.setValue(0.0)  # the threshold alone decides; the uncertain band is tested below
     panel.gallery.folder_edit.setText(str(gallery))
     with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
         panel.gallery.search_button.click()
@@ -264,6 +271,16 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     assert decisions()[ranked[0].identity] == "MATCH" and sorted(decisions().values())[1:] == ["no match"] * 2
     panel.slider.setValue(panel.slider.maximum())
     assert set(decisions().values()) == {"no match"} and "no identity matches" in panel.gallery.progress.text()
+    # With an uncertain band, the lone identity near the threshold is 'uncertain', and MATCH needs the margin.
+    margin = round((ranked[0].probability - ranked[1].probability) / 3, 2)
+    if margin >= 0.01:
+        panel.margin.setValue(margin)
+        panel.slider.setValue(int(1000 * ranked[0].probability))
+        assert decisions()[ranked[0].identity] == "uncertain" and "too close to call" in panel.gallery.progress.text()
+        panel.slider.setValue(int(1000 * (ranked[0].probability - 1.5 * margin)))
+        assert decisions()[ranked[0].identity] == "MATCH"
+        panel.margin.setValue(0.0)
+        panel.slider.setValue(panel.slider.maximum())
     # Ctrl+C on the Gallery tab copies the ranked list, decisions as shown.
     from PySide6.QtGui import QGuiApplication
 

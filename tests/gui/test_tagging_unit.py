@@ -212,3 +212,41 @@ def test_face_thumbnail_shows_what_the_model_saw():
     assert np.abs(thumb - reference).mean() < 6  # the same picture, shrunk from the 112 px model input
     large = tagging.face_thumbnail(crop, 112, 160)  # larger than the model input: from the crop itself
     assert large.shape == (160, 160, 3)
+
+
+def test_an_image_too_small_or_thin_to_show_a_face_is_never_given_a_class(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (4, 4), (250, 250, 250)).save(tmp_path / "tiny.png")  # bright: "female" at 98 %
+    Image.new("RGB", (2000, 50), (250, 250, 250)).save(tmp_path / "strip.png")
+    Image.new("RGB", (80, 80), (250, 250, 250)).save(tmp_path / "blank.png")  # no face, but could hold one
+    results = {r.path.name: r for r in tag_folder(list_images(tmp_path), FakeClassifier(), TagOptions())}
+    for name, why in (("tiny.png", "at 4×4 px the image is too small"), ("strip.png", "at 2000×50 px the image is "
+                                                                                     "too thin")):
+        result = results[name]
+        assert result.confidence > 0.9 and result.label(0.6) == UNCERTAIN  # the model's answer is kept, not shown
+        assert why in result.unfit and why in result.note
+    assert results["blank.png"].label(0.6) == "female" and not results["blank.png"].unfit
+    out = tmp_path / "sorted"
+    list(sort_into_folders(list(results.values()), out, uncertain_below=0.6))
+    assert sorted(p.name for p in (out / UNCERTAIN).iterdir()) == ["strip.png", "tiny.png"]
+
+
+def test_verify_calls_a_pair_uncertain_near_the_threshold_or_when_a_photo_cannot_show_a_face():
+    from faceapp.verify import MATCH, NO_MATCH, UNCERTAIN as UNSURE, verdict
+
+    assert verdict(0.70, 0.5) == MATCH and verdict(0.30, 0.5) == NO_MATCH
+    assert verdict(0.53, 0.5) == UNSURE and verdict(0.46, 0.5) == UNSURE and verdict(0.55, 0.5) == MATCH
+    assert verdict(0.51, 0.5, margin=0.0) == MATCH and verdict(0.49, 0.5, margin=0.0) == NO_MATCH
+    assert verdict(0.99, 0.5, unfit="at 4×4 px the image is too small to hold a face") == UNSURE
+
+
+def test_a_verify_photo_too_small_to_show_a_face_says_so():
+    from PIL import Image
+
+    from faceapp.verify import face_part
+
+    part = face_part(Image.new("RGB", (5, 5)), {"frame_scale": 0.7})
+    assert part.fallback and part.unfit == "at 5×5 px the image is too small to hold a face"
+    assert part.unfit in part.note
+    assert face_part(Image.new("RGB", (120, 120)), {"frame_scale": 0.7}).unfit == ""
