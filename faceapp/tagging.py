@@ -7,6 +7,8 @@ point. Bad files and missed faces never stop a run: they become results with a r
 from __future__ import annotations
 
 import csv
+import filecmp
+import glob
 import json
 import logging
 import os
@@ -292,6 +294,21 @@ def unique_destination(folder: Path, name: str) -> Path:
     raise OSError(f"no free file name for {name} in {folder}")
 
 
+def identical_copy(folder: Path, source: Path) -> Path | None:
+    """A file in `folder` under the source's name (or a numbered variant of it, `photo (1).jpg`) with the
+    same bytes: the photo was sorted there before."""
+    stem, suffix = os.path.splitext(source.name)
+    size = source.stat().st_size
+    candidates = [folder / source.name, *folder.glob(f"{glob.escape(stem)} (*){glob.escape(suffix)}")]
+    for candidate in candidates:
+        try:
+            if candidate.is_file() and candidate.stat().st_size == size and filecmp.cmp(source, candidate, shallow=False):
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
 def sort_into_folders(results: Iterable[TagResult], out_dir, *, uncertain_below: float,
                       move: bool = False) -> Iterator[SortOutcome]:
     """Copy (or, only when `move`, move) each tagged file into `out_dir/<label>/`; never overwrite.
@@ -311,6 +328,10 @@ def sort_into_folders(results: Iterable[TagResult], out_dir, *, uncertain_below:
         destination = None
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            same = identical_copy(folder, result.path)
+            if same is not None:  # sorted before: no second copy; a move leaves the original in place
+                yield SortOutcome(result.path, same, "skipped", f"an identical copy is already there ({same.name})")
+                continue
             destination = unique_destination(folder, result.path.name)
             if move:
                 shutil.move(str(result.path), str(destination))

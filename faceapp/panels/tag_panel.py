@@ -8,7 +8,7 @@ from collections import Counter, deque
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSize, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout,
@@ -216,7 +216,9 @@ class TagPanel(QWidget):
     def cancel(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
-            self.progress.text.setText("Cancelling…")
+            self._show_progress()
+            if not self.total:
+                self.progress.text.setText("Cancelling…")
 
     def _run(self, worker: GeneratorWorker, kind: str) -> None:
         self.worker, self.job_kind = worker, kind
@@ -241,6 +243,8 @@ class TagPanel(QWidget):
     def _show_progress(self) -> None:
         if self.total:
             self.progress.update_progress(self.done, self.total)
+            if self.worker is not None and self.worker.is_cancelled:  # until it stops, say that it is stopping
+                self.progress.text.setText(f"Cancelling… ({self.done:,} / {self.total:,} done)")
 
     def _errored(self, error: WorkerError) -> None:
         self.status.emit(error.message)
@@ -334,7 +338,7 @@ class TagPanel(QWidget):
             self.status.emit("Nothing to export yet: tag a folder first.")
             return None
         if path is None:
-            start = str(Path(self.settings.get("tag/last_output") or self.folder_edit.text()) / f"tags.{kind}")
+            start = str(Path(self.settings.get("tag/last_output") or _documents_folder()) / f"tags.{kind}")
             path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", start, f"{kind.upper()} (*.{kind})")
             if not path:
                 return None
@@ -364,15 +368,19 @@ class TagPanel(QWidget):
         if not self.model.results():
             self.status.emit("Nothing to sort yet: tag a folder first.")
             return
-        start = self.settings.get("tag/last_output") or self.folder_edit.text()
+        start = self.settings.get("tag/last_output") or _documents_folder()
         folder = QFileDialog.getExistingDirectory(self, "Sort copies into which folder?", start)
         if not folder:
             return
         move = self.move_box.isChecked()
         if move:
+            results = self.model.results()
+            movable = sum(r.ok for r in results)
+            left = len(results) - movable
+            untagged = f"\n{left:,} file{'s' * (left != 1)} that could not be tagged stay where they are." if left else ""
             answer = QMessageBox.warning(
                 self, "Move the original files?",
-                f"This moves {len(self.model.results()):,} files out of their folders into {folder}.\n"
+                f"This moves {movable:,} files out of their folders into {folder}.{untagged}\n"
                 "They will no longer be where they are now. Copy instead to keep them in place.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
             if answer != QMessageBox.StandardButton.Yes:
@@ -411,3 +419,8 @@ class TagPanel(QWidget):
         left = self.total - len(self.sort_outcomes)
         rest = f"; {left:,} not reached (originals untouched)" if left > 0 else ""
         return f"{head}: {done}{rest}.{where}"
+
+
+def _documents_folder() -> str:
+    """Where an export goes by default: the user's documents folder, not the photo folder being tagged."""
+    return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())

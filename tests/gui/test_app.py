@@ -82,6 +82,26 @@ def test_sort_copies_without_touching_originals(make_window, installed_store, ph
     assert "8 copied" in window.statusBar().currentMessage()
 
 
+def test_the_move_question_counts_only_the_files_it_will_move(make_window, installed_store, photo_folder, tmp_path,
+                                                              qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    window = make_window(installed_store)
+    tag = window.tag_panel
+    tag.set_folder(photo_folder)
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
+        tag.start()
+    asked, dialog_start = [], []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda parent, title, start: dialog_start.append(start) or str(tmp_path / "out"))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel)
+    tag.move_box.setChecked(True)
+    tag.choose_sort_folder()
+    assert "moves 8 files" in asked[0] and "2 files that could not be tagged stay where they are" in asked[0]
+    assert len(list(photo_folder.iterdir())) == 10  # cancelled: nothing moved
+    assert dialog_start[0] != str(photo_folder)  # exports and sorted copies do not default into the photos
+
+
 def test_cancel_stops_tagging(make_window, installed_store, photo_folder, qtbot, counting):
     window = make_window(installed_store)
     tag = window.tag_panel
@@ -92,8 +112,11 @@ def test_cancel_stops_tagging(make_window, installed_store, photo_folder, qtbot,
     tag.set_folder(photo_folder)
     tag.start()
     qtbot.waitUntil(lambda: any(r.ok for r in tag.model.results()), timeout=TIMEOUT)  # rows stream in
+    window.cancel_action.trigger()  # Esc; the model call in flight holds the worker at the gate
+    assert tag.progress.text.text().startswith("Cancelling…")
+    tag._show_progress()  # the progress ticker fires while the worker winds down
+    assert tag.progress.text.text().startswith("Cancelling…")  # not overwritten by "n / total · rate"
     with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT) as blocker:
-        window.cancel_action.trigger()  # Esc
         gate.set()
     assert blocker.args == ["tag", "cancelled"]
     assert len([r for r in tag.model.results() if r.ok]) < 8

@@ -250,3 +250,32 @@ def test_a_verify_photo_too_small_to_show_a_face_says_so():
     assert part.fallback and part.unfit == "at 5×5 px the image is too small to hold a face"
     assert part.unfit in part.note
     assert face_part(Image.new("RGB", (120, 120)), {"frame_scale": 0.7}).unfit == ""
+
+
+def test_sorting_the_same_results_twice_makes_no_duplicate_copies(tagged, photo_folder, tmp_path):
+    out = tmp_path / "sorted"
+    first = list(sort_into_folders(tagged, out, uncertain_below=0.5))
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    again = list(sort_into_folders(tagged, out, uncertain_below=0.5))
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == files  # no 'name (1).jpg'
+    copied = {o.source: o.destination for o in first if o.action == "copied"}
+    skipped = {o.source: o for o in again if o.source in copied}
+    assert all(o.action == "skipped" and o.destination == copied[src] and "identical copy" in o.reason
+               for src, o in skipped.items())
+    # A different photo under a name already taken still gets its own copy.
+    taken = next(iter(copied))
+    other = tmp_path / "other" / taken.name
+    other.parent.mkdir()
+    other.write_bytes(b"another photo with the same name")
+    label = copied[taken].parent.name
+    renamed = list(sort_into_folders([TagResult(0, other, predicted=label, confidence=0.99)], out,
+                                     uncertain_below=0.5))
+    assert renamed[0].action == "copied" and renamed[0].destination.name.endswith(f" (1){taken.suffix}")
+
+
+def test_a_move_onto_an_identical_copy_leaves_the_original_in_place(tagged, photo_folder, tmp_path):
+    out = tmp_path / "sorted"
+    list(sort_into_folders(tagged, out, uncertain_below=0.5))  # copies first
+    before = _digest(photo_folder)
+    outcomes = list(sort_into_folders(tagged, out, uncertain_below=0.5, move=True))
+    assert {o.action for o in outcomes} == {"skipped"} and _digest(photo_folder) == before
