@@ -70,7 +70,8 @@ class DataPage(QWizardPage):
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
-        self.notes = Notice()
+        self.warnings = Notice()  # what the user should know: styled as a warning
+        self.notes = QLabel(wordWrap=True)  # plain facts ("the classes are balanced enough"): not a warning
         self.unreadable = QLabel()
         self.unreadable.setWordWrap(True)
         self.unreadable.setStyleSheet("color: #8a5300;")
@@ -80,7 +81,8 @@ class DataPage(QWizardPage):
         self.probes = ThumbStrip()
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        for widget in (self.state_label, self.check_anyway, self.error_label, self.summary, self.notes, self.unreadable,
+        for widget in (self.state_label, self.check_anyway, self.error_label, self.summary, self.warnings, self.notes,
+                       self.unreadable,
                        self.samples_title, self.samples, self.probes_title, self.probes):
             layout.addWidget(widget)
         layout.addStretch(1)
@@ -168,7 +170,8 @@ class DataPage(QWizardPage):
         self.check_anyway.hide()
         self.error_label.show_message(None)
         self.summary.clear()
-        self.notes.show_message(None)
+        self.warnings.show_message(None)
+        self.notes.hide()
         self.unreadable.hide()
         for widget in (self.samples_title, self.samples, self.probes_title, self.probes):
             widget.hide()
@@ -188,7 +191,9 @@ class DataPage(QWizardPage):
         rows = "".join(f"<tr><td style='color:{MUTED}; padding-right:12px'>{html.escape(k)}</td>"
                        f"<td>{html.escape(v)}</td></tr>" for k, v in report.rows)
         self.summary.setText(f"<table>{rows}</table>")
-        self.notes.show_message("<br>".join(html.escape(n) for n in report.notes))
+        self.warnings.show_message("<br>".join(html.escape(n) for n in report.warnings))
+        self.notes.setText("\n".join(report.notes))
+        self.notes.setVisible(bool(report.notes))
         if report.unreadable:
             shown = "; ".join(f"{Path(p).name} ({r})" for p, r in report.unreadable[:UNREADABLE_SHOWN])
             more = len(report.unreadable) - UNREADABLE_SHOWN

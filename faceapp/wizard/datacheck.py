@@ -36,10 +36,11 @@ class DataReport:
     task: str
     folder: str
     rows: list[tuple[str, str]]  # (label, value) facts about the data
-    notes: list[str] = field(default_factory=list)  # what the training will do about it
+    notes: list[str] = field(default_factory=list)  # facts about how the training will use the data
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): skipped by training
     samples: list[tuple[str, str]] = field(default_factory=list)  # (path, caption)
     probes: list[tuple[str, str, int, bool]] = field(default_factory=list)  # (path, condition, severity, premade)
+    warnings: list[str] = field(default_factory=list)  # what the user should know before training on it
 
 
 def check_folder(task: str, folder, val_fraction: float = 0.15, seed: int = 0) -> DataReport:
@@ -86,15 +87,16 @@ def _check_gender(folder: Path, val_fraction: float, seed: int) -> DataReport:
         rows.append(("Held-out test set", "none (no val/ folder); the results use the validation split"))
     minority, majority = min(counts, key=counts.get), max(counts, key=counts.get)
     ratio = counts[majority] / counts[minority]
+    notes, warnings = [], []
     if ratio >= IMBALANCE_RATIO:
-        notes = [f"Imbalanced: {ratio:.1f} '{majority}' images per '{minority}' image. Training corrects it with "
+        warnings = [f"Imbalanced: {ratio:.1f} '{majority}' images per '{minority}' image. Training corrects it with "
                  f"weighted sampling and class weights in the loss (each makes up half of the gap), and "
                  f"wider crops and rotations of '{minority}' photos."]
     else:
         notes = [f"The classes are balanced enough (ratio {ratio:.1f} : 1)."]
     samples = [(i.path, i.label) for c in data.classes for i in _spread([i for i in train if i.label == c],
                                                                          SAMPLES // len(data.classes))]
-    return DataReport("gender", str(folder), rows, notes, sorted(bad.items()), samples)
+    return DataReport("gender", str(folder), rows, notes, sorted(bad.items()), samples, warnings=warnings)
 
 
 def _readable(people: list[Identity], bad: set[str]) -> list[Identity]:

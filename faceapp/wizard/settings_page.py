@@ -207,7 +207,7 @@ class SettingsPage(QWizardPage):
         self.form.setRowVisible(self.file_row, kind == "file")
         if not self._loading:
             self.freeze.setChecked(kind == "imagenet")
-        problem = imagenet_problem(self.wizard().state.task) if self.wizard() else None
+        problem = imagenet_problem(self.wizard().state.task) if self.wizard() and kind == "imagenet" else None
         self.weights_note.show_message(f"<b>No ImageNet weights here.</b> {problem}" if problem else None)
         self._changed()
 

@@ -109,7 +109,7 @@ def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbo
     data = wizard.state.report
     assert dict(data.rows)["Training images"] == "8 female · 16 male"
     assert "val/ folder" in dict(data.rows)["Held-out test set"]
-    assert "Imbalanced: 2.0" in data.notes[0] and wizard.data_page.samples.count == 8
+    assert "Imbalanced: 2.0" in data.warnings[0] and not data.notes and wizard.data_page.samples.count == 8
 
     page = wizard.settings_page
     fast_settings(page, epochs=2)
@@ -399,3 +399,28 @@ def test_delete_run_asks_first_and_removes_only_that_run(make_panel, tmp_path, q
     assert not (panel.runs_dir() / "old").exists() and (panel.runs_dir() / "keep").exists()
     assert said.args[0].startswith("Deleted the run old")
     assert [panel.runs.topLevelItem(i).text(0) for i in range(panel.runs.topLevelItemCount())] == ["keep"]
+
+
+def test_the_imagenet_note_shows_only_while_imagenet_is_the_start(make_panel, gender_folder, qtbot, monkeypatch):
+    from faceapp.wizard import settings_page
+
+    monkeypatch.setattr(settings_page, "imagenet_problem", lambda task: "Put the file in ~/.cache/torch.")
+    panel = make_panel()
+    wizard = panel.wizard
+    panel.new_run()
+    to_settings(qtbot, wizard, "gender", gender_folder)
+    page = wizard.settings_page
+    for value, shown in (("imagenet", True), ("none", False), ("imagenet", True)):
+        page.start.setCurrentIndex(page.start.findData(value))
+        assert page.weights_note.isVisible() == shown, value
+
+
+def test_a_balanced_folder_is_a_plain_note_not_a_warning(make_panel, tmp_path, qtbot):
+    folder = make_gender_folder(tmp_path / "even", {"female": 8, "male": 8}, size=40)
+    panel = make_panel()
+    wizard = panel.wizard
+    panel.new_run()
+    to_settings(qtbot, wizard, "gender", folder)
+    page = wizard.data_page
+    assert wizard.state.report.notes[0].startswith("The classes are balanced enough")
+    assert page.warnings.isHidden() and not page.notes.isHidden() and "balanced" in page.notes.text()

@@ -69,7 +69,7 @@ def test_gender_check_counts_split_and_imbalance(tmp_path):
     rows = dict(report.rows)
     assert rows["Training images"] == "6 female · 24 male"
     assert "no val/ folder" in rows["Held-out test set"] and "whole people" in rows["Validation split"]
-    assert report.notes[0].startswith("Imbalanced: 4.0 'male' images per 'female' image")
+    assert report.warnings[0].startswith("Imbalanced: 4.0 'male' images per 'female' image")
     assert {caption for _, caption in report.samples} == {"female", "male"}
 
 

@@ -5,12 +5,17 @@ from .gender import GenderSetup
 from .matcher import MatcherSetup
 
 
-def matcher_setup(data, config, device, log) -> TaskSetup:
-    """The matcher's setup for `data`: a face bank file trains by dense distillation, folders by pairs."""
-    setup = BankMatcherSetup if is_bank(data) else MatcherSetup
-    return setup(data, config, device, log)
+class MatcherSetups:
+    """The matcher's two setups under one task name: a face bank file trains by dense distillation,
+    identity folders by pairs. Both select on the same metric and write the same kind of checkpoint."""
+
+    task, selection, classes = MatcherSetup.task, MatcherSetup.selection, MatcherSetup.classes
+
+    def __call__(self, data, config, device, log) -> TaskSetup:
+        setup = BankMatcherSetup if is_bank(data) else MatcherSetup
+        return setup(data, config, device, log)
 
 
-SETUPS = {"gender": GenderSetup, "matcher": matcher_setup}
+SETUPS = {"gender": GenderSetup, "matcher": MatcherSetups()}
 
 __all__ = ["SETUPS", "TaskSetup", "GenderSetup", "MatcherSetup", "BankMatcherSetup", "is_bank"]
