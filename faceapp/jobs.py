@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QImage
 
-from training.imaging import list_images, load_image, load_reduced
+from training.imaging import load_image, load_reduced, scan_images
 
 from . import verify
 from .framing import crop_box, decode_side
@@ -22,14 +22,16 @@ PREVIEW_SIDE = 360
 @dataclass(frozen=True)
 class JobStarted:
     total: int
+    skipped: str = ""  # what the listing left out ("2 hidden files skipped"), said at the end
 
 
 # ---------------------------------------------------------------- tagging
 
 def tag_job(folder, models, options: TagOptions):
     """List the folder, load the model, then yield `JobStarted` and one (TagResult, QImage|None) per image."""
-    paths = list_images(folder, recursive=options.recursive)
-    yield JobStarted(len(paths))
+    scan = scan_images(folder, recursive=options.recursive)
+    paths = scan.paths
+    yield JobStarted(len(paths), scan.skipped_text())
     classifier = models.gender()
     for result in tag_folder(paths, classifier, options):
         thumbnail = array_to_qimage(result.thumbnail) if result.thumbnail is not None else None

@@ -320,3 +320,20 @@ def test_iter_images_goes_past_bad_files(tmp_path):
     assert results[1][1] is None and "not an image" in results[1][2]
     assert results[2][2] == "file not found"
     assert results[3][1].mode == "RGB"
+
+
+def test_hidden_files_and_folders_are_skipped_and_counted(tmp_path):
+    from PIL import Image
+
+    from training.imaging import scan_images
+
+    for name in ("a.jpg", ".hidden.jpg", ".notes.txt", ".cache/b.jpg", "sub/c.png", "sub/.d.png"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(path) if name.endswith(("jpg", "png")) else path.write_text("x")
+    flat = scan_images(tmp_path)
+    assert [p.name for p in flat.paths] == ["a.jpg"] and (flat.hidden_files, flat.hidden_folders) == (1, 0)
+    deep = scan_images(tmp_path, recursive=True)
+    assert [p.name for p in deep.paths] == ["a.jpg", "c.png"] and (deep.hidden_files, deep.hidden_folders) == (2, 1)
+    assert deep.skipped_text() == "2 hidden files and 1 hidden folder skipped"
+    assert list_images(tmp_path, recursive=True) == deep.paths

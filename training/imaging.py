@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +104,31 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+@dataclass
+class ImageScan:
+    """What `scan_images` found: the image files, and the hidden ones it left out (to say so)."""
+
+    paths: list[Path]
+    hidden_files: int = 0  # image files whose name starts with "."
+    hidden_folders: int = 0  # sub-folders whose name starts with "." (not looked into)
+
+    def skipped_text(self) -> str:
+        """'3 hidden files and 1 hidden folder skipped' (empty when nothing was)."""
+        parts = [f"{n:,} hidden {word}{'s' * (n != 1)}" for n, word in
+                 ((self.hidden_files, "file"), (self.hidden_folders, "folder")) if n]
+        return f"{' and '.join(parts)} skipped" if parts else ""
+
+
 def list_images(folder, recursive: bool = False) -> list[Path]:
     """Image files in `folder` (by extension, any case), sorted, hidden files and folders skipped.
 
     An empty result is not an error: the caller decides what "no images" means for it.
     """
+    return scan_images(folder, recursive).paths
+
+
+def scan_images(folder, recursive: bool = False) -> ImageScan:
+    """`list_images`, with a count of the hidden image files and folders it skipped."""
     folder = Path(folder)
     if not folder.exists():
         raise FolderError(folder, "folder not found")
@@ -121,10 +142,12 @@ def list_images(folder, recursive: bool = False) -> list[Path]:
         raise FolderError(folder, f"the folder cannot be read ({exc.strerror or exc})") from exc
 
     found: list[Path] = []
+    scan = ImageScan(found)
     pending = [top]
     while pending:
         for entry in pending.pop():
             if entry.name.startswith("."):
+                _count_hidden(entry, scan, recursive)
                 continue
             try:
                 if entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
@@ -135,7 +158,18 @@ def list_images(folder, recursive: bool = False) -> list[Path]:
                 # An unreadable sub-folder or a dangling link must not hide the rest of the tree.
                 continue
     # Case-insensitive order reads naturally in the app; the raw path breaks ties deterministically.
-    return sorted(found, key=lambda p: (str(p.relative_to(folder)).casefold(), str(p)))
+    found.sort(key=lambda p: (str(p.relative_to(folder)).casefold(), str(p)))
+    return scan
+
+
+def _count_hidden(entry: os.DirEntry, scan: ImageScan, recursive: bool) -> None:
+    try:
+        if entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
+            scan.hidden_files += 1
+        elif recursive and entry.is_dir(follow_symlinks=False) and entry.name not in (".", ".."):
+            scan.hidden_folders += 1
+    except OSError:
+        pass
 
 
 def iter_images(paths: Iterable, min_side: int | None = None) -> Iterator[tuple[Path, Image.Image | None, str | None]]:

@@ -43,6 +43,7 @@ class TagPanel(QWidget):
         self.job_kind = ""
         self.batch_size = 32  # images per model call; tests lower it to watch rows stream
         self.total = self.done = 0
+        self._skipped = ""  # what the folder listing left out, said when tagging ends
         self.counts: Counter = Counter()
         self.sort_outcomes: list[SortOutcome] = []
         self._thumb_jobs: deque[GeneratorWorker] = deque()
@@ -208,6 +209,7 @@ class TagPanel(QWidget):
         self.model.clear()
         self.counts.clear()
         self.total = self.done = 0
+        self._skipped = ""
         self.last_report = None
         worker = GeneratorWorker(jobs.tag_job, Path(self.folder_edit.text().strip()), self.models, self.options())
         worker.signals.yielded.connect(self._on_tag_item)
@@ -233,7 +235,7 @@ class TagPanel(QWidget):
 
     def _on_tag_item(self, item) -> None:
         if isinstance(item, jobs.JobStarted):
-            self.total = item.total
+            self.total, self._skipped = item.total, item.skipped
             return
         result, thumbnail = item
         self.done += 1
@@ -264,6 +266,8 @@ class TagPanel(QWidget):
             if outcome == "finished" and not self.total:
                 message = "No images in this folder" + (
                     "." if self.recursive.isChecked() else " itself: tick 'Include sub-folders' to look deeper.")
+            if self._skipped:
+                message = f"{message.rstrip('.')}; {self._skipped}."
         self.progress.end(message)
         self.status.emit(message)
         self._show_summary()

@@ -594,3 +594,12 @@ def test_thumbnail_rebuild_decodes_a_camera_photo_smaller_and_maps_its_box(tmp_p
     assert max(thumbnail.width(), thumbnail.height()) == 48
     centre = thumbnail.pixelColor(thumbnail.width() // 2, thumbnail.height() // 2)
     assert centre.red() > 180 and centre.green() < 90  # the face is in the middle of its thumbnail
+
+
+def test_tagging_says_how_many_hidden_files_it_skipped(make_window, installed_store, photo_folder, qtbot):
+    (photo_folder / ".secret.jpg").write_bytes((photo_folder / "person_00.jpg").read_bytes())
+    tag = make_window(installed_store).tag_panel
+    tag.set_folder(photo_folder)
+    with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
+        tag.start()
+    assert tag.total == 10 and tag.progress.text.text().endswith("; 1 hidden file skipped.")
