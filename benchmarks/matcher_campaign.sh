@@ -25,7 +25,7 @@ mkdir -p "$RUNS"
 # distorted copy of 64 photos; 10,000 photos (20,000 images) an epoch; benchmarks.train_speed measured
 # this path at 187 images/s (228 compiled) against 34 for the earlier pair path at 112 px.
 COMMON=(--teacher "$TEACHER" --input-size 64 --frame-scale 0.7 --batch-size 128 --pairs-per-epoch 10000
-        --val-pairs 2000 --val-fraction 0.05 --weight-decay 5e-4 --dropout 0.1 --ema 0.999 --patience 0
+        --val-pairs 2000 --val-fraction 0.05 --weight-decay 5e-4 --dropout 0.1 --patience 0
         --identity-loss-weight 0 --distill-weight 4 --relational-weight 1 --warmup-epochs 1 --compile
         --snapshot-every 5 --workers 0 --out-dir "$RUNS")
 

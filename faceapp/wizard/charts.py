@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 BLUE, ORANGE, GREEN, GREY, RED = "#0072B2", "#E69F00", "#009E73", "#b8b8b8", "#c62828"
+EDGE = 0.06  # share of the x range left beyond the first and last epoch
 SCORES = {"gender": [("val_balanced_accuracy", "balanced accuracy", BLUE), ("val_accuracy", "accuracy", GREY)],
           "matcher": [("val_auc", "AUC", BLUE), ("val_accuracy", "accuracy", GREEN)]}
 
@@ -45,7 +46,7 @@ class TrainingCharts(QWidget):
         self.val_curve = loss.plot([], [], pen=pg.mkPen(ORANGE, width=2), symbol="s", symbolSize=7,
                                    symbolBrush=ORANGE, symbolPen=None, name="validation")
         score = self.score_plot.getPlotItem()
-        score.setYRange(0.0, 1.0, padding=0.02)
+        score.setYRange(0.0, 1.0, padding=0.05)  # a score of 1.0 keeps its whole symbol
         score.addLegend(offset=(-8, -8), labelTextSize="8pt").setBrush(pg.mkBrush(255, 255, 255, 210))
         self.score_curves: dict[str, pg.PlotDataItem] = {}
         self.best_marker = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush(RED), pen=None)
@@ -53,6 +54,10 @@ class TrainingCharts(QWidget):
         score.addItem(self.best_marker)
         score.addItem(self.best_text)
         self.lr_curve = self.lr_plot.getPlotItem().plot([], [], pen=pg.mkPen(GREEN, width=2))
+        # The LR of epochs replayed from metrics.csv (a past run, or before a resume), as points: one epoch alone
+        # is a single point, which a line cannot show.
+        self.lr_points = self.lr_plot.getPlotItem().plot([], [], pen=None, symbol="o", symbolSize=6,
+                                                         symbolBrush=GREEN, symbolPen=None)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 0, 0, 1, 2)
@@ -80,15 +85,15 @@ class TrainingCharts(QWidget):
                                  for key, name, color in SCORES[task]}
             self.task = task
         for curve in (self.batch_curve, self.smooth_curve, self.train_curve, self.val_curve, self.lr_curve,
-                      *self.score_curves.values()):
+                      self.lr_points, *self.score_curves.values()):
             curve.setData([], [])
         self.best_marker.setData([], [])
         self.best_text.setText("")
 
     def set_epochs(self, first: int, last: int) -> None:
         """Fix the x axes to the run's epochs, so points fill the charts from left to right as they come."""
-        for plot in (self.loss_plot, self.score_plot, self.lr_plot):
-            plot.getPlotItem().setXRange(first - 1, last, padding=0.02)
+        for plot in (self.loss_plot, self.score_plot, self.lr_plot):  # padding: the last epoch's symbols stay whole
+            plot.getPlotItem().setXRange(first - 1, last, padding=EDGE)
 
     def add_batches(self, infos: list[dict]) -> None:
         for info in infos:
@@ -105,8 +110,9 @@ class TrainingCharts(QWidget):
         that metrics.csv kept for them, at their end."""
         first_batch = self.batch_x[0] if self.batch_x else float("inf")
         replayed = [e for e in self.epochs if e.get("lr") is not None and float(e["epoch"]) <= first_batch]
-        self.lr_curve.setData([float(e["epoch"]) for e in replayed] + self.batch_x,
-                              [float(e["lr"]) for e in replayed] + self.batch_lr)
+        xs, ys = [float(e["epoch"]) for e in replayed], [float(e["lr"]) for e in replayed]
+        self.lr_curve.setData(xs + self.batch_x, ys + self.batch_lr)
+        self.lr_points.setData(xs, ys)
 
     def add_epoch(self, info: dict, best: dict | None) -> None:
         """One epoch's points; `best` is the best epoch so far as the engine counts it (training.selection.best_epoch)."""

@@ -59,3 +59,20 @@ def test_sweep_legend_names_every_condition_and_never_covers_the_curves(qtbot):
         plot_area = chart.view_box.sceneBoundingRect()
         assert not legend.intersects(plot_area)
     assert [label.text for _, label in chart.legend.items] == list(CONDITIONS)
+
+
+def test_a_one_epoch_run_shows_its_lr_point_and_whole_symbols_at_the_edges(qtbot):
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    charts.resize(800, 500)
+    charts.show()
+    charts.clear("gender")
+    charts.set_epochs(1, 1)
+    charts.add_epoch({**_epoch(1, 1e-3), "val_balanced_accuracy": 1.0}, None)
+    xs, ys = charts.lr_points.getData()
+    assert list(xs) == [1.0] and list(ys) == [1e-3]  # a line through one point draws nothing; a symbol does
+    for plot in (charts.loss_plot, charts.score_plot, charts.lr_plot):
+        (x0, x1), _ = plot.getPlotItem().viewRange()
+        assert x1 - 1.0 >= 0.05 * (x1 - x0), "the last epoch's symbol would be cut in half at the edge"
+    _, (y0, y1) = charts.score_plot.getPlotItem().viewRange()
+    assert y1 - 1.0 >= 0.04 * (y1 - y0)  # a perfect score keeps its whole symbol
