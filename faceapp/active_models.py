@@ -76,6 +76,9 @@ class ActiveModels:
         return self.get("matcher")
 
     def _load(self, task: str, path: Path):
+        from .model_code import import_model_code
+
+        import_model_code()  # not beside the warm-up thread's imports (see model_code)
         from training.inference import FaceMatcher, GenderClassifier
 
         device = self.resolved_device()

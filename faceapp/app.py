@@ -83,11 +83,9 @@ def warm_up() -> None:
     waits for the imports on its own worker thread. The GUI thread needs none of them until the wizard's
     ImageNet check, three pages in (docs/ARCHITECTURE.md, "Start-up")."""
     try:
-        import training.engine  # noqa: F401 - the wizard's training (tasks, transforms, models)
-        import training.inference  # noqa: F401 - tagging and verification
-        import training.models.gender  # noqa: F401
-        import training.models.matcher  # noqa: F401
-        import training.models.weights  # noqa: F401
+        from .model_code import import_model_code
+
+        import_model_code()
     except Exception:  # noqa: BLE001 - a broken install shows up, with its reason, when a job needs the module
         log.warning("warming up the model code failed", exc_info=True)
     finally:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QThread, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
-                               QStackedWidget, QStyle, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+                               QScrollArea, QStackedWidget, QStyle, QWidget)
 
 from training.imaging import IMAGE_EXTENSIONS
 
@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
         names = ("Tag folder", "Verify", "Train", "Models")
         for page, name, icon in zip(self.pages, names, icons):
             self.sidebar.addItem(QListWidgetItem(self.style().standardIcon(icon), name))
-            self.stack.addWidget(page)
+            self.stack.addWidget(_scrolling(page))
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -218,3 +218,13 @@ class MainWindow(QMainWindow):
         if not stopped:
             log.warning("some workers did not stop within %d ms", SHUTDOWN_TIMEOUT_MS)
         super().closeEvent(event)
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    """`page` in a scroll area: on a small screen (1024×600, a laptop at 125 %) it keeps the size its
+    layout needs and scrolls, instead of being squeezed until labels and photos overlap."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(page)
+    return area

@@ -69,10 +69,16 @@ class TagPanel(QWidget):
         self.start_button = QPushButton("Start", clicked=self.start)
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel", clicked=self.cancel, enabled=False)
+        self.folder_edit.setMinimumWidth(240)  # a path stays readable on a small screen
         top = QHBoxLayout()
-        for w in (QLabel("Folder:"), self.folder_edit, browse, self.recursive, self.assume_crop,
-                  self.start_button, self.cancel_button):
+        for w in (QLabel("Folder:"), self.folder_edit, browse):
             top.addWidget(w, 1 if w is self.folder_edit else 0)
+        options = QHBoxLayout()  # below the folder: the path keeps the whole width
+        for w in (self.recursive, self.assume_crop):
+            options.addWidget(w)
+        options.addStretch(1)
+        options.addWidget(self.start_button)
+        options.addWidget(self.cancel_button)
 
         self.progress = ProgressLine("images")
 
@@ -136,6 +142,7 @@ class TagPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addLayout(top)
+        layout.addLayout(options)
         layout.addWidget(self.progress)
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)

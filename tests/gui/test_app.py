@@ -603,3 +603,16 @@ def test_tagging_says_how_many_hidden_files_it_skipped(make_window, installed_st
     with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
         tag.start()
     assert tag.total == 10 and tag.progress.text.text().endswith("; 1 hidden file skipped.")
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (800, 600)])
+def test_small_screens_scroll_instead_of_squeezing_pages(make_window, installed_store, qtbot, size):
+    window = make_window(installed_store)
+    window.resize(*size)
+    for index, page in enumerate(window.pages):
+        window.show_page(index)
+        qtbot.wait(20)
+        assert window.width() <= size[0] and window.height() <= size[1]  # the window fits the screen
+        needed = page.minimumSizeHint()
+        assert page.width() >= needed.width() and page.height() >= needed.height(), type(page).__name__
+    assert window.tag_panel.folder_edit.width() >= 240  # the path stays readable

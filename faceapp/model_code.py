@@ -1,0 +1,23 @@
+"""The model code (torchvision, torch._dynamo and the training package's models) imported by one thread at a time.
+
+The window comes up before this code is imported (`app.warm_up` imports it on a background thread), so a
+job started early imports it on its own worker while the warm-up thread may be importing it too. Python
+serialises the import of one module, not the registrations torch makes as its submodules load: two
+worker threads importing at once once failed with "operator onnx::Attention.opset23 does not exist" and
+left the Verify page at "Scoring…". Everything that needs the model code calls `import_model_code()`
+first; after the first call it costs one uncontended lock.
+"""
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+
+
+def import_model_code() -> None:
+    with _lock:
+        import training.engine  # noqa: F401 - the wizard's training (tasks, transforms, models)
+        import training.inference  # noqa: F401 - tagging and verification
+        import training.models.gender  # noqa: F401
+        import training.models.matcher  # noqa: F401
+        import training.models.weights  # noqa: F401
