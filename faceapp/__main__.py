@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
         from .selftest import run_self_test
 
         return run_self_test(args.data_dir)
+    from .qt_libraries import advice, missing_packages
+
+    missing = missing_packages()
+    if missing:  # Qt would abort naming another library
+        print(advice(missing), file=sys.stderr)
     from .app import ensure_app
     from .splash import show_splash
 
