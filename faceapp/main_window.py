@@ -213,7 +213,8 @@ class MainWindow(QMainWindow):
         self.tag_panel.save_settings()
         self.settings.sync()
         self.cancel_current()
-        stopped = self.pool.shutdown(SHUTDOWN_TIMEOUT_MS) and self.tag_panel.thumb_pool.shutdown(1000)
+        stopped = self.pool.shutdown(SHUTDOWN_TIMEOUT_MS)
+        stopped = self.tag_panel.thumb_pool.shutdown(1000) and stopped  # cancelled even when the first timed out
         stopped = self.train_panel.shutdown(SHUTDOWN_TIMEOUT_MS) and stopped
         if not stopped:
             log.warning("some workers did not stop within %d ms", SHUTDOWN_TIMEOUT_MS)

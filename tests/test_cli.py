@@ -1,5 +1,6 @@
 """The command line end to end: help, train both tasks, evaluate, info, export, distort, clear errors."""
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -146,3 +147,16 @@ def test_a_write_that_fails_after_the_checks_is_one_line_too(tmp_path, capsys, m
     assert main(["distort", str(src), "-o", str(tmp_path / "fog.png"), "--condition", "foggy"]) == 2
     err = capsys.readouterr().err
     assert err == f"error: cannot write {tmp_path / 'fog.png'} (No space left on device)\n"
+
+
+def test_export_of_a_last_checkpoint_drops_every_resume_only_key(tmp_path, capsys):
+    from training.checkpoint import RESUME_KEYS
+
+    data = make_gender_folder(tmp_path / "g", counts={"female": 6, "male": 6})
+    summary = _train(capsys, ["-q", "train-gender", str(data), "--out-dir", str(tmp_path / "runs"),
+                              "--scheduler", "plateau", *FAST[:-1]])
+    last = Path(summary["run_dir"]) / "last.pt"
+    assert {"optimizer_state", "plateau_state", "best_metrics", "early_best"} <= set(load_checkpoint(last))
+    assert main(["export", str(last), str(tmp_path / "ship.pt")]) == 0
+    shipped = load_checkpoint(tmp_path / "ship.pt")
+    assert not set(RESUME_KEYS) & set(shipped) and shipped["task"] == "gender"

@@ -23,6 +23,9 @@ FORMAT_VERSION = 1
 REQUIRED_KEYS = ("task", "arch", "state_dict", "classes", "input_size", "normalization")
 REQUIRED_BY_TASK = {"gender": (), "matcher": ("threshold", "embedding_dim")}
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
+# What only resuming needs (`last.pt`): the training loop's state, never shipped in an exported model.
+RESUME_KEYS = ("optimizer_state", "scheduler_state", "plateau_state", "extra_modules", "best_metrics",
+               "early_best", "early_bad_epochs")
 
 
 class CheckpointError(Exception):

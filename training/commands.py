@@ -81,11 +81,10 @@ def info(args) -> int:
 
 def export(args) -> int:
     """A compact copy for shipping: weights (fp16 with --half) and metadata, no optimizer state."""
-    from .checkpoint import save_checkpoint
+    from .checkpoint import RESUME_KEYS, save_checkpoint
 
     ckpt = load_checkpoint(args.checkpoint)
-    drop = {"optimizer_state", "scheduler_state", "extra_modules", "early_best", "early_bad_epochs",
-            "format", "format_version", "versions"}
+    drop = {*RESUME_KEYS, "format", "format_version", "versions"}
     out = {k: v for k, v in ckpt.items() if k not in drop}
     if args.half:
         out["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in out["state_dict"].items()}

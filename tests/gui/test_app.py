@@ -616,3 +616,12 @@ def test_small_screens_scroll_instead_of_squeezing_pages(make_window, installed_
         needed = page.minimumSizeHint()
         assert page.width() >= needed.width() and page.height() >= needed.height(), type(page).__name__
     assert window.tag_panel.folder_edit.width() >= 240  # the path stays readable
+
+
+def test_closing_stops_every_pool_even_when_one_times_out(make_window, installed_store, monkeypatch):
+    window = make_window(installed_store)
+    stopped = []
+    monkeypatch.setattr(window.pool, "shutdown", lambda ms: stopped.append("pool") or False)  # timed out
+    monkeypatch.setattr(window.tag_panel.thumb_pool, "shutdown", lambda ms: stopped.append("thumbnails") or True)
+    window.close()
+    assert stopped == ["pool", "thumbnails"]
