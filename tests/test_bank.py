@@ -119,6 +119,9 @@ def test_training_from_a_bank_writes_a_matcher_the_app_loads_at_the_configured_f
     score = matcher.score(pattern_image(1, 1, 40), pattern_image(1, 2, 40))
     assert 0.0 <= score <= 1.0
     assert set(result.report["val_per_condition"]) <= set(CONDITIONS) | {"none"}
+    rates = matcher.error_rates  # every held-out photo against every other: stored with the best model
+    assert rates is not None and rates.genuine_pairs > 0 and rates.impostor_pairs > rates.genuine_pairs
+    assert 0.0 <= rates.false_match_rate(matcher.threshold) <= 1.0 and "held-out photos" in rates.source
 
 
 def test_a_bank_needs_a_teacher_and_says_so(bank_files, capsys):
@@ -126,3 +129,16 @@ def test_a_bank_needs_a_teacher_and_says_so(bank_files, capsys):
     assert is_bank([str(path)]) and not is_bank([str(path.parent)])
     assert cli_main(["-q", "train-matcher", str(path), "--epochs", "1"]) == 2
     assert "--teacher" in capsys.readouterr().err
+
+
+def test_error_rates_at_any_slider_threshold_come_from_the_stored_histograms():
+    from training.error_rates import ScoreHistograms, one_in
+
+    h = ScoreHistograms.from_scores(genuine=[0.9, 0.8, 0.45, 0.6], impostor=[0.1, 0.2, 0.5, 0.55, 0.3], source="x")
+    assert h.false_match_rate(0.5) == 2 / 5 and h.false_match_rate(0.501) == 1 / 5  # 'at or above'
+    assert h.false_non_match_rate(0.5) == 1 / 4 and h.false_non_match_rate(0.0) == 0
+    assert h.false_match_rate(1.0) == 0 and h.false_non_match_rate(1.0) == 1
+    assert h.threshold_for_false_match_rate(0.2) == 0.501 and h.threshold_for_false_match_rate(0.0) == 0.551
+    back = ScoreHistograms.from_dict(h.to_dict())
+    assert back == h and ScoreHistograms.from_dict({"bins": 10}) is None and ScoreHistograms.from_dict(None) is None
+    assert one_in(0.0029) == "about 1 in 340" and one_in(0.25) == "about 1 in 4" and one_in(0) == "none"

@@ -282,6 +282,7 @@ def checkpoint_summary(ckpt: dict) -> dict:
         "classes": list(ckpt.get("classes", [])),
         "input_size": ckpt.get("input_size"),
         "threshold": ckpt.get("threshold"),
+        "score_histograms": ckpt.get("score_histograms"),  # matcher: validation score distributions
         "embedding_dim": ckpt.get("embedding_dim"),
         "framing": ckpt.get("framing"),
         "metrics": ckpt.get("metrics") or {},

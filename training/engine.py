@@ -256,6 +256,9 @@ def _final_report(setup, best_path, task, stop, log) -> dict:
     best = load_checkpoint(best_path, task=task)
     setup.model.load_state_dict(best["state_dict"])
     report = setup.final_report(stop)
+    histograms = report.pop("score_histograms", None)
+    if histograms:  # validation score distributions: a checkpoint key of their own, not a metric
+        best["score_histograms"] = histograms
     if report:
         best["metrics"] = {**best["metrics"], **report}
         if "val_threshold" in report:

@@ -12,6 +12,7 @@ from torch import nn
 
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.device import empty_cache, is_out_of_memory, resolve_device
+from training.error_rates import ScoreHistograms
 from training.faces import DEFAULT_FRAME_SCALE
 from training.transforms import batch_tensor
 
@@ -95,6 +96,8 @@ class FaceMatcher(_Runner):
         super().__init__(model, meta, device)
         self.threshold = float(meta.get("threshold", 0.5))
         self.embedding_dim = int(meta.get("embedding_dim", model.embedding_dim))
+        # Validation score distributions: error rates at any threshold (None for checkpoints without them).
+        self.error_rates = ScoreHistograms.from_dict(meta.get("score_histograms"))
 
     @classmethod
     def load(cls, path, device="cpu") -> "FaceMatcher":

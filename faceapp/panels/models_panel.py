@@ -11,6 +11,8 @@ from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
+from training.error_rates import ScoreHistograms, one_in
+
 from ..model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelEntry
 from ..workers import GeneratorWorker, WorkerPool, user_message
 
@@ -32,6 +34,16 @@ def available_devices() -> list[tuple[str, str]]:
     return devices
 
 
+def _error_rates(histograms, threshold: float) -> str:
+    rates = ScoreHistograms.from_dict(histograms)
+    if rates is None:
+        return "not stored with this model"
+    far, frr = rates.false_match_rate(threshold), rates.false_non_match_rate(threshold)
+    return (f"at the threshold, strangers accepted {one_in(far)} ({100 * far:.2f} %), same person rejected "
+            f"{100 * frr:.1f} % ({rates.impostor_pairs:,} impostor and {rates.genuine_pairs:,} genuine "
+            "validation pairs)")
+
+
 def describe_entry(entry: ModelEntry) -> str:
     """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
     if entry.summary is None:
@@ -41,7 +53,9 @@ def describe_entry(entry: ModelEntry) -> str:
     rows = [("Architecture", s.get("arch")), ("Classes", ", ".join(s.get("classes") or [])),
             ("Input size", f"{s.get('input_size')} px")]
     if s.get("task") == "matcher":
-        rows.append(("Threshold", f"{float(s.get('threshold') or 0):.3f}"))
+        threshold = float(s.get("threshold") or 0)
+        rows.append(("Threshold", f"{threshold:.3f}"))
+        rows.append(("Error rates", _error_rates(s.get("score_histograms"), threshold)))
         rows.append(("Embedding", s.get("embedding_dim")))
     metrics = s.get("metrics") or {}
     shown = [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in list(metrics.items())[:6]]

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout
                                QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget)
 
 from training.distortions import CONDITIONS, DEFAULT_SEVERITY, SEVERITIES, describe
+from training.error_rates import ScoreHistograms, one_in
 
 from .. import jobs
 from ..active_models import no_model_message
@@ -81,6 +82,10 @@ class VerifyPanel(QWidget):
         self.threshold_label.setToolTip(THRESHOLD_TIP)
         self.model_threshold_label = QLabel()
         self.model_threshold_label.setStyleSheet(f"color: {MUTED};")
+        self.error_rates: ScoreHistograms | None = None  # the active matcher's validation score distributions
+        self.rates_label = QLabel(wordWrap=True)
+        self.rates_label.setToolTip("Measured on the matcher's own validation pairs (people it was not trained on), "
+                                    "stored with the model; photos unlike those may fare differently.")
         self.margin = QDoubleSpinBox(minimum=0.0, maximum=0.25, singleStep=0.01, decimals=2, prefix="± ")
         self.margin.setValue(self.settings.get("verify/uncertain_margin"))
         self.margin.setToolTip(MARGIN_TIP)
@@ -99,6 +104,7 @@ class VerifyPanel(QWidget):
         grid.addWidget(self.threshold_label)
         grid.addWidget(self.slider)
         grid.addWidget(self.model_threshold_label)
+        grid.addWidget(self.rates_label)
         margin_row = QHBoxLayout()
         margin_label = QLabel("Uncertain within")
         margin_label.setToolTip(MARGIN_TIP)
@@ -229,11 +235,13 @@ class VerifyPanel(QWidget):
         """Start the slider at the active matcher's stored threshold (or the user's saved one for that model)."""
         path = self.models.path("matcher")
         stored, created = 0.5, ""
+        self.error_rates = None
         if path is not None:
             try:
                 summary = self.models.store.summary(path, "matcher")  # cached by path, size and mtime
                 stored = float(summary.get("threshold") or 0.5)
                 created = str(summary.get("created") or "")
+                self.error_rates = ScoreHistograms.from_dict(summary.get("score_histograms"))
             except Exception:  # noqa: BLE001 - a bad file is reported on the Models page
                 log.warning("cannot read the matcher threshold", exc_info=True)
         # A saved threshold belongs to one model, not to a path: an update can put a different matcher at
@@ -285,6 +293,7 @@ class VerifyPanel(QWidget):
     def _threshold_changed(self, value: int) -> None:
         threshold = value / 1000.0
         self.threshold_label.setText(f"Threshold: {threshold:.3f}")
+        self.rates_label.setText(rates_text(self.error_rates, threshold))
         self.chart.set_threshold(threshold)
         if self._threshold_model is not None:
             self.settings.set("verify/threshold", threshold)
@@ -438,3 +447,12 @@ class VerifyPanel(QWidget):
         slots = [s for s in (self.reference, self.probe) if s.image is None] or [self.probe]
         for slot, path in zip(slots + [self.probe], paths[:2]):
             slot.load_path(path)
+
+
+def rates_text(rates: ScoreHistograms | None, threshold: float) -> str:
+    """What the threshold costs, in errors on the matcher's validation pairs."""
+    if rates is None:
+        return "This matcher stores no validation score distributions: its error rates are unknown."
+    far, frr = rates.false_match_rate(threshold), rates.false_non_match_rate(threshold)
+    return (f"On validation pairs: strangers accepted {one_in(far)} ({100 * far:.2f} %), "
+            f"same person rejected {100 * frr:.1f} %.")

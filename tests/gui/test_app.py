@@ -625,3 +625,39 @@ def test_closing_stops_every_pool_even_when_one_times_out(make_window, installed
     monkeypatch.setattr(window.tag_panel.thumb_pool, "shutdown", lambda ms: stopped.append("thumbnails") or True)
     window.close()
     assert stopped == ["pool", "thumbnails"]
+
+
+def test_the_slider_says_what_each_threshold_costs_in_errors(make_window, model_store, tmp_path):
+    import torch
+
+    from training.error_rates import ScoreHistograms
+
+    from .helpers import save_tiny
+
+    bundled = model_store.bundled_dir / "matcher.pt"
+    bundled.parent.mkdir(parents=True, exist_ok=True)
+    save_tiny(bundled, "matcher", threshold=0.5)
+    window = make_window(model_store)
+    assert "stores no validation score distributions" in window.verify_panel.rates_label.text()
+    window.close()
+    rates = ScoreHistograms.from_scores(genuine=[0.9] * 90 + [0.3] * 10, impostor=[0.1] * 997 + [0.7] * 3)
+    ckpt = torch.load(bundled, weights_only=True)
+    torch.save({**ckpt, "score_histograms": rates.to_dict()}, bundled)
+    panel = make_window(model_store).verify_panel
+    assert panel.rates_label.text() == ("On validation pairs: strangers accepted about 1 in 330 (0.30 %), same person "
+                                        "rejected 10.0 %.")
+    panel.slider.setValue(800)
+    assert panel.rates_label.text() == "On validation pairs: strangers accepted none (0.00 %), same person rejected 10.0 %."
+    panel.slider.setValue(950)
+    assert panel.rates_label.text().endswith("same person rejected 100.0 %.")
+
+
+def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
+    from faceapp.panels.models_panel import _error_rates
+    from training.error_rates import ScoreHistograms
+
+    rates = ScoreHistograms.from_scores(genuine=[0.9] * 90 + [0.3] * 10, impostor=[0.1] * 997 + [0.7] * 3)
+    assert _error_rates(rates.to_dict(), 0.5) == ("at the threshold, strangers accepted about 1 in 330 (0.30 %), same "
+                                                  "person rejected 10.0 % (1,000 impostor and 100 genuine validation "
+                                                  "pairs)")
+    assert _error_rates(None, 0.5) == "not stored with this model"

@@ -23,6 +23,7 @@ from ..data import DataError
 from ..data.bank import FaceBank
 from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
+from ..error_rates import ScoreHistograms
 from ..models import build_model
 from ..selection import SELECTION
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -250,10 +251,44 @@ class BankMatcherSetup(TaskSetup):
         return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
                 "embedding_dim": self.config.embedding_dim}
 
+    @torch.no_grad()
+    def score_histograms(self, stop, chunk: int = 32) -> ScoreHistograms | None:
+        """Genuine and impostor score distributions over every pair of held-out photos: each clean photo
+        against every other photo, clean and distorted (the same photo against itself left out)."""
+        rows = [int(r) for r in self.val_rows]
+        probes = [(r, c) for r in rows for c in range(-1, self.bank.copies)]
+        refs = self.embed_views([(r, -1) for r in rows], stop)
+        emb = self.embed_views(probes, stop)
+        if stop.is_set() or len(refs) < len(rows) or len(emb) < len(probes):
+            return None
+        ids = self.identity.numpy()
+        probe_row = np.array([r for r, _ in probes])
+        genuine, impostor = [], []
+        for start in range(0, len(rows), chunk):
+            block = refs[start:start + chunk].to(self.device)
+            logits = self.model.score_embeddings(block.repeat_interleave(len(emb), 0), emb.to(self.device).repeat(
+                len(block), 1)).float()
+            scores = torch.sigmoid(logits).view(len(block), len(emb)).cpu().numpy()
+            for i, row in enumerate(rows[start:start + chunk]):
+                same = ids[probe_row] == ids[row]
+                genuine.append(scores[i][same & (probe_row != row)])
+                impostor.append(scores[i][~same])
+        genuine, impostor = np.concatenate(genuine), np.concatenate(impostor)
+        people = len(set(ids[rows].tolist()))
+        source = (f"{len(genuine):,} genuine and {len(impostor):,} impostor pairs of {len(rows):,} held-out photos "
+                  f"of {people:,} people: each clean photo against every other photo, clean and "
+                  f"{self.bank.copies} distorted copies")
+        return ScoreHistograms.from_scores(genuine, impostor, source)
+
     def final_report(self, stop) -> dict:
-        """Accuracy of the best model per probe condition on the validation pairs, at its threshold."""
+        """Accuracy of the best model per probe condition on the validation pairs, at its threshold, and
+        the validation score distributions (error rates at any threshold)."""
         labels, scores = self.score_pairs(stop)
         if stop.is_set() or len(labels) != len(self.val_pairs):
             return {}
         conditions = ["none" if c < 0 else CONDITIONS[self.bank.conditions[p, c]] for _, p, c, _ in self.val_pairs]
-        return per_condition_report(labels, scores, conditions)
+        report = per_condition_report(labels, scores, conditions)
+        histograms = self.score_histograms(stop)
+        if histograms is not None:
+            report["score_histograms"] = histograms.to_dict()
+        return report
