@@ -1,9 +1,10 @@
 """Gallery (1:N) tab of the Verify page: compare the probe with every identity folder and list the best matches.
 
-The threshold is a 1:1 threshold: each stranger has a chance of scoring above it, so in a large gallery
-several usually do (`python -m benchmarks.identify`: with the bundled matcher, 3.3 of 19 strangers on
-average). So MATCH is said only when exactly one identity reaches the threshold; with more, the best is
-a "best candidate", the others "above threshold", and the summary says how many there are.
+The slider's threshold is a 1:1 threshold: each stranger has a chance of scoring above it, so in a large
+gallery several may. When the matcher stores its validation score distributions, the gallery decides at
+the threshold for its size (the false-match rate divided by the number of identities), and says so.
+MATCH is said only when exactly one identity reaches it; with more, the best is a "best candidate", the
+others "above threshold", and the summary says how many there are.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class GalleryView(QWidget):
         self.panel = panel  # the VerifyPanel: probe image, threshold, models, pool, settings
         self.worker: GeneratorWorker | None = None
         self._search = 0  # which search the table shows; a new probe starts another
+        self._threshold_for: tuple = (None, 0.0)  # (slider threshold, rates, size) -> the gallery's threshold
         self._reset_results()
         self.cache = EmbeddingCache()  # the next search of the same gallery skips photos embedded before
         self.folder_edit = QLineEdit(placeholderText="A folder with one sub-folder of photos per person")
@@ -200,7 +202,7 @@ class GalleryView(QWidget):
 
     def result_text(self, probe_source: str = "") -> str:
         """The ranked list as tab-separated text (pastes into a spreadsheet), decisions as shown."""
-        lines = [f"probe\t{probe_source}\tthreshold\t{self.panel.threshold():.3f}",
+        lines = [f"probe\t{probe_source}\tthreshold\t{self.threshold():.3f}",
                  "rank\tidentity\tscore\tdecision\tclosest image\timages"]
         ranked = sorted(self.matches, key=lambda m: -m.probability)
         lines += [f"{rank}\t{m.identity}\t{m.probability:.4f}\t{self.decision(m)}\t{m.best_path}\t{m.images}"
@@ -209,14 +211,29 @@ class GalleryView(QWidget):
 
     def _lower(self) -> float:
         """Scores from here up may be the person: the threshold less the uncertain margin."""
-        return self.panel.threshold() - self.panel.uncertain_margin()
+        return self.threshold() - self.panel.uncertain_margin()
+
+    def threshold(self) -> float:
+        """The threshold for this gallery's size. Each extra identity is one more chance for a stranger to
+        reach the slider's 1:1 threshold, so with the matcher's stored impostor scores the gallery uses the
+        threshold at which a stranger matches any one of N identities no more often than one photo at the
+        slider (false-match rate / N). Without stored scores, the slider's threshold."""
+        threshold, rates, n = self.panel.threshold(), self.panel.error_rates, max(self.total, len(self.matches))
+        if rates is None or n < 2:
+            return threshold
+        key = (threshold, id(rates), n)
+        if self._threshold_for[0] != key:  # once per slider step, not once per row (10,000 rows: 14 ms a step)
+            far = rates.false_match_rate(threshold)
+            self._threshold_for = (key, max(threshold, rates.threshold_for_false_match_rate(far / n))
+                                   if far > 0 else threshold)
+        return self._threshold_for[1]
 
     def decision(self, match: GalleryMatch) -> str:
-        """MATCH, UNSURE, BEST, ABOVE or BELOW at the Verify page's threshold and margin (no model call)."""
+        """MATCH, UNSURE, BEST, ABOVE or BELOW at the gallery's threshold and margin (no model call)."""
         if not decide(match.probability, self._lower()):
             return BELOW
         if self._above == 1:
-            sure = decide(match.probability, self.panel.threshold() + self.panel.uncertain_margin())
+            sure = decide(match.probability, self.threshold() + self.panel.uncertain_margin())
             return MATCH if sure else UNSURE
         return BEST if match is self._best else ABOVE
 
@@ -277,6 +294,11 @@ class GalleryView(QWidget):
             elif self.decision(best) == UNSURE:
                 text += f", within ±{margin:.2f} of the threshold: too close to call"
         files = [(path, reason) for item in self.unreadable for path, reason in item.files]
+        gallery_threshold = self.threshold()
+        if gallery_threshold > self.panel.threshold():
+            text += (f". Decided at {gallery_threshold:.3f}, the threshold for {max(self.total, len(self.matches)):,} "
+                     f"identities: a stranger then matches one of them as rarely as one photo at "
+                     f"{self.panel.threshold():.3f}")
         self.progress.setText(text + "." + self._unreadable_text(files))
         self.progress.setToolTip("\n".join(f"{path}: {reason}" for path, reason in files[:20])
                                  + (f"\n… and {len(files) - 20:,} more (all in the log)" if len(files) > 20 else ""))

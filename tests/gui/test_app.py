@@ -661,3 +661,26 @@ def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
                                                   "person rejected 10.0 % (1,000 impostor and 100 genuine validation "
                                                   "pairs)")
     assert _error_rates(None, 0.5) == "not stored with this model"
+
+
+def test_a_gallery_decides_at_the_threshold_for_its_size(make_window, installed_store, tmp_path):
+    from faceapp.jobs import JobStarted
+    from faceapp.verify import GalleryMatch
+    from training.error_rates import ScoreHistograms
+
+    panel = make_window(installed_store).verify_panel
+    panel.margin.setValue(0.0)
+    panel.slider.setValue(500)
+    gallery = panel.gallery
+    gallery._on_item(JobStarted(20))
+    assert gallery.threshold() == 0.5  # no stored score distributions: the slider's threshold
+    impostors = [i / 1000 for i in range(1000)]  # one stranger in a thousand per 0.001 step
+    panel.error_rates = ScoreHistograms.from_scores(genuine=[0.9] * 10, impostor=impostors)
+    # 1:1 at 0.5 accepts 500 of 1,000 strangers; over 20 identities the same risk needs 25 of 1,000: 0.975
+    assert gallery.threshold() == 0.975
+    gallery._on_item(GalleryMatch("Ann", 0.9, tmp_path / "a.jpg", 1))
+    gallery._on_item(GalleryMatch("Bob", 0.6, tmp_path / "b.jpg", 1))
+    gallery.redecide()
+    assert gallery.decision(gallery.matches[1]) == "no match"  # above the slider, below the gallery's threshold
+    gallery._ended("finished", gallery._search)
+    assert "Decided at 0.975, the threshold for 20 identities" in gallery.progress.text()
