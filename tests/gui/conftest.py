@@ -21,6 +21,19 @@ def collect_closed_windows():
     gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def no_unanswered_dialogs(monkeypatch):
+    """A modal question that no test answers waits forever offscreen (a full run once hung on one): here it
+    fails at once, naming the dialog. A test that expects a question patches it itself, which wins."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def unexpected(parent, title, text, *args, **kwargs):
+        raise AssertionError(f"unexpected modal dialog {title!r}: {text}")
+
+    for name in ("warning", "question", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, unexpected)
+
+
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """{"gender": path, "matcher": path} of untrained checkpoints at input size 32."""

@@ -100,7 +100,7 @@ def train(qtbot, wizard):
     return wizard.training_page.result
 
 
-def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbot):
+def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbot, monkeypatch):
     recorder = Recorder()
     panel = make_panel([recorder])
     wizard = panel.wizard
@@ -133,6 +133,8 @@ def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbo
     assert sum(sum(row) for row in results.results.confusion) == 2 + 5  # the val/ folder
     assert results.epochs.rowCount() == 2
 
+    # A tiny model may well be at chance: then the page asks first (tested on its own below); here, yes.
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(panel.models_changed, timeout=5000):
         results.activate_button.click()
     active = wizard.models.store.active_path("gender")
@@ -158,7 +160,7 @@ def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbo
     assert settings.device.currentData() == "cpu" and not settings.crop.isChecked()
 
 
-def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder, qtbot):
+def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder, qtbot, monkeypatch):
     recorder = Recorder()
     panel = make_panel([recorder])
     wizard = panel.wizard
@@ -183,6 +185,7 @@ def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder
     assert len(results.roc[0]) >= 2 and results.operating_point is not None
     assert results.threshold == pytest.approx(load_checkpoint(result.best_path)["threshold"])
     assert wizard.results_page.conditions.rowCount() == len(results.per_condition) > 0
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)  # as above
     with qtbot.waitSignal(panel.models_changed, timeout=5000):
         wizard.results_page.activate_button.click()
     assert wizard.models.store.active_path("matcher").stem == result.run_dir.name
