@@ -101,7 +101,6 @@ class BankMatcherSetup(TaskSetup):
         self.train_embed = torch.compile(self.model.embed) if config.compile else self.model.embed
         self.mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        self.threshold = 0.5
         self.last_scores: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- data
