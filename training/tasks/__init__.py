@@ -2,14 +2,14 @@
 from .bank_matcher import BankMatcherSetup, is_bank
 from .base import TaskSetup
 from .gender import GenderSetup
-from .matcher import MatcherSetup
+from .matcher import MatcherSetup, MatcherTask
 
 
 class MatcherSetups:
     """The matcher's two setups under one task name: a face bank file trains by dense distillation,
     identity folders by pairs. Both select on the same metric and write the same kind of checkpoint."""
 
-    task, selection, classes = MatcherSetup.task, MatcherSetup.selection, MatcherSetup.classes
+    task, selection, classes = MatcherTask.task, MatcherTask.selection, MatcherTask.classes
 
     def __call__(self, data, config, device, log) -> TaskSetup:
         setup = BankMatcherSetup if is_bank(data) else MatcherSetup

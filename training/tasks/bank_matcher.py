@@ -25,11 +25,9 @@ from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
 from ..error_rates import ScoreHistograms
 from ..models import build_model
-from ..selection import SELECTION
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD
-from .base import TaskSetup
 from .losses import distillation_loss, relational_loss
-from .matcher import per_condition_report, validation_metrics
+from .matcher import MatcherTask, per_condition_report, validation_metrics
 
 GRAYSCALE_P = 0.1
 JITTER = 0.25  # brightness and contrast factors drawn from [1 - JITTER, 1 + JITTER]
@@ -66,10 +64,8 @@ class BankBatches:
             yield self.setup.make_batch(picked, gen)
 
 
-class BankMatcherSetup(TaskSetup):
-    task = "matcher"
-    selection = SELECTION["matcher"]
-    classes = ["different", "same"]
+class BankMatcherSetup(MatcherTask):
+    """Dense distillation from a face bank (see the module's docstring)."""
 
     def __init__(self, data, config, device, log):
         super().__init__(data, config, device, log)
@@ -245,10 +241,6 @@ class BankMatcherSetup(TaskSetup):
             return {"val_loss": float("nan"), self.selection: 0.0}
         self.last_scores = (labels, scores)
         return {**validation_metrics(labels, scores), "val_teacher_cos": self.last_teacher_cos}
-
-    def checkpoint_meta(self, metrics: dict) -> dict:
-        return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
-                "embedding_dim": self.config.embedding_dim}
 
     @torch.no_grad()
     def score_histograms(self, stop, chunk: int = 32) -> ScoreHistograms | None:

@@ -38,10 +38,20 @@ def load_identity_sources(sources) -> list[Identity]:
     return people
 
 
-class MatcherSetup(TaskSetup):
+class MatcherTask(TaskSetup):
+    """What every way of training the matcher shares: the task, its selection metric and checkpoint fields."""
+
     task = "matcher"
     selection = SELECTION["matcher"]
     classes = ["different", "same"]
+
+    def checkpoint_meta(self, metrics: dict) -> dict:
+        return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
+                "embedding_dim": self.config.embedding_dim}
+
+
+class MatcherSetup(MatcherTask):
+    """Pairs generated from identity folders each epoch, photos decoded, face-found and distorted on the fly."""
 
     def __init__(self, data, config, device, log):
         super().__init__(data, config, device, log)
@@ -135,10 +145,6 @@ class MatcherSetup(TaskSetup):
             return {"val_loss": float("nan"), self.selection: 0.0}
         self.last_scores = (labels, scores)
         return validation_metrics(labels, scores)
-
-    def checkpoint_meta(self, metrics: dict) -> dict:
-        return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
-                "embedding_dim": self.config.embedding_dim}
 
     def final_report(self, stop) -> dict:
         """Accuracy of the best model per probe condition on the validation pairs, at its threshold."""
