@@ -8,7 +8,7 @@ from training.config import default_config
 from training.data import DataError
 from training.data.bank import FaceBank, build_bank
 from training.data.identity import discover_identities
-from training.data.teacher import teacher_key
+from training.data.teacher import TeacherEmbeddings, teacher_key
 from training.distortions import CONDITIONS
 from training.engine import fit
 from training.inference import FaceMatcher
@@ -54,12 +54,13 @@ def test_the_same_seed_builds_the_same_bank(bank_files, tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"not a zip", None])
-def test_a_bad_or_missing_bank_is_a_data_error(tmp_path, content):
-    path = tmp_path / "bank.npz"
+@pytest.mark.parametrize("load, word", [(FaceBank.load, "bank"), (TeacherEmbeddings.load, "teacher")])
+def test_a_bad_or_missing_bank_or_teacher_file_is_a_data_error(tmp_path, content, load, word):
+    path = tmp_path / "data.npz"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(DataError, match="bank"):
-        FaceBank.load(path)
+    with pytest.raises(DataError, match=word):
+        load(path)
 
 
 def test_relational_loss_compares_similarity_matrices_and_skips_rows_without_a_target():
