@@ -23,13 +23,15 @@ def test_metadata_matches_the_model_card(name, task, arch):
     # no ImageNet start on these machines: from scratch, or fine-tuned from an earlier default the card names
     assert ckpt["start_weights"] == "none" or Path(ckpt["start_weights"]).name in card
     assert torch.load(MODELS / f"{name}.pt", weights_only=True)["half"] is True  # shipped as fp16
-    assert ckpt["input_size"] == 112 and "112 × 112" in card
+    size = {"gender": 112, "matcher": 64}[task]  # the matcher's CPU campaign trains at 64 px
+    assert ckpt["input_size"] == size and f"{size} × {size}" in card
     framing = ckpt["framing"]  # the gender model keeps the LFW framing; the matcher is trained on tighter crops
     assert set(framing) == {"detector", "frame_scale"} and framing["detector"] == "haar"
     assert 0.4 <= framing["frame_scale"] <= 0.8 and f"frame_scale {framing['frame_scale']}" in card
     assert "optimizer_state" not in ckpt  # exported for shipping
     if task == "matcher":
         assert f"{ckpt['threshold']:.3f}" in card and ckpt["embedding_dim"] == 128
+        assert FaceMatcher.load(MODELS / f"{name}.pt").error_rates is not None  # the slider's error rates
     else:
         assert ckpt["classes"] == ["female", "male"]
     assert (MODELS / f"{name}.pt").stat().st_size < 30 * 2**20
