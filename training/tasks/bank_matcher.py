@@ -97,7 +97,6 @@ class BankMatcherSetup(MatcherTask):
         self.train_embed = torch.compile(self.model.embed) if config.compile else self.model.embed
         self.mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        self.last_scores: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- data
     def _teacher_rows(self, path: str, bank: FaceBank) -> np.ndarray:
@@ -231,15 +230,13 @@ class BankMatcherSetup(MatcherTask):
         ref = emb[[index[(r, -1)] for r, _, _, _ in self.val_pairs]]
         probe = emb[[index[(p, c)] for _, p, c, _ in self.val_pairs]]
         scores = torch.sigmoid(self.model.score_embeddings(ref.to(self.device), probe.to(self.device)).float())
-        self.last_teacher_cos = float((emb[[index[(r, -1)] for r, _, _, _ in self.val_pairs]]
-                                       * self.targets[[r for r, _, _, _ in self.val_pairs]]).sum(1).mean())
+        self.last_teacher_cos = float((ref * self.targets[[r for r, _, _, _ in self.val_pairs]]).sum(1).mean())
         return np.array([s for *_, s in self.val_pairs]), scores.cpu().numpy()
 
     def evaluate(self, stop) -> dict:
         labels, scores = self.score_pairs(stop)
         if len(labels) == 0:
             return {"val_loss": float("nan"), self.selection: 0.0}
-        self.last_scores = (labels, scores)
         return {**validation_metrics(labels, scores), "val_teacher_cos": self.last_teacher_cos}
 
     @torch.no_grad()
@@ -248,12 +245,13 @@ class BankMatcherSetup(MatcherTask):
         against every other photo, clean and distorted (the same photo against itself left out)."""
         rows = [int(r) for r in self.val_rows]
         probes = [(r, c) for r in rows for c in range(-1, self.bank.copies)]
-        refs = self.embed_views([(r, -1) for r in rows], stop)
         emb = self.embed_views(probes, stop)
-        if stop.is_set() or len(refs) < len(rows) or len(emb) < len(probes):
+        if stop.is_set() or len(emb) < len(probes):
             return None
+        refs = emb[:: self.bank.copies + 1]  # each photo's clean view leads its copies
         ids = self.identity.numpy()
         probe_row = np.array([r for r, _ in probes])
+        probe_id = ids[probe_row]
         genuine, impostor = [], []
         for start in range(0, len(rows), chunk):
             block = refs[start:start + chunk].to(self.device)
@@ -261,7 +259,7 @@ class BankMatcherSetup(MatcherTask):
                 len(block), 1)).float()
             scores = torch.sigmoid(logits).view(len(block), len(emb)).cpu().numpy()
             for i, row in enumerate(rows[start:start + chunk]):
-                same = ids[probe_row] == ids[row]
+                same = probe_id == ids[row]
                 genuine.append(scores[i][same & (probe_row != row)])
                 impostor.append(scores[i][~same])
         genuine, impostor = np.concatenate(genuine), np.concatenate(impostor)
