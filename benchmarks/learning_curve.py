@@ -71,21 +71,21 @@ def main(argv=None) -> int:
     points = snapshots(args.runs)
     if not points:
         raise SystemExit("no snapshot or best.pt in those run folders")
-    offsets, images, seconds = {}, 0, 0.0
+    offsets, histories, images, seconds = {}, {}, 0, 0.0
     for run in args.runs:  # what the stages before each run cost
         offsets[run] = (images, seconds)
-        full = _history(run)
+        full = histories[run] = _history(run)
         images += sum(int(h.get("train_samples", 0)) for h in full)
         seconds += sum(float(h.get("epoch_seconds", 0)) for h in full)
     refs = probes = labels = None
     rows = []
     for run, path in points:
-        ckpt = load_checkpoint(path, task="matcher")
+        matcher = FaceMatcher.load(path)
+        ckpt = matcher.meta  # the checkpoint but its weights
         epoch = int(ckpt.get("epoch", 0))
-        upto = [h for h in _history(run) if int(h["epoch"]) <= epoch]
+        upto = [h for h in histories[run] if int(h["epoch"]) <= epoch]
         if refs is None:
             refs, probes, labels = v1_crops(args.data, ckpt.get("framing") or {})
-        matcher = FaceMatcher.load(path)
         scores = matcher.score_embeddings(matcher.embed(refs, 64), matcher.embed(probes, 64))
         m = verification_metrics(labels, scores, matcher.threshold)
         rows.append({"run": run.name, "checkpoint": path.name, "epoch": epoch,
