@@ -283,6 +283,8 @@ def checkpoint_summary(ckpt: dict) -> dict:
         "input_size": ckpt.get("input_size"),
         "threshold": ckpt.get("threshold"),
         "score_histograms": ckpt.get("score_histograms"),  # matcher: validation score distributions
+        "temperature": ckpt.get("temperature"),  # gender: calibration fitted on validation images
+        "uncertain_below": ckpt.get("uncertain_below"),  # gender: the validation-chosen uncertain level
         "embedding_dim": ckpt.get("embedding_dim"),
         "framing": ckpt.get("framing"),
         "metrics": ckpt.get("metrics") or {},

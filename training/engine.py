@@ -256,10 +256,10 @@ def _final_report(setup, best_path, task, stop, log) -> dict:
     best = load_checkpoint(best_path, task=task)
     setup.model.load_state_dict(best["state_dict"])
     report = setup.final_report(stop)
-    histograms = report.pop("score_histograms", None)
-    if histograms:  # validation score distributions: a checkpoint key of their own, not a metric
-        best["score_histograms"] = histograms
-    if report:
+    # Keys of their own, not metrics: the matcher's score distributions, the gender model's calibration.
+    fields = report.pop("checkpoint_fields", {})
+    best.update(fields)
+    if report or fields:
         best["metrics"] = {**best["metrics"], **report}
         if "val_threshold" in report:
             best["threshold"] = float(report["val_threshold"])

@@ -26,6 +26,16 @@ class Prediction:
     probabilities: dict[str, float]
 
 
+def valid_temperature(value) -> float:
+    """A checkpoint's calibration temperature, or 1.0 when absent or not a positive finite number."""
+    return float(value) if isinstance(value, (int, float)) and 0 < value < float("inf") else 1.0
+
+
+def valid_level(value) -> float | None:
+    """A checkpoint's "uncertain below" level in (0, 1), or None when absent or out of range."""
+    return float(value) if isinstance(value, (int, float)) and 0 < value < 1 else None
+
+
 def _meta(ckpt: dict) -> dict:
     """Everything in a checkpoint but the tensors (safe to show or pass across threads)."""
     return {k: v for k, v in ckpt.items() if k not in ("state_dict", "optimizer_state")}
@@ -69,7 +79,16 @@ class _Runner:
 
 
 class GenderClassifier(_Runner):
-    """Gender of face crops. images: PIL RGB images or uint8 HxWx3 arrays, already cropped to the face framing."""
+    """Gender of face crops. images: PIL RGB images or uint8 HxWx3 arrays, already cropped to the face framing.
+
+    Probabilities are calibrated with the checkpoint's `temperature` (fitted on held-out validation images
+    after training; 1 for checkpoints without one), so "90 %" means right about 9 times in 10."""
+
+    def __init__(self, model: nn.Module, meta: dict, device="cpu"):
+        super().__init__(model, meta, device)
+        self.temperature = valid_temperature(meta.get("temperature"))
+        # The validation-chosen "uncertain below" level (None for checkpoints without one).
+        self.uncertain_below = valid_level(meta.get("uncertain_below"))
 
     @classmethod
     def load(cls, path, device="cpu") -> "GenderClassifier":
@@ -77,7 +96,8 @@ class GenderClassifier(_Runner):
         return cls(model_from_checkpoint(ckpt), _meta(ckpt), device)
 
     def predict(self, images: Sequence, batch_size: int = 32) -> list[Prediction]:
-        probs = self._batched(list(images), batch_size, self.model.probabilities)
+        probs = self._batched(list(images), batch_size,
+                              partial(self.model.probabilities, temperature=self.temperature))
         if probs is None:
             return []
         results = []

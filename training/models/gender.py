@@ -37,10 +37,15 @@ class GenderNet(BackboneMixin, ResNet):
     def backbone_modules(self) -> list[nn.Module]:
         return [module for name, module in self.named_children() if name != "fc"]
 
-    def probabilities(self, x: torch.Tensor, flip: bool = True) -> torch.Tensor:
-        """Class probabilities (N, C), averaged with the mirrored image when `flip` (a cheap, steady gain:
-        faces are left-right symmetric, so the two views disagree only where the model is unsure)."""
-        probs = torch.softmax(self(x).float(), dim=1)
+    def view_logits(self, x: torch.Tensor, flip: bool = True) -> torch.Tensor:
+        """Logits (V, N, C) of the image and, when `flip`, its mirror (V = 2): what calibration fits."""
+        views = [self(x).float()]
         if flip:
-            probs = (probs + torch.softmax(self(torch.flip(x, dims=[3])).float(), dim=1)) / 2
-        return probs
+            views.append(self(torch.flip(x, dims=[3])).float())
+        return torch.stack(views)
+
+    def probabilities(self, x: torch.Tensor, flip: bool = True, temperature: float = 1.0) -> torch.Tensor:
+        """Class probabilities (N, C), averaged with the mirrored image when `flip` (a cheap, steady gain:
+        faces are left-right symmetric, so the two views disagree only where the model is unsure). Logits
+        are divided by `temperature` first (`training.calibration`; 1 = as trained)."""
+        return torch.softmax(self.view_logits(x, flip) / temperature, dim=2).mean(0)

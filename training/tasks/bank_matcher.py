@@ -279,5 +279,5 @@ class BankMatcherSetup(MatcherTask):
         report = per_condition_report(labels, scores, conditions)
         histograms = self.score_histograms(stop)
         if histograms is not None:
-            report["score_histograms"] = histograms.to_dict()
+            report["checkpoint_fields"] = {"score_histograms": histograms.to_dict()}
         return report

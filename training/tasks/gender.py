@@ -7,6 +7,8 @@ from torch import nn
 from torch.utils.data import WeightedRandomSampler
 
 from ..data import GenderData, group_split, load_gender_sources
+from ..calibration import (calibration_report, choose_uncertain_level, fit_temperature, flag_rates,
+                           negative_log_likelihood, probabilities)
 from ..data.datasets import LabeledImageDataset, face_cropper, scan_images
 from ..metrics import classification_metrics
 from ..models import build_model
@@ -84,24 +86,31 @@ class GenderSetup(TaskSetup):
         return self.criterion(self.model(images), labels)
 
     @torch.no_grad()
-    def predict(self, dataset, stop) -> tuple[np.ndarray, np.ndarray, float]:
-        """(true labels, predicted labels, mean unweighted loss) over a dataset."""
+    def view_logits(self, dataset, stop) -> tuple[np.ndarray, np.ndarray]:
+        """(true labels (N,), logits (2, N, C) of each image and its mirror) over a dataset, as the app
+        sees them; stops early (with what it has) when `stop` is set."""
         loader = make_loader(dataset, self.config.batch_size * 2, self.workers, 0, pin_memory=self.pin)
         self.model.eval()
-        y_true, y_pred, loss_sum, n = [], [], 0.0, 0
+        labels, logits = [], []
         for batch in loader:
             if stop.is_set():
                 break
             if batch is None:
                 continue
-            images, labels = batch
-            probs = self.model.probabilities(images.to(self.device))  # as the app predicts: with the mirror view
-            loss_sum += nn.functional.nll_loss(probs.clamp_min(1e-7).log(), labels.to(self.device),
-                                               reduction="sum").item()
-            n += len(labels)
-            y_true += labels.tolist()
-            y_pred += probs.argmax(1).tolist()
-        return np.array(y_true), np.array(y_pred), loss_sum / max(n, 1)
+            images, y = batch
+            logits.append(self.model.view_logits(images.to(self.device)).cpu().numpy())
+            labels += y.tolist()
+        if not logits:
+            return np.zeros(0, int), np.zeros((2, 0, len(self.classes)), np.float32)
+        return np.array(labels, dtype=int), np.concatenate(logits, axis=1)
+
+    def predict(self, dataset, stop, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
+        """(true labels, predicted labels, mean unweighted loss) over a dataset."""
+        y_true, logits = self.view_logits(dataset, stop)
+        if len(y_true) == 0:
+            return y_true, y_true, float("nan")
+        return (y_true, probabilities(logits, temperature).argmax(1),
+                negative_log_likelihood(logits, y_true, temperature))
 
     def evaluate(self, stop) -> dict:
         y_true, y_pred, loss = self.predict(self.val_set, stop)
@@ -117,15 +126,41 @@ class GenderSetup(TaskSetup):
         return {"classes": self.classes, "threshold": 0.5}
 
     def final_report(self, stop) -> dict:
-        if not self.test_items:
-            return {}
+        """Calibration on the validation split (the temperature and "uncertain below" level go into the
+        checkpoint), then the held-out test set, if any, scored with the calibrated probabilities."""
+        report = self._calibrate(stop)
+        if stop.is_set() or not self.test_items:
+            return report
         test_set = LabeledImageDataset(self.test_items, self.classes,
                                        eval_transform(self.config.input_size, IMAGENET_MEAN, IMAGENET_STD),
                                        prepare=self.prepare)
-        y_true, y_pred, loss = self.predict(test_set, stop)
+        y_true, logits = self.view_logits(test_set, stop)
+        if stop.is_set() or len(y_true) == 0:
+            return report
+        temperature = report.get("checkpoint_fields", {}).get("temperature", 1.0)
+        y_pred = probabilities(logits, temperature).argmax(1)
+        m = classification_metrics(y_true, y_pred, self.classes)
+        calibration = calibration_report(logits, y_true, temperature)
+        return {**report, "test_loss": negative_log_likelihood(logits, y_true, temperature),
+                "test_accuracy": m["accuracy"], "test_balanced_accuracy": m["balanced_accuracy"],
+                "test_per_class": m["per_class"], "test_confusion_matrix": m["confusion_matrix"],
+                "test_report": m["report_text"], "test_ece": calibration["after"]["ece"],
+                "test_ece_uncalibrated": calibration["before"]["ece"], "test_calibration": calibration}
+
+    def _calibrate(self, stop) -> dict:
+        """Fit the temperature on the validation split and choose the "uncertain below" level there."""
+        y_true, logits = self.view_logits(self.val_set, stop)
         if stop.is_set() or len(y_true) == 0:
             return {}
-        m = classification_metrics(y_true, y_pred, self.classes)
-        return {"test_loss": loss, "test_accuracy": m["accuracy"],
-                "test_balanced_accuracy": m["balanced_accuracy"], "test_per_class": m["per_class"],
-                "test_confusion_matrix": m["confusion_matrix"], "test_report": m["report_text"]}
+        temperature = fit_temperature(logits, y_true)
+        calibration = calibration_report(logits, y_true, temperature)
+        p = probabilities(logits, temperature)
+        confidence, correct = p.max(1), p.argmax(1) == y_true
+        level = choose_uncertain_level(confidence, correct)
+        caught, flagged = flag_rates(confidence, correct, level)
+        self.log(f"calibration on {len(y_true)} validation images: temperature {temperature:.3f}, expected "
+                 f"calibration error {calibration['before']['ece']:.4f} -> {calibration['after']['ece']:.4f}; "
+                 f"uncertain below {level:.2f} flags {flagged:.1%} of them and {caught:.1%} of their errors")
+        return {"checkpoint_fields": {"temperature": temperature, "uncertain_below": level},
+                "val_ece": calibration["after"]["ece"], "val_ece_uncalibrated": calibration["before"]["ece"],
+                "val_calibration": calibration, "val_uncertain_flagged": flagged, "val_uncertain_caught": caught}
