@@ -8,7 +8,8 @@ DEFAULTS = {
     "device": "auto",
     "tag/recursive": False,
     "tag/assume_crop": False,
-    "tag/uncertain_below": 0.6,
+    "tag/uncertain_below": -1.0,  # < 0: the gender model's own validation-chosen level
+    "tag/uncertain_model": "",  # which gender model the saved level belongs to
     "tag/last_folder": "",
     "tag/last_output": "",
     "verify/assume_crop": False,

@@ -100,6 +100,6 @@ def test_training_stores_a_temperature_the_classifier_applies(tmp_path):
 
 @pytest.mark.parametrize("value, expected", [(None, 1.0), (-1.0, 1.0), (float("inf"), 1.0), ("2", 1.0), (2.5, 2.5)])
 def test_malformed_temperatures_fall_back_to_one(value, expected):
-    from training.inference import valid_temperature
+    from training.calibration import valid_temperature
 
     assert valid_temperature(value) == expected

@@ -16,7 +16,18 @@ import math
 import numpy as np
 
 DEFAULT_BINS = 10
+FALLBACK_UNCERTAIN_BELOW = 0.6  # for checkpoints made before calibration
 _LOG_T_RANGE = (math.log(0.05), math.log(20.0))
+
+
+def valid_temperature(value) -> float:
+    """A checkpoint's calibration temperature, or 1.0 when absent or not a positive finite number."""
+    return float(value) if isinstance(value, (int, float)) and 0 < value < float("inf") else 1.0
+
+
+def valid_level(value) -> float | None:
+    """A checkpoint's "uncertain below" level in (0, 1), or None when absent or out of range."""
+    return float(value) if isinstance(value, (int, float)) and 0 < value < 1 else None
 
 
 def probabilities(logits, temperature: float = 1.0) -> np.ndarray:

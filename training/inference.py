@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from training.calibration import valid_level, valid_temperature
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.device import empty_cache, is_out_of_memory, resolve_device
 from training.error_rates import ScoreHistograms
@@ -24,16 +25,6 @@ class Prediction:
     label: str
     probability: float
     probabilities: dict[str, float]
-
-
-def valid_temperature(value) -> float:
-    """A checkpoint's calibration temperature, or 1.0 when absent or not a positive finite number."""
-    return float(value) if isinstance(value, (int, float)) and 0 < value < float("inf") else 1.0
-
-
-def valid_level(value) -> float | None:
-    """A checkpoint's "uncertain below" level in (0, 1), or None when absent or out of range."""
-    return float(value) if isinstance(value, (int, float)) and 0 < value < 1 else None
 
 
 def _meta(ckpt: dict) -> dict:

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout,
                                QWidget)
 
+from training.calibration import FALLBACK_UNCERTAIN_BELOW, valid_level
+
 from .. import jobs
 from ..active_models import no_model_message
 from ..tag_model import (COL_CONF, COL_FACES, COL_FILE, COL_LABEL, COL_THUMB, RESULT_ROLE, TagFilterProxy,
@@ -27,6 +29,18 @@ THUMB = 48
 MAX_THUMB_REQUESTS = 64  # pending thumbnail rebuilds; older ones are cancelled while scrolling
 UNCERTAIN_TIP = ("Predictions whose confidence is below this level are shown (and exported, and sorted) as "
                  "'uncertain' instead of a gender. Raise it to be stricter.")
+
+
+def level_tip(summary: dict | None) -> str:
+    """The tooltip of "Uncertain below": what the active model suggests, and what that costs on its data."""
+    level = valid_level((summary or {}).get("uncertain_below"))
+    if level is None:
+        return UNCERTAIN_TIP + f"\nThis model suggests no level; {FALLBACK_UNCERTAIN_BELOW:.0%} is the default."
+    metrics = (summary or {}).get("metrics") or {}
+    caught, flagged = metrics.get("val_uncertain_caught"), metrics.get("val_uncertain_flagged")
+    cost = (f": on its validation photos it flags {flagged:.0%} of them and catches {caught:.0%} of its mistakes"
+            if isinstance(caught, float) and isinstance(flagged, float) else "")
+    return UNCERTAIN_TIP + f"\nThe model suggests {level:.0%}{cost}."
 
 
 class TagPanel(QWidget):
@@ -49,6 +63,7 @@ class TagPanel(QWidget):
         self._thumb_jobs: deque[GeneratorWorker] = deque()
         self._thumb_generation = 0
         self.last_report: Path | None = None
+        self._level_model = None  # which gender model the level box was last set for
         self._build()
         self._restore()
         self.model.thumbnails.loader = self._request_thumbnail
@@ -99,9 +114,9 @@ class TagPanel(QWidget):
                   self.conf_high):
             filters.addWidget(w)
         filters.addStretch(1)
-        label = QLabel("Uncertain below:")
-        label.setToolTip(UNCERTAIN_TIP)
-        filters.addWidget(label)
+        self.uncertain_label = QLabel("Uncertain below:")
+        self.uncertain_label.setToolTip(UNCERTAIN_TIP)
+        filters.addWidget(self.uncertain_label)
         filters.addWidget(self.uncertain)
 
         self.model = TagTableModel(self)
@@ -160,15 +175,16 @@ class TagPanel(QWidget):
         self.folder_edit.setText(s.get("tag/last_folder"))
         self.recursive.setChecked(s.get("tag/recursive"))
         self.assume_crop.setChecked(s.get("tag/assume_crop"))
-        self.uncertain.setValue(100.0 * s.get("tag/uncertain_below"))
-        self.model.set_uncertain_below(self.uncertain.value() / 100.0)
+        self.model.set_uncertain_below(self.uncertain.value() / 100.0)  # until the gender model is known
 
     def save_settings(self) -> None:
         s = self.settings
         s.set("tag/last_folder", self.folder_edit.text())
         s.set("tag/recursive", self.recursive.isChecked())
         s.set("tag/assume_crop", self.assume_crop.isChecked())
-        s.set("tag/uncertain_below", self.uncertain.value() / 100.0)
+        if self._level_model is not None:
+            s.set("tag/uncertain_below", self.uncertain.value() / 100.0)
+            s.set("tag/uncertain_model", self._level_model)
 
     # ---------------------------------------------------------------- state
     @property
@@ -178,6 +194,7 @@ class TagPanel(QWidget):
     def refresh_models(self) -> None:
         """Enable Start only when a model and a folder are there; say why otherwise."""
         has_model = self.models.available("gender")
+        self._sync_uncertain_level()
         self.notice.show_message(None if has_model else
                                  f"{no_model_message('gender')} <a href='models'>Open the Models page</a>")
         reason = ("" if has_model else "No gender model is installed: see the Models page.")
@@ -185,6 +202,28 @@ class TagPanel(QWidget):
             reason = "Choose a folder first (Browse…, Ctrl+O, or drop a folder onto the window)."
         self.start_button.setEnabled(not self.busy and not reason)
         self.start_button.setToolTip(reason or "Tag every image in the folder (Ctrl+Return).")
+
+    def _sync_uncertain_level(self) -> None:
+        """Set "Uncertain below" to the active gender model's suggested level (chosen on its validation
+        photos when it was trained), or to the level the user saved for that very model."""
+        path = self.models.path("gender")
+        summary = None
+        if path is not None:
+            try:
+                summary = self.models.store.summary(path, "gender")  # cached by path, size and mtime
+            except Exception:  # noqa: BLE001 - a bad file is reported on the Models page
+                log.warning("cannot read the gender model's uncertain level", exc_info=True)
+        suggested = valid_level((summary or {}).get("uncertain_below")) or FALLBACK_UNCERTAIN_BELOW
+        # A saved level belongs to one model, not to a path (a retrained model can land at the same path).
+        key = f"{path}|{(summary or {}).get('created') or ''}|{suggested:.4f}" if path is not None else ""
+        if key == self._level_model:
+            return
+        self._level_model = key
+        saved = self.settings.get("tag/uncertain_below")
+        use_saved = saved >= 0 and self.settings.get("tag/uncertain_model") == key
+        self.uncertain.setValue(100.0 * (saved if use_saved else suggested))
+        self.uncertain.setToolTip(level_tip(summary))
+        self.uncertain_label.setToolTip(self.uncertain.toolTip())
 
     def _set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)

@@ -128,7 +128,7 @@ class GenderSetup(TaskSetup):
     def final_report(self, stop) -> dict:
         """Calibration on the validation split (the temperature and "uncertain below" level go into the
         checkpoint), then the held-out test set, if any, scored with the calibrated probabilities."""
-        report = self._calibrate(stop)
+        report = self.calibrate(stop)
         if stop.is_set() or not self.test_items:
             return report
         test_set = LabeledImageDataset(self.test_items, self.classes,
@@ -147,7 +147,7 @@ class GenderSetup(TaskSetup):
                 "test_report": m["report_text"], "test_ece": calibration["after"]["ece"],
                 "test_ece_uncalibrated": calibration["before"]["ece"], "test_calibration": calibration}
 
-    def _calibrate(self, stop) -> dict:
+    def calibrate(self, stop) -> dict:
         """Fit the temperature on the validation split and choose the "uncertain below" level there."""
         y_true, logits = self.view_logits(self.val_set, stop)
         if stop.is_set() or len(y_true) == 0:

@@ -1,0 +1,39 @@
+"""The Tag page's "Uncertain below" follows the active gender model's validation-chosen level."""
+from __future__ import annotations
+
+import torch
+
+from .helpers import save_tiny
+
+
+def _with_level(path, level, caught=0.61, flagged=0.07):
+    ckpt = torch.load(path, weights_only=True)
+    metrics = {**ckpt["metrics"], "val_uncertain_caught": caught, "val_uncertain_flagged": flagged}
+    torch.save({**ckpt, "uncertain_below": level, "temperature": 1.7, "metrics": metrics}, path)
+
+
+def test_uncertain_level_starts_at_the_models_suggestion_and_remembers_the_users(make_window, model_store):
+    bundled = model_store.bundled_dir / "gender.pt"
+    bundled.parent.mkdir(parents=True, exist_ok=True)
+    save_tiny(bundled, "gender")
+    window = make_window(model_store)
+    tag = window.tag_panel
+    assert tag.uncertain.value() == 60.0 and "suggests no level" in tag.uncertain.toolTip()
+    window.close()
+
+    _with_level(bundled, 0.73)
+    window = make_window(model_store)
+    tag = window.tag_panel
+    assert tag.uncertain.value() == 73.0 and tag.model.uncertain_below == 0.73
+    assert "suggests 73%" in tag.uncertain.toolTip() and "catches 61%" in tag.uncertain.toolTip()
+    tag.uncertain.setValue(85.0)  # the user's own choice for this model...
+    tag.save_settings()
+    window.close()
+    window = make_window(model_store)
+    assert window.tag_panel.uncertain.value() == 85.0  # ...is kept for it
+    window.close()
+
+    save_tiny(bundled, "gender", seed=1)  # another model at the same path: its own level, not the old choice
+    _with_level(bundled, 0.66)
+    window = make_window(model_store)
+    assert window.tag_panel.uncertain.value() == 66.0
