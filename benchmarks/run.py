@@ -51,7 +51,13 @@ def run_g1(model: GenderClassifier, data: Path, conditions, severity: int, quiet
         recall = {name: s["recall"] for name, s in m["per_class"].items()}
         out[condition] = {"accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"],
                           "recall": recall, "per_class": m["per_class"], "confusion_matrix": m["confusion_matrix"],
-                          "n_images": m["n_images"]}
+                          "n_images": m["n_images"], "calibration": m["calibration"]}
+    if "none" in out and model.temperature != 1.0:  # the same images with the raw (uncalibrated) confidences
+        calibrated, model.temperature = model.temperature, 1.0
+        try:
+            out["none"]["calibration_uncalibrated"] = evaluate_gender(model, items)["calibration"]
+        finally:
+            model.temperature = calibrated
     return out
 
 
@@ -101,11 +107,16 @@ def run_speed(gender, matcher, size: int) -> dict:
 def print_tables(results: dict) -> None:
     if "G1" in results:
         print("\nG1 gender (FACECOM val, 317 male / 105 female)")
-        print(f"{'condition':<10} {'accuracy':>8} {'bal.acc':>8} {'female R':>9} {'male R':>7}")
+        print(f"{'condition':<10} {'accuracy':>8} {'bal.acc':>8} {'female R':>9} {'male R':>7} {'ECE':>6} "
+              f"{'flagged':>7} {'caught':>6}")
         for c, m in results["G1"].items():
-            r = m["recall"]
+            r, cal = m["recall"], m.get("calibration") or {}
             print(f"{c:<10} {m['accuracy']:>8.4f} {m['balanced_accuracy']:>8.4f} {r.get('female', float('nan')):>9.4f}"
-                  f" {r.get('male', float('nan')):>7.4f}")
+                  f" {r.get('male', float('nan')):>7.4f} {cal.get('ece', float('nan')):>6.4f}"
+                  f" {cal.get('images_flagged', float('nan')):>7.1%} {cal.get('errors_caught', float('nan')):>6.1%}")
+        raw = results["G1"].get("none", {}).get("calibration_uncalibrated")
+        if raw:
+            print(f"clean, uncalibrated confidences (temperature 1): ECE {raw['ece']:.4f}")
     for name in ("V1", "V1-same-photo"):
         if name in results:
             rows = results[name]

@@ -35,8 +35,10 @@ def test_train_evaluate_info_export_gender(tmp_path, capsys):
     assert summary["stop_reason"] == "completed" and load_checkpoint(best)["task"] == "gender"
     report = tmp_path / "eval.json"
     assert main(["-q", "evaluate", best, str(data), "--json", str(report)]) == 0
-    assert "balanced accuracy" in capsys.readouterr().out
-    assert set(json.loads(report.read_text())["per_class"]) == {"female", "male"}
+    out = capsys.readouterr().out
+    assert "balanced accuracy" in out and "gap (points)" in out and "expected calibration error" in out
+    written = json.loads(report.read_text())
+    assert set(written["per_class"]) == {"female", "male"} and 0 <= written["calibration"]["ece"] <= 1
     assert main(["info", best]) == 0
     assert json.loads(capsys.readouterr().out)["arch"] == "resnet18"
     trained = tmp_path / "trained.pt"
@@ -45,6 +47,7 @@ def test_train_evaluate_info_export_gender(tmp_path, capsys):
     assert main(["export", str(trained), str(small), "--half"]) == 0
     ckpt = load_checkpoint(small)
     assert "optimizer_state" not in ckpt and ckpt["classes"] == ["female", "male"]
+    assert ckpt["temperature"] == load_checkpoint(best)["temperature"]  # the calibration ships with the model
     assert ckpt["created"] == "2026-01-02T03:04:05+00:00"  # the same trained model, not a new one
 
 

@@ -11,6 +11,7 @@ from .checkpoint import checkpoint_summary, load_checkpoint
 from .distortions import CONDITIONS
 from .distortions import apply as distort_image
 from .imaging import load_image
+from .metrics import per_class_table
 
 
 def _write_json(path, payload) -> None:
@@ -34,9 +35,13 @@ def evaluate(args) -> int:
         items = loaded.test or loaded.train  # ROOT/{train,val}: score val; ROOT/<class>: score all
         with tqdm(total=len(items), desc="images", disable=args.quiet) as bar:
             m = evaluate_gender(model, items, args.batch_size, progress=bar.update)
-        print(m["report_text"])
+        print(per_class_table(m["per_class"]))
+        calibration = m["calibration"]
         print(f"accuracy {m['accuracy']:.4f}  balanced accuracy {m['balanced_accuracy']:.4f}  "
               f"({m['n_images']} images, {len(m['skipped'])} unreadable)")
+        print(f"confidence: expected calibration error {calibration['ece']:.4f} (temperature "
+              f"{model.temperature:.3f}); uncertain below {calibration['uncertain_below']:.0%} flags "
+              f"{calibration['images_flagged']:.1%} of the images and {calibration['errors_caught']:.1%} of the errors")
         _write_json(args.json, m)
         return 0
     model = FaceMatcher.load(args.checkpoint, device=args.device)

@@ -7,6 +7,7 @@ from multiprocessing import Pool
 
 import numpy as np
 
+from .calibration import FALLBACK_UNCERTAIN_BELOW, expected_calibration_error, flag_rates, reliability_bins
 from .data.datasets import face_cropper, load_probe
 from .data.gender import Item
 from .data.pairs import Pair
@@ -34,7 +35,7 @@ def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transfo
 
     `transform(image)` runs first (e.g. a distortion). Unreadable files are listed under `skipped`."""
     crop = model_cropper(classifier, crop_faces)
-    y_true, y_pred, skipped = [], [], []
+    y_true, y_pred, confidence, skipped = [], [], [], []
     index = {c: i for i, c in enumerate(classifier.classes)}
     unknown = sorted({it.label for it in items} - set(index))
     if unknown:
@@ -51,14 +52,28 @@ def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transfo
             images.append(crop(image) if crop else image)
             labels.append(index[item.label])
         if images:
-            y_pred += [index[p.label] for p in classifier.predict(images, batch_size=batch_size)]
+            predictions = classifier.predict(images, batch_size=batch_size)
+            y_pred += [index[p.label] for p in predictions]
+            confidence += [p.probability for p in predictions]
             y_true += labels
         if progress:
             progress(len(chunk))
     metrics = classification_metrics(y_true, y_pred, classifier.classes)
+    metrics["calibration"] = confidence_report(confidence, np.array(y_true) == np.array(y_pred),
+                                               getattr(classifier, "uncertain_below", None))
     metrics["skipped"] = skipped
     metrics["n_images"] = len(y_true)
     return metrics
+
+
+def confidence_report(confidence, correct, uncertain_below: float | None = None) -> dict:
+    """How far the shown confidences are from the accuracy they claim (expected calibration error and
+    reliability bins), and what the "uncertain below" level flags and catches."""
+    level = uncertain_below if uncertain_below is not None else FALLBACK_UNCERTAIN_BELOW
+    caught, flagged = flag_rates(confidence, correct, level)
+    return {"ece": expected_calibration_error(confidence, correct), "bins": reliability_bins(confidence, correct),
+            "mean_confidence": float(np.mean(confidence)) if len(confidence) else float("nan"),
+            "uncertain_below": level, "errors_caught": caught, "images_flagged": flagged}
 
 
 def _identity(image):

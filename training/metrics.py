@@ -65,6 +65,33 @@ def classification_metrics(y_true, y_pred, class_names) -> dict:
     }
 
 
+def class_gaps(per_class: dict) -> dict:
+    """The spread between groups: for recall and precision, the best and worst class and the gap between
+    them (a model about people is judged by its worst group, not by its average)."""
+    out = {}
+    for key in ("recall", "precision"):
+        values = {name: float(stats[key]) for name, stats in per_class.items() if key in stats}
+        if len(values) >= 2:
+            worst, best = min(values, key=values.get), max(values, key=values.get)
+            out[key] = {"worst": worst, "best": best, "gap": values[best] - values[worst]}
+    return out
+
+
+def per_class_table(per_class: dict) -> str:
+    """Recall and precision of each class side by side, then the gap between the best and worst class."""
+    names = list(per_class)
+    width = max([len("gap (points)")] + [len(n) for n in names])
+    lines = [f"{'':<{width}}  {'recall':>7}  {'precision':>9}  {'images':>6}"]
+    for name in names:
+        s = per_class[name]
+        lines.append(f"{name:<{width}}  {s['recall']:>7.2%}  {s['precision']:>9.2%}  {s.get('support', 0):>6,}")
+    gaps = class_gaps(per_class)
+    if gaps:
+        lines.append(f"{'gap (points)':<{width}}  {100 * gaps['recall']['gap']:>7.1f}  "
+                     f"{100 * gaps['precision']['gap']:>9.1f}")
+    return "\n".join(lines)
+
+
 # ---- verification: labels 1 = same person, scores higher = more alike ----
 
 

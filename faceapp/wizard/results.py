@@ -16,7 +16,7 @@ import numpy as np
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.config import TrainConfig
 from training.device import resolve_device
-from training.metrics import classification_metrics, roc_curve
+from training.metrics import classification_metrics, per_class_table, roc_curve
 from training.tasks import SETUPS
 
 
@@ -69,7 +69,9 @@ def _gender(out: RunResults, ckpt: dict, data, stop) -> None:
     m = out.metrics
     if m.get("test_report"):
         out.source = "held-out test set (the val/ folder)"
-        out.report_text, out.confusion = m["test_report"], m.get("test_confusion_matrix") or []
+        out.confusion = m.get("test_confusion_matrix") or []
+        out.report_text = gender_report(m["test_report"], m.get("test_per_class"), m.get("test_calibration"),
+                                        ckpt.get("uncertain_below"), m)
         return
     if not data:
         out.note = "The data folder of this run is unknown, so only the validation scores below are available."
@@ -78,7 +80,27 @@ def _gender(out: RunResults, ckpt: dict, data, stop) -> None:
     y_true, y_pred, _ = setup.predict(setup.val_set, stop)
     scores = classification_metrics(y_true, y_pred, setup.classes)
     out.source = f"validation split ({len(y_true):,} images; no val/ folder to hold out a test set)"
-    out.report_text, out.confusion = scores["report_text"], scores["confusion_matrix"]
+    out.confusion = scores["confusion_matrix"]
+    out.report_text = gender_report(scores["report_text"], scores["per_class"], m.get("val_calibration"),
+                                    ckpt.get("uncertain_below"), m)
+
+
+def gender_report(report_text: str, per_class: dict | None, calibration: dict | None, level, metrics: dict) -> str:
+    """The classification report, then each class's recall and precision side by side with the gap
+    between the classes, then what calibration did to the confidences on the same images."""
+    parts = [report_text.rstrip()]
+    if per_class:
+        parts.append("Per class (the model is judged by its worst class):\n" + per_class_table(per_class))
+    if calibration:
+        before, after = calibration["before"]["ece"], calibration["after"]["ece"]
+        line = (f"Confidences calibrated with temperature {calibration['temperature']:.2f} (fitted on the "
+                f"validation split): expected calibration error {before:.3f} before, {after:.3f} after.")
+        flagged, caught = metrics.get("val_uncertain_flagged"), metrics.get("val_uncertain_caught")
+        if isinstance(level, float) and isinstance(flagged, float) and isinstance(caught, float):
+            line += (f" Suggested 'uncertain below' {level:.0%}: on validation photos it flags {flagged:.1%} "
+                     f"of them and catches {caught:.1%} of the mistakes.")
+        parts.append(line)
+    return "\n\n".join(parts)
 
 
 def _matcher(out: RunResults, ckpt: dict, data, stop) -> None:

@@ -111,7 +111,7 @@ class ResultsPage(QWizardPage):
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         self.report.setMinimumHeight(190)
-        self.report.setMaximumHeight(260)
+        self.report.setMaximumHeight(380)
         self.roc.setMinimumHeight(260)
         layout = QVBoxLayout(self)
         for w in (self.headline, self.error, self.source):

@@ -130,6 +130,8 @@ def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbo
     results = wizard.results_page
     assert "held-out test set" in results.source.text()
     assert "female" in results.report.toPlainText() and results.confusion.rowCount() == 2
+    report = results.report.toPlainText()  # per-class figures side by side with their gap, and calibration
+    assert "gap (points)" in report and "expected calibration error" in report and "uncertain below" in report
     assert sum(sum(row) for row in results.results.confusion) == 2 + 5  # the val/ folder
     assert results.epochs.rowCount() == 2
 

@@ -163,4 +163,5 @@ class GenderSetup(TaskSetup):
                  f"uncertain below {level:.2f} flags {flagged:.1%} of them and {caught:.1%} of their errors")
         return {"checkpoint_fields": {"temperature": temperature, "uncertain_below": level},
                 "val_ece": calibration["after"]["ece"], "val_ece_uncalibrated": calibration["before"]["ece"],
-                "val_calibration": calibration, "val_uncertain_flagged": flagged, "val_uncertain_caught": caught}
+                "val_calibration": calibration, "val_uncertain_flagged": flagged, "val_uncertain_caught": caught,
+                "val_per_class": classification_metrics(y_true, p.argmax(1), self.classes)["per_class"]}
