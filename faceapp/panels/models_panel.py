@@ -11,7 +11,9 @@ from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
+from training.calibration import valid_level
 from training.error_rates import ScoreHistograms, one_in
+from training.metrics import class_gaps
 
 from ..model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelEntry
 from ..workers import GeneratorWorker, WorkerPool, user_message
@@ -44,6 +46,37 @@ def _error_rates(histograms, threshold: float) -> str:
             "validation pairs)")
 
 
+def _per_class(metrics: dict) -> str:
+    """Each class's recall and precision side by side, and the gap between the classes."""
+    for key, where in (("test_per_class", "held-out test set"), ("val_per_class", "validation split")):
+        per_class = metrics.get(key)
+        if isinstance(per_class, dict) and per_class:
+            break
+    else:
+        recalls = {k[len("val_recall_"):]: v for k, v in metrics.items() if k.startswith("val_recall_")}
+        if not recalls:
+            return "not stored with this model"
+        return " · ".join(f"{name} recall {v:.1%}" for name, v in recalls.items()) + " (validation split)"
+    parts = [f"{name} recall {st['recall']:.1%}, precision {st['precision']:.1%}" for name, st in per_class.items()]
+    gaps = class_gaps(per_class)
+    if gaps:
+        parts.append(f"gap {100 * gaps['recall']['gap']:.1f} points in recall, "
+                     f"{100 * gaps['precision']['gap']:.1f} in precision")
+    return " · ".join(parts) + f" ({where})"
+
+
+def _calibration(summary: dict) -> str:
+    """Whether the confidences are calibrated, how well, and the suggested "uncertain below" level."""
+    temperature = summary.get("temperature")
+    calibration = (summary.get("metrics") or {}).get("val_calibration")
+    if not isinstance(temperature, float) or not isinstance(calibration, dict):
+        return "not calibrated: confidences are as trained"
+    text = (f"calibrated (temperature {temperature:.2f}); on validation photos the expected calibration error "
+            f"went from {calibration['before']['ece']:.3f} to {calibration['after']['ece']:.3f}")
+    level = valid_level(summary.get("uncertain_below"))
+    return text + (f"; suggests 'uncertain below' {level:.0%}" if level is not None else "")
+
+
 def describe_entry(entry: ModelEntry) -> str:
     """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
     if entry.summary is None:
@@ -58,7 +91,11 @@ def describe_entry(entry: ModelEntry) -> str:
         rows.append(("Error rates", _error_rates(s.get("score_histograms"), threshold)))
         rows.append(("Embedding", s.get("embedding_dim")))
     metrics = s.get("metrics") or {}
-    shown = [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in list(metrics.items())[:6]]
+    if s.get("task") == "gender":
+        rows.append(("Per class", _per_class(metrics)))
+        rows.append(("Confidence", _calibration(s)))
+    scalars = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float, str))]
+    shown = [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in scalars[:6]]
     rows += [("Metrics", ", ".join(shown) or "—"), ("Trained", s.get("created") or "unknown"),
              ("Epochs", s.get("epochs_trained") or s.get("epoch")), ("Data", s.get("train_data") or "not recorded"),
              ("Framing", _framing(s.get("framing"))),

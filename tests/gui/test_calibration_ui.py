@@ -1,6 +1,8 @@
 """The Tag page's "Uncertain below" follows the active gender model's validation-chosen level."""
 from __future__ import annotations
 
+import html
+
 import torch
 
 from .helpers import save_tiny
@@ -8,7 +10,10 @@ from .helpers import save_tiny
 
 def _with_level(path, level, caught=0.61, flagged=0.07):
     ckpt = torch.load(path, weights_only=True)
-    metrics = {**ckpt["metrics"], "val_uncertain_caught": caught, "val_uncertain_flagged": flagged}
+    metrics = {**ckpt["metrics"], "val_uncertain_caught": caught, "val_uncertain_flagged": flagged,
+               "val_calibration": {"temperature": 1.7, "before": {"ece": 0.081}, "after": {"ece": 0.012}},
+               "val_per_class": {"female": {"recall": 0.9, "precision": 0.8, "f1": 0.85, "support": 10},
+                                 "male": {"recall": 0.95, "precision": 0.97, "f1": 0.96, "support": 30}}}
     torch.save({**ckpt, "uncertain_below": level, "temperature": 1.7, "metrics": metrics}, path)
 
 
@@ -26,6 +31,11 @@ def test_uncertain_level_starts_at_the_models_suggestion_and_remembers_the_users
     tag = window.tag_panel
     assert tag.uncertain.value() == 73.0 and tag.model.uncertain_below == 0.73
     assert "suggests 73%" in tag.uncertain.toolTip() and "catches 61%" in tag.uncertain.toolTip()
+    window.models_panel.boxes["gender"].list.setCurrentRow(0)
+    details = html.unescape(window.models_panel.boxes["gender"].details.text())
+    assert "female recall 90.0%, precision 80.0% · male recall 95.0%, precision 97.0%" in details
+    assert "gap 5.0 points in recall, 17.0 in precision (validation split)" in details
+    assert "temperature 1.70" in details and "from 0.081 to 0.012" in details and "'uncertain below' 73%" in details
     tag.uncertain.setValue(85.0)  # the user's own choice for this model...
     tag.save_settings()
     window.close()
