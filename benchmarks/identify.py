@@ -12,7 +12,9 @@ the Gallery tab ranks identity folders, at the matcher's stored (1:1) threshold:
 - match right / wrong: the tab says MATCH (exactly one identity reaches the threshold) for its own
   identity / for a stranger;
 - open-set false match: a probe whose person is not in the gallery gets a MATCH;
-- strangers above: identities other than its own at or above the threshold, per probe.
+- strangers above: identities other than its own at or above the threshold, per probe;
+- *_sized: the same at the threshold the Gallery tab uses for that gallery size (false-match rate / N
+  from the matcher's stored impostor scores; equal to the 1:1 threshold without them).
 With --all-photos, each identity keeps all its photos but the probe (1 to 235 of them), and identities
 are scored both by their best photo and by their template (`FaceMatcher.template`, the app's rule).
 """
@@ -26,6 +28,7 @@ import numpy as np
 
 from training.data import read_identity_list
 from training.distortions import CONDITIONS
+from training.error_rates import gallery_threshold
 from training.evaluation import model_cropper
 from training.imaging import load_image
 from training.inference import FaceMatcher
@@ -90,7 +93,7 @@ def run(matcher: FaceMatcher, data: Path, conditions, sizes, severity: int = 3, 
     out = {}
     for condition in conditions:
         scores = np.stack([matcher.score_embeddings(p, gallery_emb) for p in embed(matcher, probes, condition, severity)])
-        out[condition] = _by_size(scores, picks, matcher.threshold)
+        out[condition] = _by_size(scores, picks, matcher.threshold, matcher.error_rates)
     return out
 
 
@@ -121,7 +124,7 @@ def run_all_photos(matcher: FaceMatcher, data: Path, conditions, sizes, severity
         out[condition] = {}
         for rule, scores in rules.items():
             wrong = [int(k) for i, k in enumerate(scores.argmax(1)) if k != i]
-            out[condition][rule] = {"sizes": _by_size(scores, picks, matcher.threshold),
+            out[condition][rule] = {"sizes": _by_size(scores, picks, matcher.threshold, matcher.error_rates),
                                     "wrong_first_largest": float(np.mean([k in big for k in wrong])) if wrong else 0.0}
     return {"identities": n, "photos": len(photos), "largest": largest, "results": out}
 
@@ -133,8 +136,10 @@ def _stranger_picks(n: int, sizes, seed: int) -> dict:
     return {size: np.stack([rng.permutation(row)[:size] for row in others]) for size in sizes}
 
 
-def _by_size(scores: np.ndarray, picks: dict, threshold: float) -> dict:
-    """{gallery size: metrics} from probes x identities scores (identity i is probe i's own)."""
+def _by_size(scores: np.ndarray, picks: dict, threshold: float, rates=None) -> dict:
+    """{gallery size: metrics} from probes x identities scores (identity i is probe i's own), at the 1:1
+    threshold and, as `*_sized`, at the threshold the Gallery tab uses for that size (`gallery_threshold`,
+    from the matcher's stored impostor scores)."""
     n = len(scores)
     own = scores[np.arange(n), np.arange(n)]
     rows = {}
@@ -142,6 +147,11 @@ def _by_size(scores: np.ndarray, picks: dict, threshold: float) -> dict:
         strangers = np.take_along_axis(scores, pick, axis=1)  # up to n-1 strangers per probe
         row = rank_metrics(own, strangers[:, :size - 1], threshold)
         row["open_set_false_match"] = open_set_false_match(strangers[:, :size], threshold)
+        sized = gallery_threshold(rates, threshold, min(size, n))
+        at_size = rank_metrics(own, strangers[:, :size - 1], sized)
+        row.update(sized_threshold=sized, match_right_sized=at_size["match_right"],
+                   match_wrong_sized=at_size["match_wrong"],
+                   open_set_false_match_sized=open_set_false_match(strangers[:, :size], sized))
         rows[min(size, n)] = row
     return rows
 
@@ -166,7 +176,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     matcher = FaceMatcher.load(args.matcher)
     sizes = sorted({max(2, int(s)) for s in args.sizes.split(",") if s.strip()})
-    columns = ("rank1", "rank5", "match_right", "match_wrong", "open_set_false_match", "strangers_above_mean")
+    columns = ("rank1", "rank5", "match_right", "match_wrong", "open_set_false_match", "strangers_above_mean",
+               "sized_threshold", "match_right_sized", "match_wrong_sized", "open_set_false_match_sized")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     if args.all_photos:
         found = run_all_photos(matcher, args.data, conditions, sizes, args.severity)

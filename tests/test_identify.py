@@ -18,3 +18,21 @@ def test_rank_metrics_count_ranks_and_the_gallery_tabs_match_rule():
     assert m["strangers_above_mean"] == pytest.approx(2 / 3)
     assert open_set_false_match(strangers, threshold=0.5) == pytest.approx(2 / 3)  # exactly one above: rows 2, 3
     assert rank_metrics(own, strangers, threshold=0.95)["match_right"] == 0.0
+
+
+def test_sized_threshold_rows_use_the_galleries_threshold():
+    from benchmarks.identify import _by_size
+    from training.error_rates import ScoreHistograms, gallery_threshold
+
+    # impostors: 1 % at or above 0.6, none at or above 0.8: a gallery of 10 needs about 0.8
+    rates = ScoreHistograms.from_scores(genuine=[0.9] * 10, impostor=[0.1] * 990 + [0.7] * 10)
+    assert gallery_threshold(rates, 0.6, 1) == 0.6 and gallery_threshold(None, 0.6, 10) == 0.6
+    assert gallery_threshold(rates, 0.6, 10) == pytest.approx(0.701)  # the first bin above every 0.7 impostor
+    scores = np.full((3, 3), 0.65)  # every stranger between the two thresholds
+    np.fill_diagonal(scores, 0.9)
+    picks = {2: np.array([[1], [2], [0]])}
+    row = _by_size(scores, picks, 0.6, rates)[2]
+    assert row["sized_threshold"] == pytest.approx(0.701)  # half of the 1 %: above every 0.7 impostor
+    assert row["open_set_false_match"] == 1.0  # at 0.6 every lone stranger is a MATCH...
+    assert row["open_set_false_match_sized"] == 0.0  # ...and at the gallery's threshold none is
+    assert row["match_right"] == 0.0 and row["match_right_sized"] == 1.0  # the own identity alone above it

@@ -75,6 +75,17 @@ class ScoreHistograms:
         return float(ok[0]) / BINS if len(ok) else 1.0
 
 
+def gallery_threshold(rates: ScoreHistograms | None, threshold: float, size: int) -> float:
+    """The threshold for a gallery of `size` identities. Each extra identity is one more chance for a
+    stranger to reach the 1:1 `threshold`, so a gallery uses the threshold at which a stranger matches any
+    one of N identities no more often than one photo at `threshold` (false-match rate / N), never lower
+    than `threshold`. Without stored score distributions, or for one identity, `threshold` itself."""
+    if rates is None or size < 2:
+        return threshold
+    far = rates.false_match_rate(threshold)
+    return max(threshold, rates.threshold_for_false_match_rate(far / size)) if far > 0 else threshold
+
+
 def one_in(rate: float) -> str:
     """'about 1 in 340' for a rate of 0.0029; 'none' for 0 (of the pairs measured)."""
     if rate <= 0:

@@ -17,6 +17,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from training.error_rates import gallery_threshold
+
 from .. import jobs
 from ..embedding_cache import EmbeddingCache
 from ..verify import GalleryMatch, GalleryUnreadable, decide
@@ -214,18 +216,14 @@ class GalleryView(QWidget):
         return self.threshold() - self.panel.uncertain_margin()
 
     def threshold(self) -> float:
-        """The threshold for this gallery's size. Each extra identity is one more chance for a stranger to
-        reach the slider's 1:1 threshold, so with the matcher's stored impostor scores the gallery uses the
-        threshold at which a stranger matches any one of N identities no more often than one photo at the
-        slider (false-match rate / N). Without stored scores, the slider's threshold."""
+        """The threshold for this gallery's size (`training.error_rates.gallery_threshold`: false-match rate
+        / N from the matcher's stored impostor scores; without them, the slider's threshold)."""
         threshold, rates, n = self.panel.threshold(), self.panel.error_rates, max(self.total, len(self.matches))
         if rates is None or n < 2:
             return threshold
         key = (threshold, id(rates), n)
         if self._threshold_for[0] != key:  # once per slider step, not once per row (10,000 rows: 14 ms a step)
-            far = rates.false_match_rate(threshold)
-            self._threshold_for = (key, max(threshold, rates.threshold_for_false_match_rate(far / n))
-                                   if far > 0 else threshold)
+            self._threshold_for = (key, gallery_threshold(rates, threshold, n))
         return self._threshold_for[1]
 
     def decision(self, match: GalleryMatch) -> str:
