@@ -67,6 +67,15 @@ class ScoreHistograms:
         """Share of genuine pairs scoring below `threshold` (the same person rejected)."""
         return sum(self.genuine[: self._first_bin(threshold)]) / self.genuine_pairs
 
+    def curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(thresholds k / 1000 for k = 0..1000, false-match rates, false-non-match rates) at each: the
+        FAR/FRR plot beside the slider, exact for the stored pairs."""
+        impostor = np.asarray(self.impostor, dtype=np.int64)
+        genuine = np.asarray(self.genuine, dtype=np.int64)
+        at_or_above = np.concatenate([np.cumsum(impostor[::-1])[::-1], [0]])  # impostors in bin k and up
+        below = np.concatenate([[0], np.cumsum(genuine)])  # genuine pairs in bins under k
+        return (np.arange(BINS + 1) / BINS, at_or_above / self.impostor_pairs, below / self.genuine_pairs)
+
     def threshold_for_false_match_rate(self, rate: float) -> float:
         """The lowest slider threshold (a multiple of 0.001) whose false-match rate is at most `rate`."""
         tail = np.cumsum(np.asarray(self.impostor[::-1], dtype=np.int64))[::-1]  # impostors in bin k and up

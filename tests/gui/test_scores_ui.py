@@ -1,4 +1,5 @@
-"""The Tag page's "Uncertain below" follows the active gender model's validation-chosen level."""
+"""Scores a person can trust, in the window: the Tag page's model-chosen uncertain level, the Models page's
+per-class and calibration rows, and the FAR/FRR plot beside the Verify slider."""
 from __future__ import annotations
 
 import html
@@ -47,3 +48,23 @@ def test_uncertain_level_starts_at_the_models_suggestion_and_remembers_the_users
     _with_level(bundled, 0.66)
     window = make_window(model_store)
     assert window.tag_panel.uncertain.value() == 66.0
+
+
+def test_rate_plot_marks_the_rates_the_slider_reads(qtbot):
+    from PySide6.QtGui import QColor
+
+    from faceapp.rate_plot import FAR_COLOR, FRR_COLOR, RatePlot
+    from training.error_rates import ScoreHistograms
+
+    plot = RatePlot()
+    qtbot.addWidget(plot)
+    plot.resize(320, 130)
+    assert plot.rates_at(0.5) is None
+    rates = ScoreHistograms.from_scores(genuine=[0.9] * 90 + [0.3] * 10, impostor=[0.1] * 990 + [0.7] * 10)
+    plot.set_rates(rates)
+    for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+        assert plot.rates_at(t) == (rates.false_match_rate(t), rates.false_non_match_rate(t))
+    plot.set_threshold(0.5)
+    image = plot.grab().toImage()
+    colors = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
+    assert QColor(FAR_COLOR).name() in colors and QColor(FRR_COLOR).name() in colors  # both curves drawn
