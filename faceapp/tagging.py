@@ -25,11 +25,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from training.atomic import atomic_open
 from training.faces import cannot_hold_a_face
 from training.imaging import ImageLoadError, load_reduced
 
 from . import __version__
-from .atomic import atomic_open
 from .framing import decode_side, find_face
 
 log = logging.getLogger(__name__)

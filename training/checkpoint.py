@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import platform
-import uuid
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path, PurePath
@@ -15,6 +13,7 @@ import torch
 from torch import nn
 
 import training
+from training.atomic import atomic_open
 from training.checkpoint_diagnosis import why_unreadable
 from training.models import ARCHS, build_model
 
@@ -155,8 +154,8 @@ def save_checkpoint(path, ckpt: dict) -> Path:
     `created` (when the model was made) is kept if the dict has one: an export or a re-picked threshold
     is the same trained model.
 
-    The file is written to a temporary file in the same folder, fsynced and os.replace'd, so a crash
-    never leaves a half-written checkpoint under the real name.
+    Written with `training.atomic.atomic_open`, so a crash never leaves a half-written checkpoint under
+    the real name.
     """
     if type(ckpt) is not dict:
         raise TypeError(f"a checkpoint is a dict, got {type(ckpt).__name__}")
@@ -169,25 +168,8 @@ def save_checkpoint(path, ckpt: dict) -> Path:
         versions=_versions(),
     )
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    # os.open (not mkstemp) so the file gets the usual umask permissions, not 0600.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(out, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX only)
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    with atomic_open(path, "wb") as f:
+        torch.save(out, f)
     return path
 
 

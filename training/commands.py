@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .atomic import atomic_open
 from .checkpoint import checkpoint_summary, load_checkpoint
 from .distortions import CONDITIONS
 from .distortions import apply as distort_image
@@ -16,9 +17,8 @@ from .metrics import per_class_table
 
 def _write_json(path, payload) -> None:
     if path:
-        tmp = Path(path).with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-        tmp.replace(path)
+        with atomic_open(path, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(payload, indent=2, default=str))
 
 
 def evaluate(args) -> int:

@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.atomic import atomic_open
 from training.config import TrainConfig
 from training.selection import SELECTION, best_epoch
 
@@ -149,10 +150,8 @@ def delete_run(run_dir, out_dir) -> None:
 
 
 def write_run_source(run_dir, task: str, data: list[str]) -> None:
-    path = Path(run_dir) / SOURCE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"task": task, "data": [str(d) for d in data]}, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    with atomic_open(Path(run_dir) / SOURCE_FILE, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"task": task, "data": [str(d) for d in data]}, indent=1))
 
 
 def write_metrics_csv(path, history: list[dict]) -> Path:

@@ -18,8 +18,6 @@ File: one uncompressed `.npz`, read without pickle:
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from ..atomic import atomic_open
 from ..distortions import CONDITIONS, apply
 from ..faces import find_and_crop
 from ..imaging import ImageLoadError, load_image
@@ -84,18 +83,9 @@ class FaceBank:
         """Write atomically (a temporary sibling, then rename): a reader never sees half a bank."""
         self.check()
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **{name: getattr(self, name) for name in ARRAYS},
-                         size=self.size, frame_scale=self.frame_scale, seed=self.seed)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path, "wb") as fh:
+            np.savez(fh, **{name: getattr(self, name) for name in ARRAYS},
+                     size=self.size, frame_scale=self.frame_scale, seed=self.seed)
         return path
 
     def subset(self, rows) -> "FaceBank":
