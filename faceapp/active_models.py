@@ -6,7 +6,8 @@ import logging
 import threading
 from pathlib import Path
 
-from .model_store import TASK_TITLES, TRAIN_COMMANDS, ModelStore
+from .model_code import import_model_code
+from .model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +22,40 @@ def no_model_message(task: str) -> str:
 
 
 class ActiveModels:
-    """Caches one loaded model per task, keyed by (file, size, mtime, device); thread-safe."""
+    """Caches one loaded model per task, keyed by (file, size, mtime, device); thread-safe.
 
-    def __init__(self, store: ModelStore, device: str = "auto"):
+    `deferred=True` (the app): the models' metadata (thresholds, classes, the device) is read later by
+    `load_metadata` on the warm-up thread, since reading a checkpoint imports torch (~2 s). Until then
+    `ready` is False and the pages say "Loading models…" instead of reading checkpoints on the GUI thread.
+    """
+
+    def __init__(self, store: ModelStore, device: str = "auto", *, deferred: bool = False):
         self.store = store
         self._device = device
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[tuple, object]] = {}
+        self._ready = threading.Event()
+        if not deferred:
+            self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the pages may read the models' metadata on the GUI thread (it costs no torch import)."""
+        return self._ready.is_set()
+
+    def load_metadata(self) -> None:
+        """Import the model code and read every checkpoint's metadata into the store's cache, then be `ready`.
+        For the warm-up thread. Ready even when this fails: the pages then read the files themselves and
+        show why one cannot be used."""
+        try:
+            import_model_code()
+            for task in TASKS:
+                self.store.entries(task)  # a file that cannot be read keeps its reason, for the Models page
+            self.resolved_device()  # the first CUDA query can take a second: not on the GUI thread
+        except Exception:  # noqa: BLE001 - the page that needs it tries again and says why
+            log.warning("reading the models' metadata failed", exc_info=True)
+        finally:
+            self._ready.set()
 
     @property
     def device(self) -> str:
@@ -76,8 +104,6 @@ class ActiveModels:
         return self.get("matcher")
 
     def _load(self, task: str, path: Path):
-        from .model_code import import_model_code
-
         import_model_code()  # not beside the warm-up thread's imports (see model_code)
         from training.inference import FaceMatcher, GenderClassifier
 

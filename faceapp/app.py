@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QStandardPaths, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -76,25 +76,50 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def warm_up() -> None:
-    """Import the model code the window does not need (torchvision alone is ~1.3 s, mostly torch._dynamo
-    pulled in by torchvision.ops), then freeze start-up objects. Runs on a background thread once the
-    window is up, which is why the window comes up that much sooner; a job started before it is done
-    waits for the imports on its own worker thread. The GUI thread needs none of them until the wizard's
-    ImageNet check, three pages in (docs/ARCHITECTURE.md, "Start-up")."""
+def warm_up(models=None) -> None:
+    """Import the model code (torch ~2 s, torchvision ~1.3 s, mostly torch._dynamo pulled in by
+    torchvision.ops), read the models' metadata through `models` (ActiveModels), then freeze start-up
+    objects. Runs on a background thread once the window is up, which is why the window comes up that much
+    sooner; a job started before it is done waits for the imports on its own worker thread. The GUI thread
+    imports none of it before `models` is ready (docs/ARCHITECTURE.md, "Start-up")."""
     try:
-        from .model_code import import_model_code
+        if models is not None:
+            models.load_metadata()  # imports the model code first
+        else:
+            from .model_code import import_model_code
 
-        import_model_code()
+            import_model_code()
     except Exception:  # noqa: BLE001 - a broken install shows up, with its reason, when a job needs the module
         log.warning("warming up the model code failed", exc_info=True)
     finally:
         freeze_startup_objects()
+    log.info("warm-up done %.2f s after process start", _seconds_since_start())
 
 
-def start_warm_up() -> threading.Thread:
-    """`warm_up` on a daemon thread; quitting the app waits for it so torch is never torn down mid-import."""
-    thread = threading.Thread(target=warm_up, name="faceapp-warm-up", daemon=True)
+def _seconds_since_start() -> float:
+    from .selftest import seconds_since_process_start
+
+    return seconds_since_process_start() or float("nan")
+
+
+class WarmUpSignals(QObject):
+    """Tells the GUI thread that the warm-up thread is done (a queued signal: the slot runs on the GUI thread)."""
+
+    done = Signal()
+
+
+def start_warm_up(models=None, on_done=None) -> threading.Thread:
+    """`warm_up` on a daemon thread, then `on_done()` on the GUI thread; quitting the app waits for the thread
+    so torch is never torn down mid-import."""
+    signals = WarmUpSignals()
+    if on_done is not None:
+        signals.done.connect(on_done, Qt.ConnectionType.QueuedConnection)
+
+    def run() -> None:
+        warm_up(models)
+        signals.done.emit()
+
+    thread = threading.Thread(target=run, name="faceapp-warm-up", daemon=True)  # `run` keeps `signals` alive
     thread.start()
     app = QCoreApplication.instance()
     if app is not None:
@@ -104,7 +129,7 @@ def start_warm_up() -> threading.Thread:
 
 def create_window(data_folder=None):
     """Build the window with its model store, settings and log (the caller shows it)."""
-    # Imported here, not at the top: `ensure_app` is light, so the splash shows before torch loads.
+    # Imported here, not at the top: `ensure_app` is light, so the splash shows before the window's modules.
     from .active_models import ActiveModels
     from .main_window import MainWindow
     from .model_store import ModelStore
@@ -112,10 +137,12 @@ def create_window(data_folder=None):
     folder = data_dir(data_folder)
     log_path = setup_logging(folder / "logs")
     settings = Settings()
-    models = ActiveModels(ModelStore(folder / "models"), device=settings.get("device"))
+    # Deferred: the pages read no checkpoint (torch) until the warm-up has read their metadata.
+    models = ActiveModels(ModelStore(folder / "models"), device=settings.get("device"), deferred=True)
     window = MainWindow(models, settings, log_path, data_folder=folder)
     install_excepthook(window.show_status)
     log.info("%s %s started; data folder %s", APP_NAME, __version__, folder)
-    # The model-code imports and gc.freeze() follow once the window is up, on a background thread.
-    QTimer.singleShot(WARM_UP_DELAY_MS, start_warm_up)
+    # The model code, the models' metadata and gc.freeze() follow once the window is up, on a background
+    # thread; then the pages that said "Loading models…" fill in.
+    QTimer.singleShot(WARM_UP_DELAY_MS, lambda: start_warm_up(models, window.models_ready))
     return window

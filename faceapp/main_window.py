@@ -152,6 +152,12 @@ class MainWindow(QMainWindow):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_path)))
 
     # ---------------------------------------------------------------- models
+    def models_ready(self) -> None:
+        """The warm-up has imported torch and read the models' metadata: fill in what said "Loading models…"."""
+        self.models_panel.reload()
+        self.train_panel.refresh_runs()
+        self.models_changed()
+
     def models_changed(self) -> None:
         self.tag_panel.refresh_models()
         self.verify_panel.refresh_models()
@@ -163,10 +169,13 @@ class MainWindow(QMainWindow):
             path = self.models.path(task)
             names.append(f"{title}: {path.name if path else 'none'}")
         self.models_label.setText("  ·  ".join(names))
-        try:
-            device = self.models.resolved_device()
-        except Exception:  # noqa: BLE001
-            device = "unavailable"
+        if not self.models.ready:  # resolving the device imports torch: the warm-up does it
+            device = "loading…"
+        else:
+            try:
+                device = self.models.resolved_device()
+            except Exception:  # noqa: BLE001
+                device = "unavailable"
         self.device_label.setText(f"Device: {device}")
 
     # ---------------------------------------------------------------- drops

@@ -4,6 +4,8 @@ Layout under the folder given (the Qt layer passes QStandardPaths' app data fold
 `gender/*.pt`, `matcher/*.pt` and `active.json` ({"gender": "<file name>", "matcher": ...}).
 Every file is validated with `training.checkpoint.load_checkpoint` before it is copied in, so a wrong,
 corrupt or incompatible file raises `CheckpointError` (one sentence) and changes nothing.
+Listing and choosing files needs no torch; reading one imports `training.checkpoint` (torch, ~2 s) then,
+through `model_code.checkpoint_code`, so the window that builds a store comes up without it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.checkpoint import CheckpointError, checkpoint_summary, load_checkpoint
-
 from .atomic import atomic_open
+from .model_code import checkpoint_code
 from .resources import resource_path
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class ModelStore:
     def __init__(self, user_dir, bundled_dir=None):
         self.user_dir = Path(user_dir)
         self.bundled_dir = Path(bundled_dir) if bundled_dir is not None else resource_path("models")
-        self._summaries: dict[tuple, dict | CheckpointError] = {}
+        self._summaries: dict[tuple, dict | Exception] = {}  # a summary, or the CheckpointError reading it raised
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ queries
@@ -103,13 +104,14 @@ class ModelStore:
         with self._lock:
             cached = self._summaries.get(key)
         if cached is None:
+            checkpoint = checkpoint_code()
             try:
-                cached = checkpoint_summary(load_checkpoint(path, task=task))
-            except CheckpointError as exc:
+                cached = checkpoint.checkpoint_summary(checkpoint.load_checkpoint(path, task=task))
+            except checkpoint.CheckpointError as exc:
                 cached = exc
             with self._lock:
                 self._summaries[key] = cached
-        if isinstance(cached, CheckpointError):
+        if isinstance(cached, Exception):
             raise cached
         return cached
 
@@ -121,7 +123,7 @@ class ModelStore:
         source = Path(source)
         if not source.is_file():
             raise ModelStoreError(f"{source.name} is not a file.")
-        checkpoint = load_checkpoint(source, task=task)  # CheckpointError: nothing was changed
+        checkpoint = checkpoint_code().load_checkpoint(source, task=task)  # CheckpointError: nothing was changed
         task = str(checkpoint.get("task"))
         _check_task(task)
         folder = self.task_dir(task)
@@ -168,7 +170,7 @@ class ModelStore:
     def _summary_or_error(self, path: Path, task: str):
         try:
             return self.summary(path, task), None
-        except (CheckpointError, OSError) as exc:
+        except (checkpoint_code().CheckpointError, OSError) as exc:
             return None, str(exc)
 
     def _read_active(self) -> dict:

@@ -85,15 +85,21 @@ def _checks(data_folder, bundled_dir, device) -> str:
             f"pair score {score:.2f}, window modules ok")
 
 
+# The window, and what its pages import only when first used (the sweep chart, the training wizard).
+WINDOW_MODULES = ("main_window", "sweep_chart", "wizard.wizard")
+
+
 def _check_window_modules() -> None:
-    """Import (not show) the main window and everything it pulls in: a frozen build that misses a module
-    its pages need (say pyqtgraph's QtOpenGL) fails here, not when a user opens it. Needs no display."""
+    """Import (not show) the main window and everything it and its pages pull in, the parts they import on
+    first use included: a frozen build that misses a module a page needs (say pyqtgraph's QtOpenGL) fails
+    here, not when a user opens it. Needs no display."""
     import importlib
 
-    try:
-        importlib.import_module(f"{__package__}.main_window")
-    except ImportError as exc:
-        raise SelfTestError(f"the main window cannot load: {type(exc).__name__}: {exc}") from exc
+    for name in WINDOW_MODULES:
+        try:
+            importlib.import_module(f"{__package__}.{name}")
+        except ImportError as exc:
+            raise SelfTestError(f"the main window cannot load: {type(exc).__name__}: {exc}") from exc
 
 
 def _check_face_detector() -> None:

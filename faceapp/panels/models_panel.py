@@ -163,6 +163,11 @@ class TaskBox(QGroupBox):
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
     def show_details(self) -> None:
+        if not self.panel.models.ready:  # reading the files imports torch: the warm-up does it first
+            self.details.setText("<p>Loading models…</p>")
+            for button in (self.import_button, self.activate_button, self.remove_button):
+                button.setEnabled(False)
+            return
         entry = self.selected()
         if entry is None:
             self.details.setText(
@@ -222,10 +227,7 @@ class ModelsPanel(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet(ERROR_STYLE)
         self.error.hide()
-        self.device = QComboBox()
-        for label, value in available_devices():
-            self.device.addItem(label, value)
-        self.device.setCurrentIndex(max(0, self.device.findData(settings.get("device"))))
+        self.device = QComboBox()  # filled by `reload` once the models are ready
         self.device.currentIndexChanged.connect(self._device_chosen)
         self.device.setToolTip("Where the models run. Automatic picks a GPU when one is usable, else the CPU.")
         self.device_label = QLabel()
@@ -246,12 +248,28 @@ class ModelsPanel(QWidget):
         self.reload()
 
     def reload(self) -> None:
+        if not self.models.ready:  # the window calls reload again when they are
+            for box in self.boxes.values():
+                box.show_details()
+            self.device_label.setText("Loading models…")
+            return
+        self._list_devices()
         for box in self.boxes.values():
             box.reload()
         try:
             self.device_label.setText(f"in use: {self.models.resolved_device()}")
         except Exception as exc:  # noqa: BLE001 - e.g. CUDA chosen on a machine that lost its GPU
             self.device_label.setText(user_message(exc))
+
+    def _list_devices(self) -> None:
+        """Fill the device menu once: CUDA and MPS are found through torch, so not before the warm-up."""
+        if self.device.count():
+            return
+        self.device.blockSignals(True)  # listing is not choosing: the setting stays as it is
+        for label, value in available_devices():
+            self.device.addItem(label, value)
+        self.device.setCurrentIndex(max(0, self.device.findData(self.settings.get("device"))))
+        self.device.blockSignals(False)
 
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")

@@ -200,12 +200,16 @@ class TagPanel(QWidget):
         reason = ("" if has_model else "No gender model is installed: see the Models page.")
         if has_model and not self.folder_edit.text().strip():
             reason = "Choose a folder first (Browse…, Ctrl+O, or drop a folder onto the window)."
+        if not reason and not self.models.ready:
+            reason = "Loading the gender model…"
         self.start_button.setEnabled(not self.busy and not reason)
         self.start_button.setToolTip(reason or "Tag every image in the folder (Ctrl+Return).")
 
     def _sync_uncertain_level(self) -> None:
         """Set "Uncertain below" to the active gender model's suggested level (chosen on its validation
         photos when it was trained), or to the level the user saved for that very model."""
+        if not self.models.ready:  # the level is in the checkpoint, read once the warm-up has imported torch
+            return
         path = self.models.path("gender")
         summary = None
         if path is not None:

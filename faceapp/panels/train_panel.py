@@ -1,4 +1,9 @@
-"""Train page: past training runs and the training wizard, embedded (new run, resume, results of a past run)."""
+"""Train page: past training runs and the training wizard, embedded (new run, resume, results of a past run).
+
+The wizard is built the first time it is opened: its modules import torch and pyqtgraph (~0.6 s beside
+torch's ~2 s), which the window's first paint does not wait for. Until the warm-up has imported the model
+code the buttons that open it wait too, so the GUI thread never imports torch beside the warm-up thread.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..model_code import import_model_code
 from ..widgets import MUTED
 from ..wizard.memory import WizardMemory
 from ..wizard.runs import RunInfo, delete_run, list_runs, run_size
-from ..wizard.wizard import TrainWizard
 
 log = logging.getLogger(__name__)
 INTRO = ("<h2>Training wizard</h2><p>Train your own gender classifier or face matcher on your folders, with live "
@@ -47,12 +52,11 @@ class TrainPanel(QWidget):
                  extra_callbacks=(), runs_dir=None):
         """`runs_dir`: where new runs go unless the user picked a folder (default: the app data folder's)."""
         super().__init__(parent)
+        self.models = models
         self.memory = WizardMemory(settings.q if settings is not None else None)
-        self.wizard = TrainWizard(models, self.memory, out_dir=runs_dir or _default_runs_dir(), overrides=overrides,
-                                  extra_callbacks=extra_callbacks)
-        self.wizard.setWindowFlags(Qt.WindowType.Widget)
-        self.wizard.closed.connect(self.show_home)
-        self.wizard.model_activated.connect(self._activated)
+        self.default_runs_dir = runs_dir or _default_runs_dir()
+        self._wizard_options = {"overrides": overrides, "extra_callbacks": extra_callbacks}
+        self._wizard = None  # built when first opened
         self.intro = QLabel()
         self.intro.setWordWrap(True)
         self.intro.setTextFormat(Qt.TextFormat.RichText)
@@ -92,16 +96,36 @@ class TrainPanel(QWidget):
         layout.addLayout(buttons)
         self.stack = QStackedWidget()
         self.stack.addWidget(home)
-        self.stack.addWidget(self.wizard)
         outer = QVBoxLayout(self)
         outer.addWidget(self.intro)  # a direct child, shown with the list of runs only
         outer.addWidget(self.stack, 1)
         self.stack.currentChanged.connect(lambda index: self.intro.setVisible(index == 0))
         self.refresh_runs()
 
+    # ------------------------------------------------------------ the wizard
+    @property
+    def wizard(self):
+        """The embedded TrainWizard, built on first use."""
+        if self._wizard is None:
+            import_model_code()  # the wizard's modules import torch: after the warm-up's imports, never beside them
+            from ..wizard.wizard import TrainWizard
+
+            wizard = TrainWizard(self.models, self.memory, out_dir=self.default_runs_dir, **self._wizard_options)
+            wizard.setWindowFlags(Qt.WindowType.Widget)
+            wizard.closed.connect(self.show_home)
+            wizard.model_activated.connect(self._activated)
+            self.stack.addWidget(wizard)
+            self._wizard = wizard
+        return self._wizard
+
+    def wizard_can_open(self) -> bool:
+        """False until the warm-up has imported the model code the wizard's modules need."""
+        return self.models is None or self.models.ready
+
     # ------------------------------------------------------------ runs
     def runs_dir(self) -> Path:
-        return Path(self.wizard.out_dir())
+        """Where runs go: the folder picked in the wizard, else the data folder's (the wizard's `out_dir`)."""
+        return Path(self.memory.out_dir(str(self.default_runs_dir)))
 
     def refresh_runs(self) -> None:
         self.intro.setText(INTRO.format(folder=self.runs_dir()))
@@ -129,9 +153,11 @@ class TrainPanel(QWidget):
         return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
 
     def _selection_changed(self) -> None:
-        run = self.selected_run()
-        self.results_button.setEnabled(run is not None and run.best_path is not None)
-        self.resume_button.setEnabled(run is not None and run.last_path is not None)
+        run, can_open = self.selected_run(), self.wizard_can_open()
+        self.new_button.setEnabled(can_open)
+        self.new_button.setToolTip("" if can_open else "Loading the training code…")
+        self.results_button.setEnabled(can_open and run is not None and run.best_path is not None)
+        self.resume_button.setEnabled(can_open and run is not None and run.last_path is not None)
         self.folder_button.setEnabled(run is not None)
         self.delete_button.setEnabled(run is not None)
 
@@ -162,7 +188,7 @@ class TrainPanel(QWidget):
         run = self.selected_run()
         if run is None:
             return
-        if self.wizard.training:
+        if self._wizard is not None and self._wizard.training:
             self.status.emit("A model is training: delete runs once it has finished.")
             return
         size = run_size(run.path) / 2**20
@@ -193,8 +219,8 @@ class TrainPanel(QWidget):
     # ------------------------------------------------------------ closing
     def confirm_close(self) -> bool:
         """Before the window closes: ask when a model is training; on yes, stop it (within a batch)."""
-        return self.wizard.confirm_stop()
+        return self._wizard is None or self._wizard.confirm_stop()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         self.memory.sync()
-        return self.wizard.shutdown(timeout_ms)
+        return self._wizard is None or self._wizard.shutdown(timeout_ms)

@@ -15,7 +15,6 @@ from training.error_rates import ScoreHistograms, one_in
 from .. import jobs
 from ..active_models import no_model_message
 from ..image_slot import ImageSlot
-from ..sweep_chart import SweepChart
 from ..verify import MATCH, UNCERTAIN, SweepPoint, decide, verdict
 from ..widgets import MUTED, ImageView, Notice
 from ..workers import GeneratorWorker, LatestRunner, WorkerError, WorkerPool
@@ -130,7 +129,9 @@ class VerifyPanel(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_distortion(), "Distortion preview")
-        self.tabs.addTab(self._build_sweep(), "Robustness sweep")
+        self.sweep_page = self._build_sweep()
+        self.tabs.addTab(self.sweep_page, "Robustness sweep")
+        self.tabs.currentChanged.connect(self._tab_shown)
         self.gallery = GalleryView(self)
         self.probe.changed.connect(self.gallery.probe_changed)
         self.gallery.status.connect(self.status)
@@ -186,15 +187,33 @@ class VerifyPanel(QWidget):
         self.sweep_label = QLabel(f"Scores the pair under all {len(CONDITIONS)} conditions × {len(SEVERITIES)} "
                                   "severities; the dashed line is the threshold.")
         self.sweep_label.setWordWrap(True)
-        self.chart = SweepChart()
+        self._chart = None  # built when the tab is first shown or a sweep runs
         row = QHBoxLayout()
         row.addWidget(self.sweep_button)
         row.addWidget(self.sweep_cancel)
         row.addWidget(self.sweep_label, 1)
         layout = QVBoxLayout(page)
         layout.addLayout(row)
-        layout.addWidget(self.chart, 1)
+        layout.addStretch(1)  # the chart's place
         return page
+
+    def _tab_shown(self) -> None:
+        if self.tabs.currentWidget() is self.sweep_page:
+            self.chart  # noqa: B018 - built now, so the tab shows its axes
+
+    @property
+    def chart(self):
+        """The sweep chart, built on first use: it imports pyqtgraph (~0.4 s), which the window's first paint
+        does not wait for."""
+        if self._chart is None:
+            from ..sweep_chart import SweepChart
+
+            self._chart = SweepChart()
+            self._chart.set_threshold(self.threshold())
+            layout = self.sweep_page.layout()
+            layout.takeAt(layout.count() - 1)  # the stretch that kept its place
+            layout.addWidget(self._chart, 1)
+        return self._chart
 
     # ---------------------------------------------------------------- state
     def threshold(self) -> float:
@@ -220,6 +239,8 @@ class VerifyPanel(QWidget):
                                  f"{no_model_message('matcher')} <a href='models'>Open the Models page</a>")
         self._sync_threshold()
         reason = "" if has_model else "No face matcher is installed: see the Models page."
+        if not reason and not self.models.ready:
+            reason = "Loading the face matcher…"
         if not reason and (self.reference.image is None or self.probe.image is None):
             reason = "Fill both slots first (drop, Open… or Paste)."
         self.compare_button.setEnabled(not reason)
@@ -233,6 +254,10 @@ class VerifyPanel(QWidget):
 
     def _sync_threshold(self) -> None:
         """Start the slider at the active matcher's stored threshold (or the user's saved one for that model)."""
+        self.slider.setEnabled(self.models.ready)
+        if not self.models.ready:  # the threshold is in the checkpoint, read once the warm-up has imported torch
+            self.model_threshold_label.setText("Model threshold: loading…")
+            return
         path = self.models.path("matcher")
         stored, created = 0.5, ""
         self.error_rates = None
@@ -260,8 +285,9 @@ class VerifyPanel(QWidget):
     def _slot_changed(self) -> None:
         self.pair = None
         self.preview = None
-        self.chart.clear()
         self.sweep_points = []
+        if self._chart is not None:
+            self._chart.clear()
         self.refresh_models()
         self._show_decision()
         if self.compare_button.isEnabled():
@@ -294,7 +320,8 @@ class VerifyPanel(QWidget):
         threshold = value / 1000.0
         self.threshold_label.setText(f"Threshold: {threshold:.3f}")
         self.rates_label.setText(rates_text(self.error_rates, threshold))
-        self.chart.set_threshold(threshold)
+        if self._chart is not None:
+            self._chart.set_threshold(threshold)
         if self._threshold_model is not None:
             self.settings.set("verify/threshold", threshold)
             self.settings.set("verify/threshold_model", self._threshold_model)

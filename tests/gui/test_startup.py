@@ -1,0 +1,103 @@
+"""Start-up (issue 22): the window comes up without torch, pyqtgraph or the wizard; the pages say "Loading
+models…" until the warm-up has read the models' metadata, then fill in; charts and the wizard are built
+when first opened."""
+
+import os
+import subprocess
+import sys
+
+HEAVY = ("torch", "torchvision", "pyqtgraph", "faceapp.wizard.wizard", "faceapp.wizard.results_page",
+         "faceapp.wizard.training_page", "faceapp.wizard.settings_page", "faceapp.sweep_chart")
+
+
+def test_the_window_comes_up_without_torch_pyqtgraph_or_the_wizard(tmp_path):
+    # torch (~2 s) came in through the Models page's checkpoint reads and the About box, pyqtgraph (~0.4 s)
+    # and the wizard's pages through the Train page: all before the first paint. In a subprocess, so that
+    # what the window imports is what this process has imported.
+    code = """if True:
+        import sys
+        from PySide6.QtCore import QSettings
+        from faceapp.app import create_window, ensure_app, warm_up
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
+        ensure_app()
+        window = create_window(sys.argv[2])  # no event loop: the warm-up timer never fires
+        window.show()
+        heavy = sys.argv[3].split(",")
+        print(sorted(m for m in heavy if m in sys.modules))
+        print(window.models_panel.device_label.text())
+        warm_up(window.models)
+        window.models_ready()
+        print(sorted(m for m in heavy if m in sys.modules))
+        print(window.models_panel.device_label.text())
+    """
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "settings"), str(tmp_path / "data"),
+                          ",".join(HEAVY)], env=env, capture_output=True, text=True, timeout=180, check=True)
+    lines = out.stdout.split("\n")
+    assert lines[:2] == ["[]", "Loading models…"], out.stdout + out.stderr
+    # The warm-up imports the model code; the chart and the wizard still wait until they are opened.
+    assert lines[2] == "['torch', 'torchvision']" and lines[3].startswith("in use: "), out.stdout + out.stderr
+
+
+def _deferred_window(qtbot, store):
+    from faceapp.active_models import ActiveModels
+    from faceapp.main_window import MainWindow
+    from faceapp.settings import Settings
+
+    window = MainWindow(ActiveModels(store, device="cpu", deferred=True), Settings(), log_path=None)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, installed_store, photo_folder):
+    from faceapp.about import about_html
+
+    window = _deferred_window(qtbot, installed_store)
+    models, tag, verify, train = window.models, window.tag_panel, window.verify_panel, window.train_panel
+    box = window.models_panel.boxes["gender"]
+    tag.set_folder(photo_folder)
+    assert not models.ready
+    assert "Loading models…" in box.details.text() and box.list.count() == 0
+    assert not any(b.isEnabled() for b in (box.import_button, box.activate_button, box.remove_button))
+    assert window.models_panel.device.count() == 0 and window.device_label.text() == "Device: loading…"
+    assert "Gender: gender.pt" in window.models_label.text()  # the file names need no torch
+    assert not tag.start_button.isEnabled() and tag.start_button.toolTip() == "Loading the gender model…"
+    assert not verify.slider.isEnabled() and "loading" in verify.model_threshold_label.text()
+    assert not verify.compare_button.isEnabled() and verify.compare_button.toolTip() == "Loading the face matcher…"
+    assert not train.new_button.isEnabled() and "Loading" in train.new_button.toolTip()
+    assert "PyTorch</td><td>loading…" in about_html(models)
+
+    models.load_metadata()  # what the warm-up thread does
+    window.models_ready()  # then, on the GUI thread
+    assert models.ready and box.list.count() == 1 and "active" in box.details.text()
+    assert box.import_button.isEnabled() and window.models_panel.device.currentData() == "auto"  # the setting
+    assert window.device_label.text() == "Device: cpu"
+    assert tag.start_button.isEnabled()
+    assert verify.slider.isEnabled() and verify.threshold() == 0.5 and "0.500" in verify.model_threshold_label.text()
+    assert train.new_button.isEnabled()
+    assert "PyTorch</td><td>loading" not in about_html(models)
+
+
+def test_listing_the_devices_keeps_the_saved_choice(qtbot, installed_store):
+    from faceapp.settings import Settings
+
+    Settings().set("device", "cpu")
+    window = _deferred_window(qtbot, installed_store)
+    window.models.load_metadata()
+    window.models_ready()
+    assert window.models_panel.device.currentData() == "cpu" and Settings().get("device") == "cpu"
+
+
+def test_the_sweep_chart_and_the_wizard_are_built_when_first_opened(make_window, installed_store):
+    window = make_window(installed_store)
+    verify, train = window.verify_panel, window.train_panel
+    assert verify._chart is None and train._wizard is None
+    verify.slider.setValue(420)
+    verify.tabs.setCurrentWidget(verify.sweep_page)
+    assert verify._chart is not None and verify._chart.threshold_line.value() == 0.42  # the slider's, at once
+    assert verify.chart is verify._chart
+    assert str(train.runs_dir()) == train.wizard.out_dir()  # the same folder, with or without the wizard
+    train.new_run()
+    assert train.stack.currentWidget() is train.wizard and train.wizard.currentPage() is train.wizard.task_page
