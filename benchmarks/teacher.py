@@ -1,7 +1,8 @@
 """Teacher embeddings for distilling the matcher (issue 6): dlib's face-recognition ResNet on clean photos.
 
-Training-time only: the app, the wizard and the tests never need dlib. Needs `pip install dlib-bin
-face-recognition-models` (dlib's public-domain models; its training data excluded LFW identities).
+Training-time only: the app, the wizard and the tests never need dlib. Needs `pip install -e ".[teacher]"`
+(dlib-bin and face-recognition-models: dlib's public-domain models, whose training data excluded LFW
+identities).
 
 Writes an `.npz` with `keys` (`<identity>/<file name>`, the same key for the original photo and for its
 packed crop) and `embeddings` (N x 128, float16, unit length after subtracting their mean: dlib's raw
@@ -30,7 +31,7 @@ _MODELS: dict = {}
 def _models_dir() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")  # importing it needs pkg_resources
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the teacher needs: pip install dlib-bin face-recognition-models")
+        raise SystemExit('the teacher needs: pip install -e ".[teacher]" (dlib-bin and face-recognition-models)')
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-try:  # the installed distribution knows its version; a source checkout falls back to the constant
-    from importlib.metadata import version as _dist_version
-
-    __version__ = _dist_version("faceapp")
-except Exception:  # noqa: BLE001 - PackageNotFoundError or a broken metadata install
-    __version__ = "0.1.0"
+from training import __version__  # the one place the version is written (pyproject reads it too)
 
 APP_NAME = "FaceApp"
 ORG_NAME = "FaceApp"
+
+__all__ = ["APP_NAME", "ORG_NAME", "__version__"]

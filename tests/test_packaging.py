@@ -92,7 +92,8 @@ def test_nothing_the_app_imports_is_excluded(spec):
 
 
 def test_spec_refuses_to_build_without_default_models(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "faceapp"\nversion = "9.9"\n')
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "__init__.py").write_text('__version__ = "9.9"\n')
     with pytest.raises(SystemExit, match="default models"):
         run_spec(tmp_path)
 
@@ -123,9 +124,12 @@ def test_desktop_file_is_a_launchable_application_entry():
     assert entry["Terminal"] == "false" and entry["Categories"].endswith(";")
 
 
-def test_frozen_version_matches_the_project(spec):
-    """The frozen app has no package metadata, so the title shows faceapp/__init__.py's fallback constant."""
-    import re
+def test_the_version_is_written_in_one_place(spec):
+    """training/__init__.py holds it; pyproject (dynamic), faceapp and the frozen build all read it."""
+    import faceapp
+    import training
 
-    fallback = re.search(r'__version__ = "([^"]+)"', (ROOT / "faceapp" / "__init__.py").read_text()).group(1)
-    assert fallback == spec["VERSION"], "bump faceapp/__init__.py's fallback version with pyproject's"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject and 'attr = "training.__version__"' in pyproject
+    assert "\nversion =" not in pyproject.split("[project.optional-dependencies]")[0]
+    assert faceapp.__version__ == training.__version__ == spec["VERSION"]
