@@ -145,8 +145,9 @@ def sweep(matcher, reference: Image.Image, probe: Image.Image, conditions=None, 
             yield SweepPoint(condition, severity, float(probability), part.fallback)
 
 
-def gallery_identities(root, recursive: bool = False) -> dict[str, list[Path]]:
-    """Identity name -> image files: one sub-folder per identity; loose files are their own identity."""
+def gallery_identities(root) -> dict[str, list[Path]]:
+    """Identity name -> image files: one sub-folder per identity (with every photo below it, however
+    deep); loose files are their own identity."""
     root = Path(root)
     gallery: dict[str, list[Path]] = {}
     for path in list_images(root, recursive=True):

@@ -21,6 +21,7 @@ from .checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
 from .run_dir import RunDir
+from .schedule import PlateauCut, apply_now, lr_factor
 from .selection import EarlyStopping
 from .tasks import SETUPS
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -51,22 +52,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def _lr_lambda(config: TrainConfig, steps_per_epoch: int):
-    """Linear warm-up then cosine decay, per batch; constant for the other schedulers."""
-    warm = config.warmup_epochs * steps_per_epoch
-    total = max(1, config.epochs * steps_per_epoch)
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        if config.scheduler != "cosine":
-            return 1.0
-        progress = min(1.0, (step - warm) / max(1, total - warm))
-        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
 
 
 def make_optimizer(modules, config: TrainConfig) -> torch.optim.Optimizer:
@@ -112,9 +97,9 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     modules = {"model": model, **setup.extra_modules()}
     optimizer = make_optimizer(modules.values(), config)
     steps = _steps_per_epoch(setup, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, steps))
-    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.3, patience=2) \
-        if config.scheduler == "plateau" else None
+    plateau = PlateauCut() if config.scheduler == "plateau" else None
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_factor(config.scheduler, config.warmup_epochs, config.epochs, steps, plateau))
     use_amp, amp_dtype = amp_settings(config, device)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     ema = torch.optim.swa_utils.AveragedModel(
@@ -159,11 +144,8 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
                "epoch_seconds": time.perf_counter() - t0, "train_samples": seen}
         history.append(row)
         improved = early.update(metrics[setup.selection])
-        if plateau is not None:  # the per-batch schedule resets the lr each step: cut its base instead
-            before = optimizer.param_groups[0]["lr"]
-            plateau.step(metrics[setup.selection])
-            ratio = optimizer.param_groups[0]["lr"] / before if before else 1.0
-            scheduler.base_lrs = [lr * ratio for lr in scheduler.base_lrs]
+        if plateau is not None and plateau.step(metrics[setup.selection]):
+            apply_now(scheduler)  # the schedule's factor includes the cut; the next batch trains with it
         ckpt_args = dict(meta, **setup.checkpoint_meta(metrics), config=config.to_dict(), history=history,
                          epoch=epoch)
         if improved:

@@ -1,7 +1,8 @@
 """A `fit()` callback that forwards progress as plain dicts, coalescing per-batch reports (Qt-free).
 
 It runs on the training thread. `send(kind, payload)` is called with kind "start" (the start info),
-"batches" (a list of every batch info since the last send), "epoch" (the epoch info) or "end" (nothing).
+"batches" (a list of every batch info since the last send) or "epoch" (the epoch info); the end of the
+run needs no message (the worker's own finished signal says it).
 Batch reports are sent at most `max_rate` times a second, yet no batch is lost: they are buffered and sent
 together, so the chart still gets one point per batch while the GUI's event loop gets few events.
 """
