@@ -76,24 +76,20 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def warm_up(models=None) -> None:
-    """Import the model code (torch ~2 s, torchvision ~1.3 s, mostly torch._dynamo pulled in by
-    torchvision.ops), read the models' metadata through `models` (ActiveModels), then freeze start-up
-    objects. Runs on a background thread once the window is up, which is why the window comes up that much
-    sooner; a job started before it is done waits for the imports on its own worker thread. The GUI thread
-    imports none of it before `models` is ready (docs/ARCHITECTURE.md, "Start-up")."""
+def warm_up() -> None:
+    """Import the model code the pages do not need to fill in (torchvision alone is ~1.3 s, mostly
+    torch._dynamo pulled in by torchvision.ops), then freeze start-up objects. Runs on a background thread
+    once the window is up, after the models' metadata, which is why the window comes up that much sooner; a
+    job started before it is done waits for the imports on its own worker thread. The GUI thread needs none
+    of them until the wizard is opened, which waits for the warm-up (docs/ARCHITECTURE.md, "Start-up")."""
     try:
-        if models is not None:
-            models.load_metadata()  # imports the model code first
-        else:
-            from .model_code import import_model_code
+        from .model_code import import_model_code
 
-            import_model_code()
+        import_model_code()
     except Exception:  # noqa: BLE001 - a broken install shows up, with its reason, when a job needs the module
         log.warning("warming up the model code failed", exc_info=True)
     finally:
         freeze_startup_objects()
-    log.info("warm-up done %.2f s after process start", _seconds_since_start())
 
 
 def _seconds_since_start() -> float:
@@ -103,20 +99,28 @@ def _seconds_since_start() -> float:
 
 
 class WarmUpSignals(QObject):
-    """Tells the GUI thread that the warm-up thread is done (a queued signal: the slot runs on the GUI thread)."""
+    """What the warm-up thread tells the GUI thread (queued: the slots run on the GUI thread)."""
 
-    done = Signal()
+    models_ready = Signal()  # the models' metadata is read: the pages can fill in
+    done = Signal()  # the model code is imported too: the wizard can open without waiting
 
 
-def start_warm_up(models=None, on_done=None) -> threading.Thread:
-    """`warm_up` on a daemon thread, then `on_done()` on the GUI thread; quitting the app waits for the thread
-    so torch is never torn down mid-import."""
+def start_warm_up(models=None, on_models_ready=None, on_done=None) -> threading.Thread:
+    """On a daemon thread: `models.load_metadata()` (torch, ~2 s) then `on_models_ready()`, `warm_up` then
+    `on_done()`, the callbacks on the GUI thread. Quitting the app waits for the thread so torch is never
+    torn down mid-import."""
     signals = WarmUpSignals()
-    if on_done is not None:
-        signals.done.connect(on_done, Qt.ConnectionType.QueuedConnection)
+    for signal, slot in ((signals.models_ready, on_models_ready), (signals.done, on_done)):
+        if slot is not None:
+            signal.connect(slot, Qt.ConnectionType.QueuedConnection)
 
     def run() -> None:
-        warm_up(models)
+        if models is not None:
+            models.load_metadata()
+            log.info("models ready %.2f s after process start", _seconds_since_start())
+            signals.models_ready.emit()
+        warm_up()
+        log.info("warm-up done %.2f s after process start", _seconds_since_start())
         signals.done.emit()
 
     thread = threading.Thread(target=run, name="faceapp-warm-up", daemon=True)  # `run` keeps `signals` alive
@@ -142,7 +146,7 @@ def create_window(data_folder=None):
     window = MainWindow(models, settings, log_path, data_folder=folder)
     install_excepthook(window.show_status)
     log.info("%s %s started; data folder %s", APP_NAME, __version__, folder)
-    # The model code, the models' metadata and gc.freeze() follow once the window is up, on a background
-    # thread; then the pages that said "Loading models…" fill in.
-    QTimer.singleShot(WARM_UP_DELAY_MS, lambda: start_warm_up(models, window.models_ready))
+    # The models' metadata, the rest of the model code and gc.freeze() follow once the window is up, on a
+    # background thread; the pages that said "Loading models…" fill in after the metadata.
+    QTimer.singleShot(WARM_UP_DELAY_MS, lambda: start_warm_up(models, window.models_ready, window.warm_up_done))
     return window

@@ -155,8 +155,11 @@ class MainWindow(QMainWindow):
     def models_ready(self) -> None:
         """The warm-up has imported torch and read the models' metadata: fill in what said "Loading models…"."""
         self.models_panel.reload()
-        self.train_panel.refresh_runs()
         self.models_changed()
+
+    def warm_up_done(self) -> None:
+        """The warm-up has imported the rest of the model code: the wizard opens without waiting for it."""
+        self.train_panel.model_code_loaded()
 
     def models_changed(self) -> None:
         self.tag_panel.refresh_models()

@@ -1,8 +1,9 @@
 """Train page: past training runs and the training wizard, embedded (new run, resume, results of a past run).
 
 The wizard is built the first time it is opened: its modules import torch and pyqtgraph (~0.6 s beside
-torch's ~2 s), which the window's first paint does not wait for. Until the warm-up has imported the model
-code the buttons that open it wait too, so the GUI thread never imports torch beside the warm-up thread.
+torch's ~2 s), which the window's first paint does not wait for. In the app, the buttons that open it wait
+for the warm-up to import the model code, so the GUI thread neither imports torch beside the warm-up
+thread nor waits for it.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class TrainPanel(QWidget):
         self.default_runs_dir = runs_dir or _default_runs_dir()
         self._wizard_options = {"overrides": overrides, "extra_callbacks": extra_callbacks}
         self._wizard = None  # built when first opened
+        # Models not ready yet: the app's warm-up is to import the model code; the window says when it has.
+        self.waiting_for_model_code = models is not None and not models.ready
         self.intro = QLabel()
         self.intro.setWordWrap(True)
         self.intro.setTextFormat(Qt.TextFormat.RichText)
@@ -120,7 +123,11 @@ class TrainPanel(QWidget):
 
     def wizard_can_open(self) -> bool:
         """False until the warm-up has imported the model code the wizard's modules need."""
-        return self.models is None or self.models.ready
+        return not self.waiting_for_model_code
+
+    def model_code_loaded(self) -> None:
+        self.waiting_for_model_code = False
+        self._selection_changed()
 
     # ------------------------------------------------------------ runs
     def runs_dir(self) -> Path:

@@ -519,7 +519,9 @@ def test_create_window_keeps_everything_in_the_chosen_data_folder_and_freezes_gc
         assert window.train_panel.runs_dir() == chosen / "runs"  # training runs follow models and logs
         assert (chosen / "logs").is_dir() and window.models.store.user_dir == chosen / "models"
         assert calls == []  # the ~0.2 s collection does not delay the first window...
-        qtbot.waitUntil(lambda: calls == ["frozen"], timeout=5000)  # ...it follows once the window is up
+        # ...it follows once the window is up, after the imports (seconds on a busy machine)
+        qtbot.waitUntil(lambda: calls == ["frozen"], timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: window.models_panel.device_label.text().startswith("in use"), timeout=TIMEOUT)
     finally:
         for handler in set(logging.getLogger().handlers) - set(handlers):
             logging.getLogger().removeHandler(handler)
