@@ -24,6 +24,7 @@ from .workers import WorkerPool
 log = logging.getLogger(__name__)
 PAGE_TAG, PAGE_VERIFY, PAGE_TRAIN, PAGE_MODELS = range(4)
 SHUTDOWN_TIMEOUT_MS = 5000
+LOADING_MODELS = "Loading models…"
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore()
         self.update_status_labels()
+        if not models.ready:  # the app's warm-up reads them next (`models_ready`)
+            self.statusBar().showMessage(LOADING_MODELS)
 
     # ---------------------------------------------------------------- menus and shortcuts
     def _build_menus(self) -> None:
@@ -156,6 +159,8 @@ class MainWindow(QMainWindow):
         """The warm-up has imported torch and read the models' metadata: fill in what said "Loading models…"."""
         self.models_panel.reload()
         self.models_changed()
+        if self.statusBar().currentMessage() == LOADING_MODELS:
+            self.statusBar().clearMessage()
 
     def warm_up_done(self) -> None:
         """The warm-up has imported the rest of the model code: the wizard opens without waiting for it."""

@@ -251,6 +251,7 @@ class ModelsPanel(QWidget):
         if not self.models.ready:  # the window calls reload again when they are
             for box in self.boxes.values():
                 box.show_details()
+            self.device.setEnabled(False)
             self.device_label.setText("Loading models…")
             return
         self._list_devices()
@@ -270,6 +271,7 @@ class ModelsPanel(QWidget):
             self.device.addItem(label, value)
         self.device.setCurrentIndex(max(0, self.device.findData(self.settings.get("device"))))
         self.device.blockSignals(False)
+        self.device.setEnabled(True)
 
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")

@@ -256,6 +256,7 @@ class VerifyPanel(QWidget):
         """Start the slider at the active matcher's stored threshold (or the user's saved one for that model)."""
         self.slider.setEnabled(self.models.ready)
         if not self.models.ready:  # the threshold is in the checkpoint, read once the warm-up has imported torch
+            self.threshold_label.setText("Threshold: —")
             self.model_threshold_label.setText("Model threshold: loading…")
             return
         path = self.models.path("matcher")

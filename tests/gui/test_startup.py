@@ -65,8 +65,10 @@ def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, instal
     assert not models.ready
     assert "Loading models…" in box.details.text() and box.list.count() == 0
     assert not any(b.isEnabled() for b in (box.import_button, box.activate_button, box.remove_button))
-    assert window.models_panel.device.count() == 0 and window.device_label.text() == "Device: loading…"
+    assert window.models_panel.device.count() == 0 and not window.models_panel.device.isEnabled()
+    assert window.device_label.text() == "Device: loading…"
     assert "Gender: gender.pt" in window.models_label.text()  # the file names need no torch
+    assert window.statusBar().currentMessage() == "Loading models…"
     assert not tag.start_button.isEnabled() and tag.start_button.toolTip() == "Loading the gender model…"
     assert not verify.slider.isEnabled() and "loading" in verify.model_threshold_label.text()
     assert not verify.compare_button.isEnabled() and verify.compare_button.toolTip() == "Loading the face matcher…"
@@ -76,8 +78,9 @@ def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, instal
     models.load_metadata()  # what the warm-up thread does
     window.models_ready()  # then, on the GUI thread
     assert models.ready and box.list.count() == 1 and "active" in box.details.text()
-    assert box.import_button.isEnabled() and window.models_panel.device.currentData() == "auto"  # the setting
-    assert window.device_label.text() == "Device: cpu"
+    assert box.import_button.isEnabled() and window.models_panel.device.isEnabled()
+    assert window.models_panel.device.currentData() == "auto"  # the setting
+    assert window.device_label.text() == "Device: cpu" and window.statusBar().currentMessage() == ""
     assert tag.start_button.isEnabled()
     assert verify.slider.isEnabled() and verify.threshold() == 0.5 and "0.500" in verify.model_threshold_label.text()
     assert not train.new_button.isEnabled()  # the wizard waits for the rest of the model code...
