@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from training.config import default_config
-from training.engine import make_optimizer
+from training.step import make_optimizer
 from training.tasks import BankMatcherSetup, MatcherSetup
 
 

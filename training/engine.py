@@ -21,8 +21,9 @@ from .checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
 from .run_dir import RunDir
-from .schedule import PlateauCut, apply_now, lr_factor
+from .schedule import apply_now
 from .selection import EarlyStopping
+from .step import TrainingStep
 from .tasks import SETUPS
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
@@ -54,18 +55,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(modules, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW over the trainable parameters of `modules` (the model and any task modules)."""
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def amp_settings(config: TrainConfig, device: torch.device) -> tuple[bool, torch.dtype]:
-    """(use autocast, its dtype): mixed precision only on CUDA, bf16 where the GPU has it."""
-    use_amp = bool(config.amp) and device.type == "cuda"
-    return use_amp, torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-
-
 def _steps_per_epoch(setup, config) -> int:
     loader = setup.train_loader(0)
     n = len(loader)
@@ -94,29 +83,19 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     log = run.log
     setup = SETUPS[task](data, config, device, log)
     model = setup.model.to(device)
-    modules = {"model": model, **setup.extra_modules()}
-    optimizer = make_optimizer(modules.values(), config)
     steps = _steps_per_epoch(setup, config)
-    plateau = PlateauCut() if config.scheduler == "plateau" else None
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_factor(config.scheduler, config.warmup_epochs, config.epochs, steps, plateau))
-    use_amp, amp_dtype = amp_settings(config, device)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    ema = torch.optim.swa_utils.AveragedModel(
-        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema), use_buffers=True) \
-        if config.ema else None
-    saved_modules = {**modules, "ema": ema} if ema is not None else modules  # ema: saved, never optimized
+    step = TrainingStep.build(setup, config, device, steps)
     early = EarlyStopping(config.patience, config.min_delta, stop)
     history: list[dict] = []
     start_epoch, best_metrics = 1, {}
     if resume:
-        start_epoch, history, best_metrics = _restore(resume, saved_modules, optimizer, scheduler, plateau, early)
+        start_epoch, history, best_metrics = _restore(resume, step, early)
         log(f"resumed from epoch {start_epoch - 1} of {run.path}")
     config.save_json(run.path / "config.json")
     meta = dict(task=task, input_size=config.input_size,
                 normalization={"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
                 framing={"detector": "haar", "frame_scale": setup.frame_scale})
-    info = {"task": task, "device": str(device), "amp": use_amp, "epochs": config.epochs,
+    info = {"task": task, "device": str(device), "amp": step.use_amp, "epochs": config.epochs,
             "batches": steps, "run_dir": str(run.path), "description": setup.description(),
             "skipped": list(setup.skipped), "start_epoch": start_epoch}
     log(setup.description())
@@ -132,20 +111,19 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
             log(f"stopping before epoch {epoch}: it would end past the {config.time_limit:g}-minute limit")
             break
         t0 = time.perf_counter()
-        train_loss, seen = _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtype,
-                                        epoch, steps, callbacks, stop, ema)
+        train_loss, seen = _train_epoch(setup, step, epoch, steps, callbacks, stop)
         if stop.is_set() and not early.triggered:
             break  # cancelled mid-epoch: keep the last complete epoch's checkpoints
-        raw = _swap_in_average(model, ema)  # evaluate (and keep as best) the averaged weights
+        raw = _swap_in_average(model, step.ema)  # evaluate (and keep as best) the averaged weights
         metrics = setup.evaluate(stop)
         if stop.is_set() and not early.triggered:
             break
-        row = {"epoch": epoch, "train_loss": train_loss, **metrics, "lr": optimizer.param_groups[0]["lr"],
+        row = {"epoch": epoch, "train_loss": train_loss, **metrics, "lr": step.lr,
                "epoch_seconds": time.perf_counter() - t0, "train_samples": seen}
         history.append(row)
         improved = early.update(metrics[setup.selection])
-        if plateau is not None and plateau.step(metrics[setup.selection]):
-            apply_now(scheduler)  # the schedule's factor includes the cut; the next batch trains with it
+        if step.plateau is not None and step.plateau.step(metrics[setup.selection]):
+            apply_now(step.scheduler)  # the schedule's factor includes the cut; the next batch trains with it
         ckpt_args = dict(meta, **setup.checkpoint_meta(metrics), config=config.to_dict(), history=history,
                          epoch=epoch)
         if improved:
@@ -158,12 +136,12 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
                             make_checkpoint(model, metrics=row, **ckpt_args))
         if raw is not None:
             model.load_state_dict(raw)  # last.pt holds the raw weights, to resume training from
-        state = {"optimizer_state": optimizer.state_dict(), "scheduler_state": scheduler.state_dict(),
+        state = {"optimizer_state": step.optimizer.state_dict(), "scheduler_state": step.scheduler.state_dict(),
                  "best_metrics": best_metrics, "early_best": early.best, "early_bad_epochs": early.bad_epochs,
-                 "extra_modules": {k: m.state_dict() for k, m in saved_modules.items() if k != "model"},
+                 "extra_modules": {k: m.state_dict() for k, m in step.saved_modules.items() if k != "model"},
                  "train_data": setup.description(), "device": str(device)}
-        if plateau is not None:  # its best score and bad-epoch count, so a resumed run cuts the LR on time
-            state["plateau_state"] = plateau.state_dict()
+        if step.plateau is not None:  # its best score, bad epochs and cuts, so a resumed run cuts on time
+            state["plateau_state"] = step.plateau.state_dict()
         save_checkpoint(run.path / "last.pt", make_checkpoint(model, metrics=row, extra=state, **ckpt_args))
         run.append_metrics(row)
         log(_epoch_line(row, setup.selection, improved))
@@ -188,10 +166,8 @@ def _swap_in_average(model, ema):
     return raw
 
 
-def _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtype, epoch, steps, callbacks,
-                 stop, ema=None) -> tuple[float, int]:
-    for module in modules.values():
-        module.train()
+def _train_epoch(setup, step: TrainingStep, epoch, steps, callbacks, stop) -> tuple[float, int]:
+    step.train_mode()
     total, count, seen = 0.0, 0, 0
     smoothed = None
     for batch_index, batch in enumerate(setup.train_loader(epoch), start=1):
@@ -199,34 +175,26 @@ def _train_epoch(setup, modules, optimizer, scheduler, scaler, use_amp, amp_dtyp
             break
         if batch is None:
             continue
-        with torch.autocast(setup.device.type, dtype=amp_dtype, enabled=use_amp):
-            loss = setup.loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
-        if ema is not None:
-            ema.update_parameters(setup.model)
-        value = float(loss.detach())
+        value = step(batch)
         if not math.isfinite(value):
             raise FloatingPointError(f"the training loss became {value} in epoch {epoch}; try a lower learning rate")
         total, count, seen = total + value, count + 1, seen + len(batch[0])
         smoothed = value if smoothed is None else 0.9 * smoothed + 0.1 * value
         _emit(callbacks, "on_batch_end", {"epoch": epoch, "batch": batch_index, "batches": steps, "loss": value,
-                                          "smoothed_loss": smoothed, "lr": optimizer.param_groups[0]["lr"]})
+                                          "smoothed_loss": smoothed, "lr": step.lr})
     return total / max(count, 1), seen
 
 
-def _restore(ckpt, modules, optimizer, scheduler, plateau, early):
+def _restore(ckpt, step: TrainingStep, early):
+    modules = step.saved_modules
     modules["model"].load_state_dict(ckpt["state_dict"])
     for name, state in ckpt.get("extra_modules", {}).items():
         if name in modules:
             modules[name].load_state_dict(state)
-    optimizer.load_state_dict(ckpt["optimizer_state"])
-    scheduler.load_state_dict(ckpt["scheduler_state"])
-    if plateau is not None and ckpt.get("plateau_state"):
-        plateau.load_state_dict(ckpt["plateau_state"])
+    step.optimizer.load_state_dict(ckpt["optimizer_state"])
+    step.scheduler.load_state_dict(ckpt["scheduler_state"])
+    if step.plateau is not None and ckpt.get("plateau_state"):
+        step.plateau.load_state_dict(ckpt["plateau_state"])
     early.best, early.bad_epochs = ckpt.get("early_best", -math.inf), ckpt.get("early_bad_epochs", 0)
     return int(ckpt["epoch"]) + 1, list(ckpt.get("history", [])), dict(ckpt.get("best_metrics", {}))
 

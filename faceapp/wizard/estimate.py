@@ -15,7 +15,7 @@ import torch
 
 from training.config import TrainConfig
 from training.device import resolve_device
-from training.engine import amp_settings, make_optimizer
+from training.step import TrainingStep
 from training.tasks import SETUPS
 
 
@@ -51,23 +51,15 @@ def _sync(device) -> None:
 def measure_epoch(task: str, data, config: TrainConfig, batches: int = 3, stop=None) -> Estimate:
     device = resolve_device(config.device)
     setup = SETUPS[task](data, config, device, lambda message: None)
-    model = setup.model.to(device)
-    modules = [model, *setup.extra_modules().values()]
-    optimizer = make_optimizer(modules, config)
-    use_amp, amp_dtype = amp_settings(config, device)
-    for m in modules:
-        m.train()
-
-    def step(batch) -> None:
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-            loss = setup.loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _sync(device)
-
     loader = setup.train_loader(1)
     steps = min(len(loader), config.max_batches) if config.max_batches else len(loader)
+    train = TrainingStep.build(setup, config, device, steps)  # the very step `fit` takes, scaler, schedule and all
+    train.train_mode()
+
+    def step(batch) -> None:
+        train(batch)
+        _sync(device)
+
     began = time.perf_counter()
     batches_iter = (b for b in loader if b is not None)
     first = next(batches_iter, None)
