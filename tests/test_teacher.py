@@ -78,12 +78,14 @@ def _mean_cosine_to_teacher(model_path, people, teacher):
     return float(np.mean(np.sum(np.asarray(student) * targets, axis=1)))
 
 
-def test_training_with_a_teacher_pulls_the_embedding_towards_it(tmp_path, one_thread):
-    root = make_identity_folder(tmp_path / "ids", people=8, photos=3)
+def test_training_with_a_teacher_pulls_the_embedding_towards_it(tmp_path):
+    # 8 steps of 8 pairs of 32 px photos per run (validation is not what is checked: 8 pairs). The gap
+    # it opens is 0.24-0.29 for seeds 0-2, where each run alone stays near 0 (random directions).
+    root = make_identity_folder(tmp_path / "ids", people=8, photos=3, size=32)
     people = discover_identities(root)
     teacher_file = write_teacher(tmp_path / "t.npz", people)
     teacher = TeacherEmbeddings.load(teacher_file)
-    common = dict(epochs=4, batch_size=16, input_size=32, workers=0, pairs_per_epoch=96, val_pairs=32,
+    common = dict(epochs=1, batch_size=8, input_size=32, workers=0, pairs_per_epoch=64, val_pairs=8,
                   warmup_epochs=0, lr=3e-3, val_fraction=0.25, max_severity=1, identity_loss_weight=0.0,
                   crop_faces=False, patience=0)
     with_teacher = fit("matcher", [root], default_config("matcher", out_dir=str(tmp_path / "a"),
