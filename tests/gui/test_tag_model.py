@@ -1,6 +1,5 @@
 """The tagging table at scale: 10,000 rows, batched inserts, filters, bounded thumbnail cache."""
 
-import time
 from pathlib import Path
 
 from PySide6.QtGui import QImage
@@ -27,14 +26,17 @@ def test_ten_thousand_rows_filter_sort_and_bounded_thumbnails(qtbot):
     proxy.setSourceModel(model)
     proxy.sort(COL_CONF)
     thumb = QImage(48, 48, QImage.Format.Format_RGB888)
-    start = time.perf_counter()
-    with qtbot.waitSignal(model.flushed, timeout=10_000):
+    inserts = []
+    model.rowsInserted.connect(lambda parent, first, last: inserts.append((first, last)))
+    with qtbot.waitSignal(model.flushed, timeout=120_000) as flushed:  # a ceiling, not a budget
         for result in _results():
             model.add(result, thumb)
     model.flush()
+    # What keeps 10,000 rows quick: the rows queued between two turns of the event loop go in as one
+    # insert (one re-sort of the proxy), not one insert per row.
+    assert flushed.args == [ROWS] and inserts == [(0, ROWS - 1)]
     assert model.rowCount() == ROWS and proxy.rowCount() == ROWS
     assert len(model.thumbnails) == 500  # bounded: old thumbnails were evicted
-    assert time.perf_counter() - start < 20
     proxy.set_label("error")
     assert proxy.rowCount() == len(range(0, ROWS, 97))
     proxy.set_label(None)
@@ -59,6 +61,6 @@ def test_evicted_thumbnail_is_requested_again(qtbot):
 
     assert model.index(0, 0).data(Qt.ItemDataRole.DecorationRole) is None  # evicted
     assert asked == [0]
-    with qtbot.waitSignal(model.dataChanged, timeout=1000):
+    with qtbot.waitSignal(model.dataChanged, timeout=30_000):
         model.thumbnails.put(0, thumb)
     assert model.index(0, 0).data(Qt.ItemDataRole.DecorationRole) is not None

@@ -67,7 +67,7 @@ def make_panel(qtbot, model_store):
 
     yield make
     for panel in panels:
-        assert panel.shutdown(10_000)
+        assert panel.shutdown(60_000)
 
 
 def to_settings(qtbot, wizard, task: str, folder) -> None:
@@ -137,7 +137,7 @@ def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbo
 
     # A tiny model may well be at chance: then the page asks first (tested on its own below); here, yes.
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    with qtbot.waitSignal(panel.models_changed, timeout=5000):
+    with qtbot.waitSignal(panel.models_changed, timeout=TIMEOUT):
         results.activate_button.click()
     active = wizard.models.store.active_path("gender")
     assert active.parent == wizard.models.store.task_dir("gender") and active.stem == result.run_dir.name
@@ -188,7 +188,7 @@ def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder
     assert results.threshold == pytest.approx(load_checkpoint(result.best_path)["threshold"])
     assert wizard.results_page.conditions.rowCount() == len(results.per_condition) > 0
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)  # as above
-    with qtbot.waitSignal(panel.models_changed, timeout=5000):
+    with qtbot.waitSignal(panel.models_changed, timeout=TIMEOUT):
         wizard.results_page.activate_button.click()
     assert wizard.models.store.active_path("matcher").stem == result.run_dir.name
 
@@ -286,10 +286,10 @@ def _data_page_in_window(make_window, installed_store, qtbot, task="gender"):
     wizard.task_page.buttons[task].setChecked(True)
     wizard.next()
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT)
     page = wizard.data_page
     page.folder.setFocus()
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is page.folder, timeout=5000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is page.folder, timeout=TIMEOUT)
     return window, page
 
 
@@ -304,7 +304,13 @@ def test_typing_a_path_keeps_the_focus_and_checks_only_the_settled_path(make_win
     monkeypatch.setattr(data_page, "check_job", lambda task, folder, *a: checked.append(folder) or real(task, folder, *a))
     window, page = _data_page_in_window(make_window, installed_store, qtbot)
     path = str(gender_folder)
+    settle_ms = data_page.SETTLE_MS
+    # A busy machine may stall longer than the settle time between two keystrokes, which would rightly start
+    # a check of a partial path: so the settle time is the real one only from the last keystroke on.
+    monkeypatch.setattr(data_page, "SETTLE_MS", 10 * 60_000)
     for i, ch in enumerate(path):
+        if i == len(path) - 1:
+            monkeypatch.setattr(data_page, "SETTLE_MS", settle_ms)
         qtbot.keyClick(page.folder, ch)
         if i % 8 == 0:
             qtbot.wait(30)  # a pause shorter than the settle time: no check yet

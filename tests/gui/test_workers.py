@@ -24,10 +24,10 @@ def test_workers_and_the_threads_they_start_run_below_the_gui_threads_priority(q
     gui_before = _nice()
     pool = WorkerPool(max_threads=1)
     worker = GeneratorWorker(_nice_here_and_in_a_started_thread)
-    with qtbot.waitSignal(worker.signals.finished, timeout=10_000) as finished:
+    with qtbot.waitSignal(worker.signals.finished, timeout=60_000) as finished:  # a ceiling
         pool.start(worker)
     own, started = finished.args[0]
     assert own >= BACKGROUND_NICE
     assert started == own  # inherited: OpenMP's and the preparation pool's threads run as low
     assert _nice() == gui_before  # the GUI thread keeps its priority
-    assert pool.shutdown()
+    assert pool.shutdown(60_000)  # a ceiling: it returns as soon as the thread is done
