@@ -34,6 +34,8 @@ def test_metadata_matches_the_model_card(name, task, arch):
         assert FaceMatcher.load(MODELS / f"{name}.pt").error_rates is not None  # the slider's error rates
     else:
         assert ckpt["classes"] == ["female", "male"]
+        # calibrated, with the temperature and the suggested uncertain level the card states
+        assert f"{ckpt['temperature']:.3f}" in card and f"{ckpt['uncertain_below']:.0%}".replace("%", " %") in card
     assert (MODELS / f"{name}.pt").stat().st_size < 30 * 2**20
 
 
