@@ -235,23 +235,32 @@ def result_record(result: TagResult, uncertain_below: float) -> dict:
     }
 
 
+def csv_columns(classes) -> list[str]:
+    """The CSV export's header for these classes (one probability column each); `faceapp-tag` writes it too."""
+    return ["path", "label", "predicted", "confidence", *[f"p_{c}" for c in classes],
+            "faces_found", "face_fallback", "face_x", "face_y", "face_w", "face_h", "note", "error"]
+
+
+def csv_record(result: TagResult, uncertain_below: float, classes) -> dict:
+    """`result_record` flattened to `csv_columns(classes)`: the app's export and `faceapp-tag` write the same rows."""
+    record = result_record(result, uncertain_below)
+    box = record.pop("face_box") or {}
+    probabilities = record.pop("probabilities")
+    record.update({f"p_{c}": probabilities.get(c, "") for c in classes})
+    record.update({f"face_{k}": box.get(k, "") for k in ("x", "y", "w", "h")})
+    record["predicted"] = record["predicted"] or ""
+    record["error"] = record["error"] or ""
+    return record
+
+
 def export_csv(results: Iterable[TagResult], path, *, uncertain_below: float) -> Path:
     results = list(results)
     classes = sorted({c for r in results for c in r.probabilities})
-    columns = ["path", "label", "predicted", "confidence", *[f"p_{c}" for c in classes],
-               "faces_found", "face_fallback", "face_x", "face_y", "face_w", "face_h", "note", "error"]
     with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer = csv.DictWriter(handle, fieldnames=csv_columns(classes))
         writer.writeheader()
         for result in results:
-            record = result_record(result, uncertain_below)
-            box = record.pop("face_box") or {}
-            probabilities = record.pop("probabilities")
-            record.update({f"p_{c}": probabilities.get(c, "") for c in classes})
-            record.update({f"face_{k}": box.get(k, "") for k in ("x", "y", "w", "h")})
-            record["predicted"] = record["predicted"] or ""
-            record["error"] = record["error"] or ""
-            writer.writerow(record)
+            writer.writerow(csv_record(result, uncertain_below, classes))
     return Path(path)
 
 

@@ -97,6 +97,17 @@ def verdict(probability: float, threshold: float, margin: float = DEFAULT_MARGIN
     return NO_MATCH if probability < threshold - margin else UNCERTAIN
 
 
+def gallery_verdict(probabilities, threshold: float, margin: float = DEFAULT_MARGIN) -> str:
+    """A gallery search's decision, the Gallery view's rule: MATCH only when exactly one identity comes
+    within `margin` of the threshold and clears it by the margin; UNCERTAIN when that one is too close to
+    call, or when several come that close (a stranger's look-alikes: compare them by eye); NO MATCH when
+    none does."""
+    near = [p for p in probabilities if decide(p, threshold - margin)]
+    if len(near) != 1:
+        return UNCERTAIN if near else NO_MATCH
+    return verdict(near[0], threshold, margin)
+
+
 def face_part(image: Image.Image, framing, assume_crop: bool = False) -> FacePart:
     found = find_face(image, framing, assume_crop=assume_crop)
     unfit = cannot_hold_a_face(*image.size) if found.box is None else ""
