@@ -15,6 +15,7 @@ from training.error_rates import ScoreHistograms, one_in
 from .. import jobs
 from ..active_models import no_model_message
 from ..image_slot import ImageSlot
+from ..rate_plot import RatePlot
 from ..verify import MATCH, UNCERTAIN, SweepPoint, decide, verdict
 from ..widgets import MUTED, ImageView, Notice
 from ..workers import GeneratorWorker, LatestRunner, WorkerError, WorkerPool
@@ -85,6 +86,8 @@ class VerifyPanel(QWidget):
         self.rates_label = QLabel(wordWrap=True)
         self.rates_label.setToolTip("Measured on the matcher's own validation pairs (people it was not trained on), "
                                     "stored with the model; photos unlike those may fare differently.")
+        self.rate_plot = RatePlot()  # the same rates at every threshold, the slider's marked
+        self.rate_plot.hide()  # until a matcher with stored rates is known
         self.margin = QDoubleSpinBox(minimum=0.0, maximum=0.25, singleStep=0.01, decimals=2, prefix="± ")
         self.margin.setValue(self.settings.get("verify/uncertain_margin"))
         self.margin.setToolTip(MARGIN_TIP)
@@ -104,6 +107,7 @@ class VerifyPanel(QWidget):
         grid.addWidget(self.slider)
         grid.addWidget(self.model_threshold_label)
         grid.addWidget(self.rates_label)
+        grid.addWidget(self.rate_plot)
         margin_row = QHBoxLayout()
         margin_label = QLabel("Uncertain within")
         margin_label.setToolTip(MARGIN_TIP)
@@ -270,6 +274,8 @@ class VerifyPanel(QWidget):
                 self.error_rates = ScoreHistograms.from_dict(summary.get("score_histograms"))
             except Exception:  # noqa: BLE001 - a bad file is reported on the Models page
                 log.warning("cannot read the matcher threshold", exc_info=True)
+        self.rate_plot.set_rates(self.error_rates)
+        self.rate_plot.setVisible(self.error_rates is not None)
         # A saved threshold belongs to one model, not to a path: an update can put a different matcher at
         # the same path (the bundled default), and the old model's threshold means nothing for it.
         key = f"{path}|{created}|{stored:.6f}" if path is not None else ""
@@ -321,6 +327,7 @@ class VerifyPanel(QWidget):
         threshold = value / 1000.0
         self.threshold_label.setText(f"Threshold: {threshold:.3f}")
         self.rates_label.setText(rates_text(self.error_rates, threshold))
+        self.rate_plot.set_threshold(threshold)
         if self._chart is not None:
             self._chart.set_threshold(threshold)
         if self._threshold_model is not None:

@@ -641,6 +641,7 @@ def test_the_slider_says_what_each_threshold_costs_in_errors(make_window, model_
     save_tiny(bundled, "matcher", threshold=0.5)
     window = make_window(model_store)
     assert "stores no validation score distributions" in window.verify_panel.rates_label.text()
+    assert not window.verify_panel.rate_plot.isVisibleTo(window.verify_panel)
     window.close()
     rates = ScoreHistograms.from_scores(genuine=[0.9] * 90 + [0.3] * 10, impostor=[0.1] * 997 + [0.7] * 3)
     ckpt = torch.load(bundled, weights_only=True)
@@ -648,7 +649,9 @@ def test_the_slider_says_what_each_threshold_costs_in_errors(make_window, model_
     panel = make_window(model_store).verify_panel
     assert panel.rates_label.text() == ("On validation pairs: strangers accepted about 1 in 330 (0.30 %), same person "
                                         "rejected 10.0 %.")
+    assert panel.rate_plot.isVisibleTo(panel) and panel.rate_plot.rates_at(0.5) == (0.003, 0.1)
     panel.slider.setValue(800)
+    assert panel.rate_plot.threshold == 0.8  # the plot's line follows the slider
     assert panel.rates_label.text() == "On validation pairs: strangers accepted none (0.00 %), same person rejected 10.0 %."
     panel.slider.setValue(950)
     assert panel.rates_label.text().endswith("same person rejected 100.0 %.")
