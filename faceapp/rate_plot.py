@@ -36,7 +36,7 @@ class RatePlot(QWidget):
                         "Log scale; the grey line is the slider's threshold.")
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(320, 130)
+        return QSize(320, 146)
 
     def set_rates(self, rates: ScoreHistograms | None) -> None:
         self._curves = rates.curves() if rates is not None else None
@@ -55,7 +55,7 @@ class RatePlot(QWidget):
 
     # ------------------------------------------------------------ drawing
     def _frame(self) -> QRectF:
-        return QRectF(40, 6, max(10, self.width() - 48), max(10, self.height() - 26))
+        return QRectF(40, 6, max(10, self.width() - 48), max(10, self.height() - 42))
 
     @staticmethod
     def _y(frame: QRectF, rate: float) -> float:
@@ -84,6 +84,7 @@ class RatePlot(QWidget):
         for x in (0.0, 0.5, 1.0):
             painter.drawText(QRectF(frame.left() + x * frame.width() - 20, frame.bottom() + 2, 40, 14),
                              Qt.AlignmentFlag.AlignHCenter, f"{x:g}")
+        self._legend(painter, frame, text)
         if self._curves is None:
             painter.drawText(frame, Qt.AlignmentFlag.AlignCenter, "no stored error rates")
             return
@@ -103,3 +104,15 @@ class RatePlot(QWidget):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
             painter.drawEllipse(QPointF(x, self._y(frame, rate)), 3.5, 3.5)
+
+    @staticmethod
+    def _legend(painter: QPainter, frame: QRectF, text: QColor) -> None:
+        """One line under the axis: which colour is which rate."""
+        x, y = frame.left(), frame.bottom() + 24
+        for label, color in (("strangers accepted", FAR_COLOR), ("same person rejected", FRR_COLOR)):
+            painter.setPen(QPen(color, 2))
+            painter.drawLine(QPointF(x, y + 6), QPointF(x + 14, y + 6))
+            painter.setPen(text)
+            width = painter.fontMetrics().horizontalAdvance(label)
+            painter.drawText(QRectF(x + 18, y, width + 4, 14), Qt.AlignmentFlag.AlignVCenter, label)
+            x += 18 + width + 16
