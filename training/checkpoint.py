@@ -169,8 +169,32 @@ def save_checkpoint(path, ckpt: dict) -> Path:
     )
     path = Path(path)
     with atomic_open(path, "wb") as f:
-        torch.save(out, f)
+        handle = _KeepsWriteError(f)
+        try:
+            torch.save(out, handle)
+        except RuntimeError as exc:  # torch reports a failed write as "unexpected pos 1024 vs 918"
+            if handle.error is None:
+                raise
+            raise OSError(handle.error.errno, handle.error.strerror or str(handle.error), str(path)) from exc
     return path
+
+
+class _KeepsWriteError:
+    """A file handle that keeps the OSError its `write` raised (disk full, permission lost, a share gone):
+    torch.save turns it into a RuntimeError that names a byte position, not the reason."""
+
+    def __init__(self, handle):
+        self._handle, self.error = handle, None
+
+    def write(self, data):
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
 
 
 # ---- loading ----
