@@ -143,3 +143,18 @@ def test_error_rates_at_any_slider_threshold_come_from_the_stored_histograms():
     back = ScoreHistograms.from_dict(h.to_dict())
     assert back == h and ScoreHistograms.from_dict({"bins": 10}) is None and ScoreHistograms.from_dict(None) is None
     assert one_in(0.0029) == "about 1 in 340" and one_in(0.25) == "about 1 in 4" and one_in(0) == "none"
+
+
+def test_stored_genuine_scores_are_a_sample_of_each_person_so_no_one_dominates(bank_files):
+    import threading
+
+    path, teacher, _, _ = bank_files
+    setup = BankMatcherSetup(path, _config(teacher), torch.device("cpu"), lambda m: None)
+    photos = np.bincount(setup.identity.numpy()[setup.val_rows])
+    photos = photos[photos > 0]
+    views = setup.bank.copies + 1
+    full = setup.score_histograms(threading.Event())  # the default cap (50) is above what these people have
+    assert full.genuine_pairs == int(sum(n * (n - 1) * views for n in photos))
+    capped = setup.score_histograms(threading.Event(), per_person=3)
+    assert capped.genuine_pairs == 3 * len(photos) and capped.impostor_pairs == full.impostor_pairs
+    assert "at most 3 per person" in capped.source
