@@ -1,4 +1,4 @@
-"""Command line: `python -m training {train-gender,train-matcher,evaluate,distort,info}`."""
+"""Command line: `python -m training {train-gender,train-matcher,evaluate,distort,export,export-onnx,info}`."""
 from __future__ import annotations
 
 import argparse
@@ -138,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("output", help="the file to write")
     x.add_argument("--half", action="store_true", help="store float weights as fp16")
 
+    o = sub.add_parser("export-onnx", formatter_class=fmt,
+                       help="write a checkpoint as an ONNX model for other runtimes and languages",
+                       description="Gender: images -> calibrated class probabilities; matcher: images -> unit "
+                                   "embeddings (the mirror view is averaged inside the graph). Input size, "
+                                   "normalisation, framing, classes and decision levels go into the model's "
+                                   "metadata. Needs the onnx extra: pip install 'faceapp[onnx]'.")
+    o.add_argument("checkpoint", help="a FaceApp .pt checkpoint")
+    o.add_argument("output", help="the .onnx file to write")
+
     i = sub.add_parser("info", formatter_class=fmt, help="print a checkpoint's metadata")
     i.add_argument("checkpoint", help="a FaceApp .pt checkpoint")
     return parser
@@ -154,6 +163,8 @@ def _check_paths(args) -> None:
         check_output_file(args.json, "JSON file")
     elif args.command == "export":
         check_output_file(args.output, "exported checkpoint")
+    elif args.command == "export-onnx":
+        check_output_file(args.output, "ONNX model")
     elif args.command == "distort":
         if args.condition == "all":
             check_output_folder(args.output)

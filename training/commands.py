@@ -1,4 +1,4 @@
-"""The non-training subcommands of the CLI: evaluate, distort, info."""
+"""The non-training subcommands of the CLI: evaluate, distort, info, export, export-onnx."""
 from __future__ import annotations
 
 import dataclasses
@@ -97,4 +97,21 @@ def export(args) -> int:
     save_checkpoint(args.output, out)
     size = Path(args.output).stat().st_size / 2**20
     print(f"wrote {args.output} ({size:.1f} MiB{', fp16' if args.half else ''})")
+    return 0
+
+
+def export_onnx(args) -> int:
+    """The checkpoint as one self-contained .onnx file (`training.onnx_export`), checked on ONNX Runtime
+    against torch when onnxruntime is installed."""
+    from .onnx_export import export_onnx as write_onnx
+    from .onnx_export import require_onnx, runtime_difference
+
+    require_onnx()  # before loading anything: the one-line install hint, not a traceback
+    path = write_onnx(args.checkpoint, args.output)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    difference = runtime_difference(args.checkpoint, path)
+    if difference is None:
+        print("install onnxruntime to check the export against torch")
+    else:
+        print(f"ONNX Runtime matches torch within {difference:.1e} on 3 random inputs")
     return 0
