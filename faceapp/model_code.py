@@ -1,4 +1,4 @@
-"""The model code (torch, torchvision, torch._dynamo and the training package's models) imported by one thread at a time.
+"""The model code (torch, torchvision, torch._dynamo, the training package's models), imported by one thread at a time.
 
 The window comes up before this code is imported (`app.warm_up` imports it on a background thread), so a
 job started early imports it on its own worker while the warm-up thread may be importing it too. Python
