@@ -20,3 +20,23 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def trained_matcher(tmp_path_factory):
+    """(identity folder, FitResult) of a small matcher trained on generated identities, for the tests that
+    need one: that training learns, and that recalibration rebuilds its validation pairs. 32 px photos
+    (the input size: no resizing), 2 x 16 steps of 4 pairs: a few seconds on a busy CPU. Fewer steps are
+    not enough: BatchNorm's running statistics, which validation uses, need about 30 steps to settle
+    (before that every validation pair scores the same: AUC 0.5, whatever was learnt)."""
+    from training.config import default_config
+    from training.engine import fit
+
+    from .synthetic import make_identity_folder
+
+    tmp = tmp_path_factory.mktemp("matcher")
+    data = make_identity_folder(tmp / "ids", people=12, photos=4, size=32)
+    config = default_config("matcher", epochs=2, batch_size=4, input_size=32, workers=0, pairs_per_epoch=64,
+                            val_pairs=64, out_dir=str(tmp / "runs"), warmup_epochs=0, lr=2e-3,
+                            scheduler="none", val_fraction=0.3, max_severity=1, clean_probe_fraction=0.5)
+    return data, fit("matcher", [data], config)

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from training.checkpoint import load_checkpoint
-from training.config import TrainConfig, default_config
+from training.config import TrainConfig
 from training.engine import fit
 from training.inference import FaceMatcher, GenderClassifier
 
 from .callbacks import Recorder
-from .synthetic import make_gender_folder, make_identity_folder, pattern_image
+from .synthetic import make_gender_folder, pattern_image
 
 
 def gender_config(tmp_path, **kw):
@@ -101,15 +101,8 @@ def test_resume_continues_from_last_checkpoint(tmp_path):
     assert resumed.history[0] == first.history[0]
 
 
-def test_matcher_training_learns_easy_identities(tmp_path):
-    # 32 px photos (the input size: no resizing), 2 x 16 steps of 4 pairs: a few seconds on a busy CPU.
-    # Fewer steps are not enough: BatchNorm's running statistics, which validation uses, need about 30
-    # steps to settle (before that every validation pair scores the same: AUC 0.5, whatever was learnt).
-    data = make_identity_folder(tmp_path / "ids", people=12, photos=4, size=32)
-    config = default_config("matcher", epochs=2, batch_size=4, input_size=32, workers=0, pairs_per_epoch=64,
-                            val_pairs=64, out_dir=str(tmp_path / "runs"), warmup_epochs=0, lr=2e-3,
-                            scheduler="none", val_fraction=0.3, max_severity=1, clean_probe_fraction=0.5)
-    result = fit("matcher", [data], config)
+def test_matcher_training_learns_easy_identities(trained_matcher):
+    _, result = trained_matcher
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     # 4 unseen people, 32 same + 32 different pairs: chance gives 0.5 +- 0.07. Seeds 0-5 give 0.79-0.98.
     assert result.best_metrics["val_auc"] > 0.75

@@ -3,21 +3,13 @@ import pytest
 
 from benchmarks.recalibrate import main, recalibrate
 from training.checkpoint import load_checkpoint, save_checkpoint
-from training.config import default_config
-from training.engine import fit
 from training.inference import FaceMatcher
 
-from .synthetic import make_identity_folder
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("recal")
-    data = make_identity_folder(tmp / "ids", people=12, photos=4)
-    config = default_config("matcher", epochs=2, batch_size=16, input_size=32, workers=0, pairs_per_epoch=128,
-                            val_pairs=64, out_dir=str(tmp / "runs"), warmup_epochs=0, lr=2e-3, val_fraction=0.3,
-                            max_severity=2)
-    return data, fit("matcher", [data], config)
+def trained(trained_matcher):
+    return trained_matcher
 
 
 def test_recalibration_rebuilds_the_same_validation_pairs(trained):
