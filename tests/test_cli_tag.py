@@ -91,6 +91,30 @@ def test_resume_after_a_kill_mid_row_loses_and_duplicates_nothing(tmp_path, phot
     assert sorted(resumed.splitlines()) == sorted(whole.splitlines())  # the same rows, in another order
 
 
+def test_a_row_cut_inside_a_quoted_field_is_dropped_too(tmp_path, gender_model):
+    """A file name with a newline is a quoted, two-line CSV field: a kill right after that newline leaves a
+    last row whose lines all end in one, and resume must still see that it is unfinished."""
+    photos = photo_folder(tmp_path / "photos", top=2, nested=0, broken=False)
+    odd = tmp_path / "photos" / "two\nlines.jpg"
+    odd.write_bytes(photos["good"][0].read_bytes())
+    out = tmp_path / "results.csv"
+    assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "-q") == 0
+    whole = out.read_bytes()
+    cut = whole.index(b"two\n") + len(b"two\n")
+    out.write_bytes(whole[:cut])
+    assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "-q", "--resume") == 0
+    paths = [r["path"] for r in csv_rows(out)]
+    assert sorted(paths) == sorted(map(str, [*photos["good"], odd]))
+
+
+def test_resume_leaves_a_damaged_or_foreign_file_alone(tmp_path, photos, gender_model, capsys):
+    out = tmp_path / "notes.jsonl"
+    out.write_text('{"path": "a.jpg"}\nsomething else entirely\n{"path": "b.jpg"}\n')
+    before = out.read_bytes()
+    assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "--resume", "-q") == 2
+    assert "damaged at line 2" in capsys.readouterr().err and out.read_bytes() == before
+
+
 def test_resume_of_a_finished_output_tags_nothing_and_still_reports_its_failures(tmp_path, photos, gender_model):
     out = tmp_path / "results.csv"
     run(tmp_path / "photos", "-r", "-o", out, "--model", gender_model, "-q")

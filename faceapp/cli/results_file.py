@@ -65,47 +65,46 @@ class PastRun:
     rows: int = 0
     errors: int = 0  # rows of files that could not be tagged
     end: int = 0  # bytes of whole rows (header included); anything after them is cut off
-    dropped: str = ""  # what was cut off, in words ("" when the file ended with a whole row)
+    dropped: bool = False  # the file ended with an unfinished row (a kill mid-write)
 
 
 def read_past_run(path, fmt: str, columns: list[str]) -> PastRun:
-    """The complete rows of an existing output; raises ResultsFileError if it is not this command's output
-    for these columns (another model's classes, another file altogether)."""
+    """The complete rows of an existing output. Only an unfinished last row is dropped; anything else that
+    is not this command's output for these columns (another model's classes, a damaged or foreign file)
+    raises ResultsFileError and is left as it is."""
     try:
         with open(path, "rb") as handle:
-            past = _read_csv(handle, columns) if fmt == "csv" else _read_jsonl(handle)
-            size = handle.seek(0, os.SEEK_END)
+            size = os.fstat(handle.fileno()).st_size
+            past = _read_csv(handle, columns, size) if fmt == "csv" else _read_jsonl(handle)
     except OSError as exc:
         raise ResultsFileError(f"{path}: cannot be read to resume ({exc.strerror or exc})") from exc
-    if size > past.end and not past.dropped:
-        past.dropped = "an unfinished last row"
+    past.dropped = size > past.end
     return past
 
 
-def _read_csv(handle, columns: list[str]) -> PastRun:
+def _read_csv(handle, columns: list[str], size: int) -> PastRun:
     hashes, past = array("Q"), PastRun(DoneSet())
     path_at, error_at = columns.index("path"), columns.index("error")
-    rows = _whole_csv_rows(handle)
+    rows = _whole_csv_rows(handle, size)
     first = next(rows, None)
     if first is None:
         return past  # empty, or not even the header was finished: start the file again
     header, past.end = first
     if header != columns:
-        raise ResultsFileError(f"{Path(handle.name).name} has other columns than this model writes "
-                               f"({', '.join(header[:6])}…); resume it with the model that wrote it, or write a new file")
+        raise ResultsFileError(f"{_name(handle)} has other columns than this model writes ({', '.join(header[:6])}…); "
+                               "resume it with the model that wrote it, or write a new file")
     for row, end in rows:
         if len(row) != len(columns):
-            past.dropped = f"a damaged row and all after it (from byte {past.end:,})"
-            break
+            raise _damaged(handle, f"byte {past.end:,}")
         hashes.append(stable_hash(row[path_at]))
         past.rows, past.errors, past.end = past.rows + 1, past.errors + bool(row[error_at]), end
     past.done = DoneSet(hashes)
     return past
 
 
-def _whole_csv_rows(handle) -> Iterator[tuple[list[str], int]]:
+def _whole_csv_rows(handle, size: int) -> Iterator[tuple[list[str], int]]:
     """(record, byte offset after it) for each complete CSV record, in order; stops before an unfinished
-    last one (its line has no newline yet, or a quoted field never closes)."""
+    last one (its line has no newline yet, or a quoted field never closes before the end of the file)."""
     state = {"offset": 0, "whole": True}
 
     def lines():
@@ -115,22 +114,23 @@ def _whole_csv_rows(handle) -> Iterator[tuple[list[str], int]]:
             yield raw.decode("utf-8", "surrogateescape")
 
     try:
-        for record in csv.reader(lines()):
+        for record in csv.reader(lines(), strict=True):
             if not state["whole"]:
                 return
             yield record, state["offset"]
-    except csv.Error:  # a quoted field cut off by the kill
-        return
+    except csv.Error:
+        if state["offset"] < size:  # not a row cut off by a kill: a damaged or foreign file
+            raise _damaged(handle, f"byte {state['offset']:,}") from None
 
 
 def _read_jsonl(handle) -> PastRun:
     hashes, past = array("Q"), PastRun(DoneSet())
     for number, raw in enumerate(handle, 1):
-        record = _json_record(raw) if raw.endswith(b"\n") else None
+        if not raw.endswith(b"\n"):
+            break  # the unfinished last row
+        record = _json_record(raw)
         if record is None:
-            past.dropped = "an unfinished last row" if not raw.endswith(b"\n") else \
-                f"a damaged line and all after it (from line {number:,})"
-            break
+            raise _damaged(handle, f"line {number:,}")
         hashes.append(stable_hash(record["path"]))
         past.rows, past.errors, past.end = past.rows + 1, past.errors + bool(record.get("error")), past.end + len(raw)
     past.done = DoneSet(hashes)
@@ -143,6 +143,15 @@ def _json_record(raw: bytes) -> dict | None:
     except ValueError:
         return None
     return record if isinstance(record, dict) and isinstance(record.get("path"), str) else None
+
+
+def _damaged(handle, where: str) -> ResultsFileError:
+    return ResultsFileError(f"{_name(handle)} is not a whole faceapp-tag output (damaged at {where}), so "
+                            "--resume leaves it as it is; write to a new file")
+
+
+def _name(handle) -> str:
+    return Path(handle.name).name
 
 
 class ResultsWriter:

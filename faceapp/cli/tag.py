@@ -236,7 +236,7 @@ def _progress(args, past: PastRun | None):
 def _resumed_text(past: PastRun | None, output: Path) -> str:
     if past is None:
         return ""
-    dropped = f"; dropped {past.dropped}, to be done again" if past.dropped else ""
+    dropped = "; dropped an unfinished last row, to be done again" if past.dropped else ""
     return f"; resuming {output.name}: {past.rows:,} rows already there{dropped}"
 
 
