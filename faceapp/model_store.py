@@ -17,13 +17,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import atomic_open
+from training.atomic import atomic_open
+from training.config import TASKS
+
 from .model_code import checkpoint_code
 from .resources import resource_path
 
 log = logging.getLogger(__name__)
 
-TASKS = ("gender", "matcher")
 TASK_TITLES = {"gender": "Gender model", "matcher": "Face matcher"}
 TRAIN_COMMANDS = {"gender": "python -m training train-gender --help",
                   "matcher": "python -m training train-matcher --help"}

@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 
 UNCERTAIN = "uncertain"
 ERROR = "error"
-SORT_FOLDERS = ("female", "male", UNCERTAIN)
-
-
 @dataclass(frozen=True)
 class TagOptions:
     recursive: bool = False

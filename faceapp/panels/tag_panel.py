@@ -27,6 +27,7 @@ from ..workers import GeneratorWorker, WorkerError, WorkerPool
 log = logging.getLogger(__name__)
 THUMB = 48
 MAX_THUMB_REQUESTS = 64  # pending thumbnail rebuilds; older ones are cancelled while scrolling
+DEFAULT_CLASSES = ["female", "male"]  # until the gender model is read
 UNCERTAIN_TIP = ("Predictions whose confidence is below this level are shown (and exported, and sorted) as "
                  "'uncertain' instead of a gender. Raise it to be stricter.")
 
@@ -99,8 +100,6 @@ class TagPanel(QWidget):
 
         self.label_filter = QComboBox()
         self.label_filter.addItem("All labels", "")
-        for label in ("female", "male", UNCERTAIN, ERROR):
-            self.label_filter.addItem(label, label)
         self.label_filter.currentIndexChanged.connect(lambda _: self.proxy.set_label(self.label_filter.currentData()))
         self.conf_low, self.conf_high = self._percent_box(0.0), self._percent_box(100.0)
         for box in (self.conf_low, self.conf_high):
@@ -147,8 +146,6 @@ class TagPanel(QWidget):
         self.move_box = QCheckBox("Move instead of copy")
         self.move_box.setToolTip("Moves the original files (asks first). Leave off to copy and keep originals.")
         self.sort_button = QPushButton("Sort into folders…", clicked=self.choose_sort_folder)
-        self.sort_button.setToolTip("Copies files into male/, female/ and uncertain/ under a folder you pick. "
-                                    "Never overwrites; originals stay untouched.")
         bottom = QHBoxLayout()
         bottom.addWidget(self.summary, 1)
         for w in (self.export_csv_button, self.export_json_button, self.move_box, self.sort_button):
@@ -162,6 +159,7 @@ class TagPanel(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
         layout.addLayout(bottom)
+        self._show_classes(DEFAULT_CLASSES)  # the active model's own class names once it is read
         self._set_busy(False)
 
     @staticmethod
@@ -194,7 +192,7 @@ class TagPanel(QWidget):
     def refresh_models(self) -> None:
         """Enable Start only when a model and a folder are there; say why otherwise."""
         has_model = self.models.available("gender")
-        self._sync_uncertain_level()
+        self._sync_with_model()
         self.notice.show_message(None if has_model else
                                  f"{no_model_message('gender')} <a href='models'>Open the Models page</a>")
         reason = ("" if has_model else "No gender model is installed: see the Models page.")
@@ -205,9 +203,9 @@ class TagPanel(QWidget):
         self.start_button.setEnabled(not self.busy and not reason)
         self.start_button.setToolTip(reason or "Tag every image in the folder (Ctrl+Return).")
 
-    def _sync_uncertain_level(self) -> None:
-        """Set "Uncertain below" to the active gender model's suggested level (chosen on its validation
-        photos when it was trained), or to the level the user saved for that very model."""
+    def _sync_with_model(self) -> None:
+        """Show the active gender model's class names, and set "Uncertain below" to its suggested level
+        (chosen on its validation photos when it was trained) or to the level the user saved for it."""
         if not self.models.ready:  # the level is in the checkpoint, read once the warm-up has imported torch
             return
         path = self.models.path("gender")
@@ -217,6 +215,7 @@ class TagPanel(QWidget):
                 summary = self.models.store.summary(path, "gender")  # cached by path, size and mtime
             except Exception:  # noqa: BLE001 - a bad file is reported on the Models page
                 log.warning("cannot read the gender model's uncertain level", exc_info=True)
+        self._show_classes(list((summary or {}).get("classes") or DEFAULT_CLASSES))
         suggested = valid_level((summary or {}).get("uncertain_below")) or FALLBACK_UNCERTAIN_BELOW
         # A saved level belongs to one model, not to a path (a retrained model can land at the same path).
         key = f"{path}|{(summary or {}).get('created') or ''}|{suggested:.4f}" if path is not None else ""
@@ -228,6 +227,24 @@ class TagPanel(QWidget):
         self.uncertain.setValue(100.0 * (saved if use_saved else suggested))
         self.uncertain.setToolTip(level_tip(summary))
         self.uncertain_label.setToolTip(self.uncertain.toolTip())
+
+    def _show_classes(self, classes: list[str]) -> None:
+        """The label filter and the sort button's tooltip name the model's classes (any two names)."""
+        labels = [*classes, UNCERTAIN, ERROR]
+        if [self.label_filter.itemData(i) for i in range(1, self.label_filter.count())] == labels:
+            return
+        chosen = self.label_filter.currentData()
+        self.label_filter.blockSignals(True)
+        self.label_filter.clear()
+        self.label_filter.addItem("All labels", "")
+        for label in labels:
+            self.label_filter.addItem(label, label)
+        self.label_filter.setCurrentIndex(max(0, self.label_filter.findData(chosen)))
+        self.label_filter.blockSignals(False)
+        self.proxy.set_label(self.label_filter.currentData() or None)
+        folders = ", ".join(f"{label}/" for label in [*classes, UNCERTAIN])
+        self.sort_button.setToolTip(f"Copies files into {folders} under a folder you pick. "
+                                    "Never overwrites; originals stay untouched.")
 
     def _set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)

@@ -689,3 +689,19 @@ def test_a_gallery_decides_at_the_threshold_for_its_size(make_window, installed_
     assert gallery.decision(gallery.matches[1]) == "no match"  # above the slider, below the gallery's threshold
     gallery._ended("finished", gallery._search)
     assert "Decided at 0.975, the threshold for 20 identities" in gallery.progress.text()
+
+
+def test_the_tag_page_names_the_models_own_classes(make_window, model_store):
+    import torch
+
+    from .helpers import save_tiny
+
+    bundled = model_store.bundled_dir / "gender.pt"
+    bundled.parent.mkdir(parents=True, exist_ok=True)
+    save_tiny(bundled, "gender")
+    ckpt = torch.load(bundled, weights_only=True)
+    torch.save({**ckpt, "classes": ["woman", "man"]}, bundled)  # a gender model may name its classes anyhow
+    tag = make_window(model_store).tag_panel
+    items = [tag.label_filter.itemText(i) for i in range(tag.label_filter.count())]
+    assert items == ["All labels", "woman", "man", "uncertain", "error"]
+    assert "woman/, man/, uncertain/" in tag.sort_button.toolTip()

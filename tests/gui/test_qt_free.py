@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 QT_FREE_APP_MODULES = ("faceapp", "faceapp.tagging", "faceapp.verify", "faceapp.model_store",
-                       "faceapp.active_models", "faceapp.resources", "faceapp.framing", "faceapp.atomic")
+                       "faceapp.active_models", "faceapp.resources", "faceapp.framing")
 
 SCRIPT = """
 import importlib, pkgutil, sys
