@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from training.distortions import CONDITIONS
 from training.evaluation import pair_scores
 from training.inference import FaceMatcher
 
@@ -36,21 +38,46 @@ def _standard_error(rate: float, n: int) -> float:
     return math.sqrt(max(rate * (1 - rate), 0.25 / n) / n) if n else float("nan")  # floor: never exactly 0
 
 
-def rate_agreement(rates, labels: np.ndarray, scores: np.ndarray, thresholds) -> list[dict]:
-    """For each threshold: the stored (validation) and measured (test) false-match and false-non-match
-    rates, the standard error of their difference, and whether they agree within 1.96 of it."""
-    genuine, impostor = scores[labels == 1], scores[labels == 0]
+def rate_agreement(rates, measured: dict) -> list[dict]:
+    """For each threshold of `measured` ({threshold: {"far"/"frr": (rate, standard error, pairs)}}): the
+    stored (validation) and measured (test) rates, the standard error of their difference, and whether
+    they agree within 1.96 of it."""
     rows = []
-    for t in thresholds:
+    for t, found in measured.items():
         row = {"threshold": float(t)}
-        for name, stored, measured, n_stored, n_measured in (
-                ("far", rates.false_match_rate(t), float(np.mean(impostor >= t)), rates.impostor_pairs, impostor.size),
-                ("frr", rates.false_non_match_rate(t), float(np.mean(genuine < t)), rates.genuine_pairs, genuine.size)):
-            se = math.hypot(_standard_error(stored, n_stored), _standard_error(measured, n_measured))
-            row[name] = {"stored": stored, "measured": measured, "se": se,
-                         "agrees": abs(stored - measured) <= 1.96 * se}
+        for name, stored, n_stored in (("far", rates.false_match_rate(t), rates.impostor_pairs),
+                                       ("frr", rates.false_non_match_rate(t), rates.genuine_pairs)):
+            rate, se_measured, n = found[name]
+            se = math.hypot(_standard_error(stored, n_stored), se_measured)
+            row[name] = {"stored": stored, "measured": rate, "se": se, "pairs": n,
+                         "agrees": abs(stored - rate) <= 1.96 * se}
         rows.append(row)
     return rows
+
+
+def mixed_rates(by_condition: dict, thresholds, clean_share: float) -> dict:
+    """{threshold: {"far"/"frr": (rate, standard error, pairs)}} over probe conditions mixed as the stored
+    distributions mix them: `clean_share` of the probes clean, the rest spread evenly over the distortions.
+    `by_condition`: {condition: (labels, scores)}."""
+    distorted = [c for c in by_condition if c != "none"]
+    weights = {c: (clean_share if c == "none" else (1 - clean_share) / max(1, len(distorted))) for c in by_condition}
+    if "none" not in by_condition:
+        weights = {c: 1 / len(distorted) for c in distorted}
+    out = {}
+    for t in thresholds:
+        row = {}
+        for name, label, rejected in (("far", 0, False), ("frr", 1, True)):
+            rate = variance = 0.0
+            n = 0
+            for c, (labels, scores) in by_condition.items():
+                chosen = scores[labels == label]
+                p = float(np.mean((chosen < t) if rejected else (chosen >= t))) if chosen.size else 0.0
+                rate += weights[c] * p
+                variance += weights[c] ** 2 * _standard_error(p, chosen.size) ** 2
+                n += chosen.size
+            row[name] = (rate, math.sqrt(variance), n)
+        out[t] = row
+    return out
 
 
 def genders(data: Path) -> dict[str, str]:
@@ -80,25 +107,45 @@ def main(argv=None) -> int:
     p.add_argument("data", type=Path, help="the shared data folder (benchmarks/, lfw_deepfunneled/, lfw_meta/)")
     p.add_argument("--matcher", type=Path, default=DEFAULT_MATCHER, help="matcher checkpoint (default: bundled)")
     p.add_argument("--processes", type=int, default=2, help="processes preparing probes")
+    p.add_argument("--mixed", action="store_true",
+                   help="also compare with V1 probes mixed over the 8 distortions as the stored pairs mix them")
+    p.add_argument("--clean-share", type=float, default=0.2,
+                   help="share of clean probes in that mix (the face bank: 1 clean view and 4 distorted copies)")
+    p.add_argument("--severity", type=int, default=3, help="severity of the distorted V1 probes")
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)
     matcher = FaceMatcher.load(args.matcher)
     pairs = v1_pairs(args.data)
-    labels, scores, skipped = pair_scores(matcher, pairs, processes=args.processes)
-    if skipped:
-        raise SystemExit(f"{len(skipped)} V1 photos could not be read, e.g. {skipped[0]}")
+    conditions = ["none"] + (list(CONDITIONS) if args.mixed else [])
+    by_condition, references = {}, {}
+    for condition in conditions:
+        probes = [dataclasses.replace(p, condition=condition, severity=args.severity if condition != "none" else 0)
+                  for p in pairs]
+        labels, scores, skipped = pair_scores(matcher, probes, processes=args.processes, ref_cache=references)
+        if skipped:
+            raise SystemExit(f"{len(skipped)} V1 photos could not be read, e.g. {skipped[0]}")
+        by_condition[condition] = (labels, scores)
+    labels, scores = by_condition["none"]
     out = {"matcher": str(args.matcher), "threshold": matcher.threshold, "pairs": len(pairs)}
     if matcher.error_rates is not None:
         thresholds = sorted({round(matcher.threshold, 3), *THRESHOLDS})
-        out["rate_agreement"] = rate_agreement(matcher.error_rates, labels, scores, thresholds)
-        print(f"Slider rates (stored: {matcher.error_rates.impostor_pairs:,} impostor / "
-              f"{matcher.error_rates.genuine_pairs:,} genuine validation pairs) against V1 clean test pairs "
-              f"({int((labels == 0).sum())} / {int((labels == 1).sum())})")
-        print(f"{'threshold':>9}  {'FAR stored':>10} {'V1':>7} {'agrees':>6}   {'FRR stored':>10} {'V1':>7} {'agrees':>6}")
-        for row in out["rate_agreement"]:
-            far, frr = row["far"], row["frr"]
-            print(f"{row['threshold']:>9.3f}  {far['stored']:>10.2%} {far['measured']:>7.2%} {str(far['agrees']):>6}"
-                  f"   {frr['stored']:>10.2%} {frr['measured']:>7.2%} {str(frr['agrees']):>6}")
+        checks = {"clean": {"none": by_condition["none"]}}
+        if args.mixed:
+            checks["mixed"] = by_condition
+        for name, chosen in checks.items():
+            measured = mixed_rates(chosen, thresholds, args.clean_share)
+            out[f"rate_agreement_{name}"] = rate_agreement(matcher.error_rates, measured)
+            what = ("clean probes" if name == "clean" else f"probes {args.clean_share:.0%} clean, the rest spread "
+                    f"over the 8 distortions at severity {args.severity}")
+            print(f"\nSlider rates ({matcher.error_rates.source or 'stored validation pairs'}) against V1 test "
+                  f"pairs, {what}")
+            print(f"{'threshold':>9}  {'FAR stored':>10} {'V1':>7} {'agrees':>6}   "
+                  f"{'FRR stored':>10} {'V1':>7} {'agrees':>6}")
+            for row in out[f"rate_agreement_{name}"]:
+                far, frr = row["far"], row["frr"]
+                print(f"{row['threshold']:>9.3f}  {far['stored']:>10.2%} {far['measured']:>7.2%} "
+                      f"{str(far['agrees']):>6}   {frr['stored']:>10.2%} {frr['measured']:>7.2%} "
+                      f"{str(frr['agrees']):>6}")
     else:
         print("this matcher stores no validation score distributions: no slider rates to check")
     out["by_pair_gender"] = by_pair_gender(pairs, labels, scores, matcher.threshold, genders(args.data))
