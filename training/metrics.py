@@ -117,6 +117,20 @@ def roc_curve(labels, scores) -> tuple[list[float], list[float], list[float]]:
     return fpr.tolist(), tpr.tolist(), thr.tolist()
 
 
+def roc_points(labels, scores, threshold: float, max_points: int = 200) -> dict:
+    """The ROC curve thinned to at most `max_points` (what a chart needs; plain lists for a checkpoint)
+    and the operating point at `threshold` (false and true accept rates)."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    if len(fpr) > max_points:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+        fpr, tpr = [fpr[i] for i in keep], [tpr[i] for i in keep]
+    y, s = _clean_pairs(labels, scores)
+    same, different = s[y == 1], s[y == 0]
+    point = ([float(np.mean(different >= threshold)), float(np.mean(same >= threshold))]
+             if same.size and different.size else None)
+    return {"far": [float(v) for v in fpr], "tar": [float(v) for v in tpr], "at_threshold": point}
+
+
 def tar_at_far(labels, scores, far: float = 0.01) -> float:
     """True accept rate at the strictest-needed threshold whose false accept rate is <= far (nan if undefined)."""
     y, s = _clean_pairs(labels, scores)

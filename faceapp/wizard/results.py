@@ -1,9 +1,9 @@
 """What the Results page shows, computed from a run's best checkpoint (Qt-free).
 
 Gender: the held-out test report that `fit` stored in best.pt (a `val/` folder), else the same report on the
-validation split, recomputed. Matcher: the ROC curve of the best model on the fixed validation pairs (the same
-pairs, rebuilt from the run's config and seed, on which `fit` picked the threshold) and the per-condition table
-that `fit` stored.
+validation split, recomputed. Matcher: the ROC curve of the best model on its validation pairs and the
+per-condition table, both stored by `fit`'s final report (runs made before the curve was stored: the same
+pairs rebuilt from the run's config and seed and scored again).
 """
 
 from __future__ import annotations
@@ -105,7 +105,14 @@ def gender_report(report_text: str, per_class: dict | None, calibration: dict | 
 
 def _matcher(out: RunResults, ckpt: dict, data, stop) -> None:
     out.per_condition = dict(out.metrics.get("val_per_condition") or {})
-    if not data:
+    stored = out.metrics.get("val_roc")
+    if isinstance(stored, dict) and stored.get("far"):  # the curve `fit` drew on its final report
+        out.roc = (stored["far"], stored["tar"])
+        point = stored.get("at_threshold")
+        out.operating_point = (float(point[0]), float(point[1])) if point else None
+        out.source = "validation pairs (people held out from training; the threshold was chosen on them)"
+        return
+    if not data:  # a run made before the curve was stored: score its validation pairs again
         out.note = "The data folder of this run is unknown, so the ROC curve cannot be drawn."
         return
     setup = _setup(ckpt, data, stop)

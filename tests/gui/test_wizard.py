@@ -185,6 +185,8 @@ def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder
         wizard.next()
     results = wizard.results_page.results
     assert len(results.roc[0]) >= 2 and results.operating_point is not None
+    stored = load_checkpoint(result.best_path)["metrics"]["val_roc"]  # the final report's curve, not a re-scoring
+    assert list(results.roc[0]) == stored["far"] and list(results.operating_point) == stored["at_threshold"]
     assert results.threshold == pytest.approx(load_checkpoint(result.best_path)["threshold"])
     assert wizard.results_page.conditions.rowCount() == len(results.per_condition) > 0
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)  # as above

@@ -11,7 +11,7 @@ from ..data import (DataError, Identity, check_identities, discover_identities, 
                     read_identity_list, split_identities)
 from ..data.datasets import PairDataset, face_cropper
 from ..data.teacher import TeacherEmbeddings
-from ..metrics import best_threshold, verification_metrics
+from ..metrics import best_threshold, roc_points, verification_metrics
 from ..models import build_model
 from ..selection import SELECTION
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
@@ -179,4 +179,4 @@ def per_condition_report(labels: np.ndarray, scores: np.ndarray, conditions) -> 
         table[str(condition)] = {"accuracy": m["accuracy"], "roc_auc": m["roc_auc"], "pairs": int(rows.sum())}
     roc = verification_metrics(labels, scores, threshold)
     return {"val_threshold": threshold, "val_per_condition": table, "val_accuracy": roc["accuracy"],
-            "val_auc": roc["roc_auc"]}
+            "val_auc": roc["roc_auc"], "val_roc": roc_points(labels, scores, threshold)}
