@@ -19,6 +19,7 @@ to write the file: `pip install 'faceapp[onnx]'`.
 """
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import warnings
@@ -168,10 +169,16 @@ def _trace(module: nn.Module, input_size: int, output_name: str) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)  # the exporter choice is explained above
-        torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=OPSET,
+        torch.onnx.export(module, (example,), buffer, opset_version=OPSET, **_torchscript_exporter(),
                           input_names=[INPUT_NAME], output_names=[output_name],
                           dynamic_axes={INPUT_NAME: {0: "batch"}, output_name: {0: "batch"}})
     return buffer.getvalue()
+
+
+def _torchscript_exporter() -> dict:
+    """`dynamo=False` where torch.onnx.export has the argument (2.5 on; the default from 2.9 is True);
+    before 2.5 the TorchScript-based exporter was the only one, and the argument did not exist."""
+    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 def export_onnx(checkpoint, output) -> Path:
