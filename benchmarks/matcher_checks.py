@@ -60,9 +60,10 @@ def mixed_rates(by_condition: dict, thresholds, clean_share: float) -> dict:
     distributions mix them: `clean_share` of the probes clean, the rest spread evenly over the distortions.
     `by_condition`: {condition: (labels, scores)}."""
     distorted = [c for c in by_condition if c != "none"]
-    weights = {c: (clean_share if c == "none" else (1 - clean_share) / max(1, len(distorted))) for c in by_condition}
-    if "none" not in by_condition:
-        weights = {c: 1 / len(distorted) for c in distorted}
+    if "none" not in by_condition or not distorted:  # one kind of probe only: the conditions share evenly
+        weights = {c: 1 / len(by_condition) for c in by_condition}
+    else:
+        weights = {c: clean_share if c == "none" else (1 - clean_share) / len(distorted) for c in by_condition}
     out = {}
     for t in thresholds:
         row = {}

@@ -36,3 +36,15 @@ def test_sized_threshold_rows_use_the_galleries_threshold():
     assert row["open_set_false_match"] == 1.0  # at 0.6 every lone stranger is a MATCH...
     assert row["open_set_false_match_sized"] == 0.0  # ...and at the gallery's threshold none is
     assert row["match_right"] == 0.0 and row["match_right_sized"] == 1.0  # the own identity alone above it
+
+
+def test_matcher_checks_mix_conditions_as_the_stored_pairs_do():
+    from benchmarks.matcher_checks import mixed_rates
+
+    labels = np.array([0, 0, 1, 1])
+    clean = (labels, np.array([0.1, 0.9, 0.9, 0.9]))  # FAR 1/2 at 0.5, FRR 0
+    blurred = (labels, np.array([0.1, 0.1, 0.1, 0.9]))  # FAR 0, FRR 1/2
+    alone = mixed_rates({"none": clean}, [0.5], clean_share=0.2)[0.5]
+    assert alone["far"][0] == 0.5 and alone["frr"][0] == 0.0  # one condition: its own rates, unweighted
+    mixed = mixed_rates({"none": clean, "blurred": blurred}, [0.5], clean_share=0.2)[0.5]
+    assert mixed["far"][0] == pytest.approx(0.2 * 0.5) and mixed["frr"][0] == pytest.approx(0.8 * 0.5)
