@@ -40,3 +40,14 @@ def trained_matcher(tmp_path_factory):
                             val_pairs=64, out_dir=str(tmp / "runs"), warmup_epochs=0, lr=2e-3,
                             scheduler="none", val_fraction=0.3, max_severity=1, clean_probe_fraction=0.5)
     return data, fit("matcher", [data], config)
+
+
+@pytest.fixture
+def tiny_networks(monkeypatch):
+    """Training builds the tiny stand-in networks (tests/tiny_networks.py) instead of ResNet-18/MobileNetV2."""
+    from training.tasks import gender, matcher
+
+    from .tiny_networks import build_tiny_model
+
+    monkeypatch.setattr(gender, "build_model", build_tiny_model)
+    monkeypatch.setattr(matcher, "build_model", build_tiny_model)

@@ -1,4 +1,8 @@
-"""The training loop: learning, cancel, early stopping, resume, run folder contents."""
+"""The training loop: learning, cancel, early stopping, resume, run folder contents.
+
+Tests of the loop's own rules (early stopping, resume, the learning-rate schedule) train the tiny stand-in
+networks (`tiny_networks`); those that check learning, the real networks' checkpoints or reproducibility
+train the real ones."""
 import csv
 import threading
 
@@ -85,14 +89,14 @@ def test_cancel_stops_within_one_batch_and_keeps_best(tmp_path):
     assert load_checkpoint(result.best_path)["epoch"] == 1
 
 
-def test_early_stopping_ends_the_run(tmp_path):
+def test_early_stopping_ends_the_run(tmp_path, tiny_networks):
     data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
     # no score can beat the first by more than 1.0, so patience 2 stops after epoch 3
     result = fit("gender", [data], gender_config(tmp_path, epochs=10, patience=2, min_delta=1.0))
     assert result.stop_reason == "early_stopping" and len(result.history) == 3
 
 
-def test_resume_continues_from_last_checkpoint(tmp_path):
+def test_resume_continues_from_last_checkpoint(tmp_path, tiny_networks):
     data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
     first = fit("gender", [data], gender_config(tmp_path, epochs=1))
     resumed = fit("gender", [data], gender_config(tmp_path, epochs=2, resume=str(first.run_dir)))
@@ -139,7 +143,7 @@ def test_weight_averaging_keeps_the_average_as_best_and_raw_weights_for_resume(t
     assert torch.allclose(best["state_dict"][key], last["extra_modules"]["ema"]["module." + key])
 
 
-def test_plateau_schedule_cuts_the_learning_rate_when_the_score_stalls(tmp_path, monkeypatch):
+def test_plateau_schedule_cuts_the_learning_rate_when_the_score_stalls(tmp_path, monkeypatch, tiny_networks):
     from training.tasks.gender import GenderSetup
 
     monkeypatch.setattr(GenderSetup, "evaluate", lambda self, stop: {"val_loss": 1.0, "val_balanced_accuracy": 0.5})
@@ -149,7 +153,7 @@ def test_plateau_schedule_cuts_the_learning_rate_when_the_score_stalls(tmp_path,
     assert lrs[:4] == pytest.approx([1e-3] * 4) and lrs[4] == pytest.approx(3e-4)
 
 
-def test_a_resumed_plateau_schedule_cuts_the_learning_rate_on_time(tmp_path, monkeypatch):
+def test_a_resumed_plateau_schedule_cuts_the_learning_rate_on_time(tmp_path, monkeypatch, tiny_networks):
     from training.tasks.gender import GenderSetup
 
     monkeypatch.setattr(GenderSetup, "evaluate", lambda self, stop: {"val_loss": 1.0, "val_balanced_accuracy": 0.5})
