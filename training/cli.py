@@ -225,6 +225,10 @@ def _train(args) -> int:
     except KeyboardInterrupt:
         stop.set()
         raise
+    from .distributed import is_main
+
+    if not is_main():
+        return 0  # under torchrun: rank 0 prints the one summary
     summary = {"run_dir": str(result.run_dir), "best": str(result.best_path), "stop_reason": result.stop_reason,
                "best_metrics": {k: v for k, v in result.best_metrics.items() if isinstance(v, (int, float))}}
     print(json.dumps(summary, indent=2))

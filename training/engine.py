@@ -4,6 +4,10 @@ Callbacks are plain objects with any of `on_train_start(info)`, `on_batch_end(in
 `on_epoch_end(info)`, `on_train_end(result)`, `on_exception(exc)`; `info` is a plain dict. The `stop`
 flag (anything with `is_set()`/`set()`) is checked before every batch; Cancel and early stopping both
 set it, and the loop ends cleanly with the best checkpoint kept.
+
+Started by torchrun, the same loop runs in every process (training/distributed.py): each trains on its
+share of the epoch through DistributedDataParallel, rank 0 alone validates, writes the run folder and
+calls the callbacks, and every decision to stop is agreed so that all processes leave together.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import distributed
 from .checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
@@ -58,7 +63,11 @@ def seed_everything(seed: int) -> None:
 def _steps_per_epoch(setup, config) -> int:
     loader = setup.train_loader(0)
     n = len(loader)
-    return min(n, config.max_batches) if config.max_batches else n
+    return distributed.min_over_ranks(min(n, config.max_batches) if config.max_batches else n)
+
+
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0: rank 0 tells the story once."""
 
 
 def fit(task: str, data, config: TrainConfig | None = None, callbacks=(), stop=None) -> FitResult:
@@ -67,20 +76,31 @@ def fit(task: str, data, config: TrainConfig | None = None, callbacks=(), stop=N
     if config.task != task:
         config = TrainConfig.from_dict({**config.to_dict(), "task": task})
     stop = stop if stop is not None else StopFlag()
-    callbacks = list(callbacks)
+    callbacks = list(callbacks) if distributed.is_main() else []
     try:
-        return _fit(task, data, config, callbacks, stop)
+        result = _fit(task, data, config, callbacks, stop)
     except BaseException as exc:
         _emit(callbacks, "on_exception", exc)
         raise
+    distributed.finish()
+    return result
+
+
+def _open_run(config, resume) -> RunDir | None:
+    """The run folder, opened by rank 0 only (None elsewhere: the other ranks write nothing)."""
+    if not distributed.is_main():
+        return None
+    return RunDir.for_resume(config.resume) if resume else RunDir.create(config.out_dir, config.task,
+                                                                          config.run_name)
 
 
 def _fit(task, data, config, callbacks, stop) -> FitResult:
-    device = resolve_device(config.device)
-    seed_everything(config.seed)
+    device = distributed.start(resolve_device(config.device))
+    seed_everything(distributed.rank_seed(config.seed))
     resume = load_checkpoint(RunDir.last_of(config.resume), task=task) if config.resume else None
-    run = RunDir.for_resume(config.resume) if resume else RunDir.create(config.out_dir, task, config.run_name)
-    log = run.log
+    main, run = distributed.is_main(), _open_run(config, resume)
+    run_path = Path(distributed.on_main(lambda: str(run.path)))
+    log = run.log if main else _quiet
     setup = SETUPS[task](data, config, device, log)
     model = setup.model.to(device)
     steps = _steps_per_epoch(setup, config)
@@ -90,23 +110,25 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     start_epoch, best_metrics = 1, {}
     if resume:
         start_epoch, history, best_metrics = _restore(resume, step, early)
-        log(f"resumed from epoch {start_epoch - 1} of {run.path}")
-    config.save_json(run.path / "config.json")
+        log(f"resumed from epoch {start_epoch - 1} of {run_path}")
+    if main:
+        config.save_json(run.path / "config.json")
     meta = dict(task=task, input_size=config.input_size,
                 normalization={"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
                 framing={"detector": "haar", "frame_scale": setup.frame_scale})
     info = {"task": task, "device": str(device), "amp": step.use_amp, "epochs": config.epochs,
-            "batches": steps, "run_dir": str(run.path), "description": setup.description(),
+            "batches": steps, "run_dir": str(run_path), "description": setup.description(),
             "skipped": list(setup.skipped), "start_epoch": start_epoch}
     log(setup.description())
+    if distributed.is_distributed():
+        log(distributed.describe(config.batch_size))
     _emit(callbacks, "on_train_start", info)
-    best_path = run.path / "best.pt" if best_metrics else None
+    best_path = run_path / "best.pt" if best_metrics else None
     began, timed_out = time.perf_counter(), False
     for epoch in range(start_epoch, config.epochs + 1):
         if stop.is_set():
             break
-        if config.time_limit and epoch > start_epoch and (time.perf_counter() - began) / (epoch - start_epoch) \
-                * (epoch - start_epoch + 1) > config.time_limit * 60:
+        if distributed.on_main(lambda: _past_limit(config, began, epoch, start_epoch)):  # rank 0's clock
             timed_out = True
             log(f"stopping before epoch {epoch}: it would end past the {config.time_limit:g}-minute limit")
             break
@@ -114,8 +136,10 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
         train_loss, seen = _train_epoch(setup, step, epoch, steps, callbacks, stop)
         if stop.is_set() and not early.triggered:
             break  # cancelled mid-epoch: keep the last complete epoch's checkpoints
-        raw = _swap_in_average(model, step.ema)  # evaluate (and keep as best) the averaged weights
-        metrics = setup.evaluate(stop)
+        raw = _swap_in_average(model, step.ema) if main else None  # evaluate (and keep) the averaged weights
+        metrics, cancelled = distributed.on_main(lambda: (setup.evaluate(stop), stop.is_set()))
+        if cancelled:
+            stop.set()  # on every rank
         if stop.is_set() and not early.triggered:
             break
         row = {"epoch": epoch, "train_loss": train_loss, **metrics, "lr": step.lr,
@@ -124,11 +148,14 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
         improved = early.update(metrics[setup.selection])
         if step.plateau is not None and step.plateau.step(metrics[setup.selection]):
             apply_now(step.scheduler)  # the schedule's factor includes the cut; the next batch trains with it
+        if improved:
+            best_metrics, best_path = dict(row), run_path / "best.pt"
+        if not main:
+            continue  # rank 0 writes the checkpoints and the log, and calls the callbacks
         ckpt_args = dict(meta, **setup.checkpoint_meta(metrics), config=config.to_dict(), history=history,
                          epoch=epoch)
         if improved:
-            best_metrics = dict(row)
-            best_path = save_checkpoint(run.path / "best.pt", make_checkpoint(
+            save_checkpoint(best_path, make_checkpoint(
                 model, metrics=best_metrics, extra={"train_data": setup.description(), "device": str(device)},
                 **ckpt_args))
         if config.snapshot_every and epoch % config.snapshot_every == 0:  # the evaluated (averaged) weights
@@ -149,12 +176,18 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
                                           "best_value": early.best, "epochs": config.epochs})
     reason = ("early_stopping" if early.triggered else "cancelled" if stop.is_set()
               else "time_limit" if timed_out else "completed")
-    report = _final_report(setup, best_path, task, stop, log) if reason != "cancelled" else {}
-    result = FitResult(run.path, best_path, run.path / "last.pt" if history else None, best_metrics, history,
+    report = _final_report(setup, best_path, task, stop, log) if reason != "cancelled" and main else {}
+    result = FitResult(run_path, best_path, run_path / "last.pt" if history else None, best_metrics, history,
                        reason, report, list(setup.skipped))
     log(f"finished ({reason}); best {setup.selection} = {best_metrics.get(setup.selection, float('nan')):.4f}")
     _emit(callbacks, "on_train_end", result)
     return result
+
+
+def _past_limit(config, began: float, epoch: int, start_epoch: int) -> bool:
+    """Whether the next epoch would end past the time limit, at the mean pace of the epochs so far."""
+    return bool(config.time_limit and epoch > start_epoch and (time.perf_counter() - began) / (
+        epoch - start_epoch) * (epoch - start_epoch + 1) > config.time_limit * 60)
 
 
 def _swap_in_average(model, ema):
@@ -170,7 +203,7 @@ def _train_epoch(setup, step: TrainingStep, epoch, steps, callbacks, stop) -> tu
     step.train_mode()
     total, count, seen = 0.0, 0, 0
     smoothed = None
-    for batch_index, batch in enumerate(setup.train_loader(epoch), start=1):
+    for batch_index, batch in enumerate(distributed.lockstep(setup.train_loader(epoch), stop), start=1):
         if stop.is_set() or batch_index > steps:
             break
         if batch is None:
@@ -182,7 +215,8 @@ def _train_epoch(setup, step: TrainingStep, epoch, steps, callbacks, stop) -> tu
         smoothed = value if smoothed is None else 0.9 * smoothed + 0.1 * value
         _emit(callbacks, "on_batch_end", {"epoch": epoch, "batch": batch_index, "batches": steps, "loss": value,
                                           "smoothed_loss": smoothed, "lr": step.lr})
-    return total / max(count, 1), seen
+    total, count, seen = distributed.sum_over_ranks(total, count, seen)  # the epoch over every rank
+    return total / max(count, 1), int(seen)
 
 
 def _restore(ckpt, step: TrainingStep, early):

@@ -4,9 +4,11 @@ step, so the estimate pays for everything a real epoch pays for."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
+from . import distributed
 from .config import TrainConfig
 from .schedule import PlateauCut, lr_factor
 
@@ -36,10 +38,12 @@ class TrainingStep:
     use_amp: bool
     amp_dtype: torch.dtype
     ema: torch.optim.swa_utils.AveragedModel | None
+    loss_fn: Callable | None = None  # the task's loss, inside DistributedDataParallel under torchrun
 
     @classmethod
     def build(cls, setup, config: TrainConfig, device: torch.device, steps_per_epoch: int) -> "TrainingStep":
         modules = {"model": setup.model.to(device), **setup.extra_modules()}
+        loss_fn = distributed.wrap_loss(setup, modules, device)  # before the average copies the weights
         optimizer = make_optimizer(modules.values(), config)
         plateau = PlateauCut() if config.scheduler == "plateau" else None
         scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -49,7 +53,7 @@ class TrainingStep:
         ema = torch.optim.swa_utils.AveragedModel(
             setup.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema), use_buffers=True) \
             if config.ema else None
-        return cls(setup, modules, optimizer, scheduler, plateau, scaler, use_amp, amp_dtype, ema)
+        return cls(setup, modules, optimizer, scheduler, plateau, scaler, use_amp, amp_dtype, ema, loss_fn)
 
     @property
     def saved_modules(self) -> dict[str, torch.nn.Module]:
@@ -67,7 +71,7 @@ class TrainingStep:
     def __call__(self, batch) -> float:
         """One optimisation step on `batch`; returns its loss."""
         with torch.autocast(self.setup.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
-            loss = self.setup.loss(batch)
+            loss = (self.loss_fn or self.setup.loss)(batch)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
