@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import distributed
 from ..data import DataError
 from ..data.bank import FaceBank
 from ..data.teacher import TeacherEmbeddings
@@ -42,20 +43,25 @@ def is_bank(data) -> bool:
 
 
 class BankBatches:
-    """One epoch of training batches; `len` is the step count the loop schedules with."""
+    """One epoch of training batches; `len` is the step count the loop schedules with. Under torchrun every
+    rank shuffles the photos alike and takes its own share (and 1/N of the steps), then draws its views
+    with a generator of its own."""
 
     def __init__(self, setup: "BankMatcherSetup", epoch: int):
         self.setup, self.epoch = setup, epoch
         self.half = max(1, setup.config.batch_size // 2)
-        self.steps = max(1, setup.config.pairs_per_epoch // self.half)
+        self.steps = max(1, setup.config.pairs_per_epoch // (self.half * distributed.world_size()))
 
     def __len__(self) -> int:
         return self.steps
 
     def __iter__(self):
-        gen = torch.Generator().manual_seed(self.setup.config.seed * 100_003 + self.epoch)
+        seed = self.setup.config.seed * 100_003 + self.epoch
+        gen = torch.Generator().manual_seed(seed)
         rows = self.setup.train_rows
-        order = rows[torch.randperm(len(rows), generator=gen)]
+        order = distributed.shard(rows[torch.randperm(len(rows), generator=gen)])
+        if distributed.rank() > 0:
+            gen.manual_seed(distributed.rank_seed(seed))  # views and crops of its own
         for step in range(self.steps):
             start = (step * self.half) % len(order)
             picked = order[start:start + self.half]

@@ -7,22 +7,24 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 
+from .. import distributed
 from ..data.datasets import skip_none_collate
 from ..faces import DEFAULT_FRAME_SCALE
 
 
 def worker_count(requested: int) -> int:
-    """DataLoader processes: none in a frozen app (no interpreter to spawn), else up to 8 spare cores."""
+    """DataLoader processes: none in a frozen app (no interpreter to spawn), else up to 8 spare cores
+    (of this process's share of the machine, when torchrun started several)."""
     if getattr(sys, "frozen", False):
         return 0
     if requested >= 0:
         return requested
-    return max(0, min(8, (os.cpu_count() or 1) - 1))
+    return max(0, min(8, (os.cpu_count() or 1) // distributed.local_world_size() - 1))
 
 
 def make_loader(dataset, batch_size: int, workers: int, seed: int, *, shuffle=False, sampler=None,
                 drop_last=False, pin_memory=False) -> DataLoader:
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(distributed.rank_seed(seed))  # shuffles and workers of each rank's own
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle if sampler is None else False,
                       sampler=sampler, num_workers=workers, collate_fn=skip_none_collate,
                       drop_last=drop_last, generator=generator, pin_memory=pin_memory,

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.utils.data import WeightedRandomSampler
 
+from .. import distributed
 from ..data import GenderData, group_split, load_gender_sources
 from ..calibration import (calibration_report, choose_uncertain_level, fit_temperature, flag_rates,
                            negative_log_likelihood, probabilities)
@@ -72,11 +73,13 @@ class GenderSetup(TaskSetup):
         return "the same augmentation for every class"
 
     def train_loader(self, epoch: int):
+        """The epoch's balanced draw; under torchrun every rank makes the same draw (same seed) and trains
+        on its own share of it, so the balance holds across ranks and no draw is trained twice."""
         generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
-        sampler = WeightedRandomSampler(self.sample_weights, num_samples=len(self.train_items),
-                                        replacement=True, generator=generator)
+        sampler = distributed.shard_sampler(WeightedRandomSampler(
+            self.sample_weights, num_samples=len(self.train_items), replacement=True, generator=generator))
         return make_loader(self.train_set, self.config.batch_size, self.workers, self.config.seed + epoch,
-                           sampler=sampler, drop_last=len(self.train_items) > self.config.batch_size,
+                           sampler=sampler, drop_last=len(sampler) > self.config.batch_size,
                            pin_memory=self.pin)
 
     def loss(self, batch) -> torch.Tensor:

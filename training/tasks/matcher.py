@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import distributed
 from ..data import (DataError, Identity, check_identities, discover_identities, make_pairs,
                     read_identity_list, split_identities)
 from ..data.datasets import PairDataset, face_cropper
@@ -103,8 +104,10 @@ class MatcherSetup(MatcherTask):
                 f"{self.config.pairs_per_epoch} new pairs per epoch, 1:1 same/different; {source}{teacher}")
 
     def train_loader(self, epoch: int):
-        pairs = make_pairs(self.train_people, self.config.pairs_per_epoch, self.config.seed * 1000 + epoch,
-                           with_identity=self.id_head is not None, **self.pair_options)
+        """The epoch's new pairs; under torchrun every rank generates the same list (same seed) and trains
+        on its own share of it, so no pair is trained twice."""
+        pairs = distributed.shard(make_pairs(self.train_people, self.config.pairs_per_epoch, self.config.seed * 1000 + epoch,
+                           with_identity=self.id_head is not None, **self.pair_options))
         dataset = PairDataset(pairs, self.train_tf, self.prepare, teacher=self.teacher)
         return make_loader(dataset, self.config.batch_size, self.workers,
                            self.config.seed + epoch, shuffle=True, drop_last=len(pairs) > self.config.batch_size,
