@@ -86,7 +86,7 @@ def _checks(data_folder, bundled_dir, device) -> str:
 
 
 # The window, and what its pages import only when first used (the sweep chart, the training wizard).
-WINDOW_MODULES = ("main_window", "sweep_chart", "wizard.wizard")
+WINDOW_MODULES = ("faceapp.main_window", "faceapp.sweep_chart", "faceapp.wizard.wizard")
 
 
 def _check_window_modules() -> None:
@@ -97,7 +97,7 @@ def _check_window_modules() -> None:
 
     for name in WINDOW_MODULES:
         try:
-            importlib.import_module(f"{__package__}.{name}")
+            importlib.import_module(name)
         except ImportError as exc:
             raise SelfTestError(f"the main window cannot load: {type(exc).__name__}: {exc}") from exc
 
