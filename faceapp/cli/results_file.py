@@ -187,8 +187,11 @@ class ResultsWriter:
 
     def _write_line(self, line: str) -> None:
         data = memoryview(line.encode("utf-8", "surrogateescape"))
-        while data:  # a regular file takes it whole; the loop covers a short write (a full disk says so)
-            data = data[self._file.write(data):]
+        try:
+            while data:  # a regular file takes it whole; the loop covers a short write (a full disk says so)
+                data = data[self._file.write(data):]
+        except OSError as exc:  # the disk is full, the share went away: the rows before this one are whole
+            raise ResultsFileError(f"{self._file.name}: cannot be written ({exc.strerror or exc})") from exc
 
 
 def _json_line(record: dict) -> str:

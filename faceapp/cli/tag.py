@@ -113,7 +113,7 @@ def _run(todo, classifier, options, writer: ResultsWriter, tally: "Tally", bar) 
             bar.update()
     except KeyboardInterrupt:
         return True
-    except InputError as exc:
+    except (InputError, ResultsFileError) as exc:
         raise CommandError(str(exc)) from exc
     finally:
         results.close()  # stops the reading threads
