@@ -8,6 +8,7 @@ into disjoint shares of the one draw a single process makes.
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,15 +37,31 @@ OPTIONS = ["--input-size", "32", "--batch-size", "4", "--workers", "0", "--warmu
            "--scheduler", "none", "--device", "cpu", "--no-crop-faces"]
 
 
-def _torchrun(*args) -> tuple[dict, float]:
-    """(rank 0's printed summary, seconds) of `torchrun --standalone --nproc_per_node 2 -m training ...`."""
+def _launch(*args) -> tuple[subprocess.Popen, float]:
+    """`torchrun --standalone --nproc_per_node 2 -m training -q ...`, started (and when)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "training", "-q", *args]
-    began = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(done.stdout), time.perf_counter() - began  # one summary: only rank 0 prints
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True), time.perf_counter()
+
+
+def _finished(launch: tuple[subprocess.Popen, float]) -> tuple[dict, float]:
+    """(rank 0's printed summary, seconds since the start) of a launch, once it has ended well."""
+    process, began = launch
+    try:
+        out, err = process.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)  # the launcher and the ranks it started
+        process.kill()
+        raise
+    assert process.returncode == 0, out[-3000:] + err[-3000:]
+    return json.loads(out), time.perf_counter() - began  # one summary: only rank 0 prints
+
+
+def _torchrun(*args) -> tuple[dict, float]:
+    return _finished(_launch(*args))
 
 
 def _metrics(run: Path) -> list[dict]:
@@ -62,11 +79,12 @@ def runs(tmp_path_factory):
     both two epochs on the same 24 training images."""
     tmp = tmp_path_factory.mktemp("ddp")
     data = make_gender_folder(tmp / "data", counts=COUNTS, split=True, size=32)
+    launch = _launch("train-gender", str(data), "--out-dir", str(tmp / "runs"), "--epochs", "2", *OPTIONS)
+    # meanwhile (torchrun spends most of its time starting), the single process
     single = fit("gender", [data], TrainConfig(task="gender", epochs=2, input_size=32, batch_size=4, workers=0,
                                                warmup_epochs=0, scheduler="none", device="cpu", crop_faces=False,
                                                out_dir=str(tmp / "single")))
-    summary, seconds = _torchrun("train-gender", str(data), "--out-dir", str(tmp / "runs"), "--epochs", "2",
-                                 *OPTIONS)
+    summary, seconds = _finished(launch)
     print(f"two ranks, two epochs: {seconds:.1f} s")
     return data, single, summary, tmp / "runs"
 
