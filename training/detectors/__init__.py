@@ -1,0 +1,1 @@
+"""Face detectors beyond the Haar cascade (training/faces.py): BlazeFace, with landmarks."""
