@@ -103,3 +103,24 @@ def test_malformed_temperatures_fall_back_to_one(value, expected):
     from training.calibration import valid_temperature
 
     assert valid_temperature(value) == expected
+
+
+def test_an_early_stopped_run_still_gets_its_final_report_and_calibration(tmp_path, monkeypatch):
+    from training.checkpoint import load_checkpoint
+    from training.config import TrainConfig
+    from training.engine import fit
+    from training.tasks.gender import GenderSetup
+
+    from .synthetic import make_gender_folder
+
+    scores = iter([0.6, 0.5, 0.5, 0.5, 0.5])  # best at epoch 1, then flat: patience 1 stops after epoch 2
+    real = GenderSetup.evaluate
+    monkeypatch.setattr(GenderSetup, "evaluate",
+                        lambda self, stop: {**real(self, stop), "val_balanced_accuracy": next(scores)})
+    data = make_gender_folder(tmp_path / "data", counts={"female": 8, "male": 12}, split=True)
+    config = TrainConfig(task="gender", epochs=5, batch_size=8, input_size=32, patience=1, workers=0,
+                         start="none", out_dir=str(tmp_path / "runs"), run_name="early")
+    result = fit("gender", [data], config)
+    assert result.stop_reason == "early_stopping" and len(result.history) == 2
+    best = load_checkpoint(result.best_path, task="gender")
+    assert "temperature" in best and "test_report" in best["metrics"]  # the early stop is not a Cancel

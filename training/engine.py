@@ -2,8 +2,9 @@
 
 Callbacks are plain objects with any of `on_train_start(info)`, `on_batch_end(info)`,
 `on_epoch_end(info)`, `on_train_end(result)`, `on_exception(exc)`; `info` is a plain dict. The `stop`
-flag (anything with `is_set()`/`set()`) is checked before every batch; Cancel and early stopping both
-set it, and the loop ends cleanly with the best checkpoint kept.
+flag (anything with `is_set()`/`set()`) is checked before every batch; Cancel sets it, and the loop ends
+cleanly with the best checkpoint kept. Early stopping ends the loop without it, so the final report (the
+held-out test set, the gender model's calibration) still runs after an early stop.
 
 Started by torchrun, the same loop runs in every process (training/distributed.py): each trains on its
 share of the epoch through DistributedDataParallel, rank 0 alone validates, writes the run folder and
@@ -105,7 +106,7 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     model = setup.model.to(device)
     steps = _steps_per_epoch(setup, config)
     step = TrainingStep.build(setup, config, device, steps)
-    early = EarlyStopping(config.patience, config.min_delta, stop)
+    early = EarlyStopping(config.patience, config.min_delta)  # ends the loop itself: `stop` means Cancel
     history: list[dict] = []
     start_epoch, best_metrics = 1, {}
     if resume:
@@ -126,7 +127,7 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     best_path = run_path / "best.pt" if best_metrics else None
     began, timed_out = time.perf_counter(), False
     for epoch in range(start_epoch, config.epochs + 1):
-        if stop.is_set():
+        if stop.is_set() or early.triggered:
             break
         if distributed.on_main(lambda: _past_limit(config, began, epoch, start_epoch)):  # rank 0's clock
             timed_out = True
@@ -134,13 +135,13 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
             break
         t0 = time.perf_counter()
         train_loss, seen = _train_epoch(setup, step, epoch, steps, callbacks, stop)
-        if stop.is_set() and not early.triggered:
+        if stop.is_set():
             break  # cancelled mid-epoch: keep the last complete epoch's checkpoints
         raw = _swap_in_average(model, step.ema) if main else None  # evaluate (and keep) the averaged weights
         metrics, cancelled = distributed.on_main(lambda: (setup.evaluate(stop), stop.is_set()))
         if cancelled:
             stop.set()  # on every rank
-        if stop.is_set() and not early.triggered:
+        if stop.is_set():
             break
         row = {"epoch": epoch, "train_loss": train_loss, **metrics, "lr": step.lr,
                "epoch_seconds": time.perf_counter() - t0, "train_samples": seen}

@@ -12,9 +12,10 @@ SELECTION = {"gender": "val_balanced_accuracy", "matcher": "val_auc"}
 
 
 class EarlyStopping:
-    """Sets the stop flag after `patience` epochs without an improvement larger than `min_delta`."""
+    """`triggered` after `patience` epochs without an improvement larger than `min_delta` (and the stop
+    flag set, when one is given)."""
 
-    def __init__(self, patience: int, min_delta: float, stop):
+    def __init__(self, patience: int, min_delta: float, stop=None):
         self.patience, self.min_delta, self.stop = patience, min_delta, stop
         self.best = -math.inf
         self.bad_epochs = 0
@@ -28,7 +29,8 @@ class EarlyStopping:
         self.bad_epochs += 1
         if self.patience > 0 and self.bad_epochs >= self.patience:
             self.triggered = True
-            self.stop.set()
+            if self.stop is not None:
+                self.stop.set()
         return False
 
 
