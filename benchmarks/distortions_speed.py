@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a checkout, not installed
 
-from training.distortions import CONDITIONS, SEVERITIES, apply  # noqa: E402
+from training.distortions import CONDITIONS, SEVERITIES, apply
 
 SIDES = (250, 1000)
 
@@ -66,7 +66,8 @@ def main(argv=None) -> int:
             "benchmark": "distortions_speed",
             "unit": "ms per image (median over severities and seeds)",
             "repeats": args.repeats,
-            "machine": {"python": platform.python_version(), "platform": platform.platform(), "opencv": cv2.__version__, "cpu_threads": cv2.getNumThreads()},
+            "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                        "opencv": cv2.__version__, "cpu_threads": cv2.getNumThreads()},
             "results": results,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,8 @@ def run(matcher: FaceMatcher, data: Path, conditions, sizes, severity: int = 3, 
     picks = _stranger_picks(len(names), sizes, seed)
     out = {}
     for condition in conditions:
-        scores = np.stack([matcher.score_embeddings(p, gallery_emb) for p in embed(matcher, probes, condition, severity)])
+        probe_emb = embed(matcher, probes, condition, severity)
+        scores = np.stack([matcher.score_embeddings(p, gallery_emb) for p in probe_emb])
         out[condition] = _by_size(scores, picks, matcher.threshold, matcher.error_rates)
     return out
 

@@ -172,7 +172,8 @@ def run(args) -> dict:
               "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
               "torch": torch.__version__, "onnxruntime": onnxruntime.__version__, "models": {}}
     with tempfile.TemporaryDirectory(prefix="faceapp-onnx-") as tmp:
-        for task, checkpoint, check in (("gender", args.gender, check_gender), ("matcher", args.matcher, check_matcher)):
+        for task, checkpoint, check in (("gender", args.gender, check_gender),
+                                        ("matcher", args.matcher, check_matcher)):
             onnx_path, export_s = _export(checkpoint, Path(tmp))
             figures, images = check(checkpoint, onnx_path, photos, args.threads)
             figures.update(checkpoint=str(checkpoint), export_s=round(export_s, 1),

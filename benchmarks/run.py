@@ -139,14 +139,17 @@ def print_tables(results: dict) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data", type=Path, help="the shared data folder (holds benchmarks/, facecom_taskA/, lfw_deepfunneled/)")
+    p.add_argument("data", type=Path,
+                   help="the shared data folder (holds benchmarks/, facecom_taskA/, lfw_deepfunneled/)")
     p.add_argument("--gender", type=Path, default=DEFAULTS / "gender.pt", help="gender checkpoint (default: bundled)")
-    p.add_argument("--matcher", type=Path, default=DEFAULTS / "matcher.pt", help="matcher checkpoint (default: bundled)")
+    p.add_argument("--matcher", type=Path, default=DEFAULTS / "matcher.pt",
+                   help="matcher checkpoint (default: bundled)")
     p.add_argument("--protocols", default="g1,v1,v1same,speed", help="comma-separated: g1, v1, v1same, speed")
     p.add_argument("--conditions", default="all", help="comma-separated conditions or 'all' (none + the 8)")
     p.add_argument("--stress", action="store_true",
-                   help=f"also run G1 and V1 on {' and '.join(STRESS)} photos (V1: the probe only). Beyond the protocol: "
-                        "looks a model should shrug off; a collapse of one class's recall there is a learned shortcut")
+                   help=f"also run G1 and V1 on {' and '.join(STRESS)} photos (V1: the probe only). "
+                        "Beyond the protocol: looks a model should shrug off; "
+                        "a collapse of one class's recall there is a learned shortcut")
     p.add_argument("--severity", type=int, default=3, help="distortion severity 1-5 (3: typical CCTV/phone)")
     p.add_argument("--processes", type=int, default=2, help="processes preparing distorted probes")
     p.add_argument("--json", type=Path, default=None, help="write every figure to this JSON file")

@@ -197,7 +197,8 @@ def main(argv=None) -> int:
             # VM's speed drifts over seconds, and bracketing cancels its linear part.
             model_rate, model_cpu = ((b + a) / 2 for b, a in zip(before, after))
             before = after
-            rounds.append({"model_only": round(model_rate, 1), "headless": round(headless, 1), "app": round(app_rate, 1),
+            rounds.append({"model_only": round(model_rate, 1), "headless": round(headless, 1),
+                           "app": round(app_rate, 1),
                            "overhead_pct": round(100 * (model_rate / app_rate - 1), 1),
                            "model_cpu_ms": round(model_cpu, 2), "app_cpu_ms": round(app_cpu, 2),
                            "cpu_overhead_pct": round(100 * (app_cpu / model_cpu - 1), 1),

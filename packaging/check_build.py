@@ -25,7 +25,8 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST_WINDOW = re.compile(r"first window: (?:(?P<inapp>[\d.]+) s|unknown) after process start \(epoch (?P<epoch>[\d.]+)\)")
+FIRST_WINDOW = re.compile(r"first window: (?:(?P<inapp>[\d.]+) s|unknown) "
+                          r"after process start \(epoch (?P<epoch>[\d.]+)\)")
 # Files that only a CUDA build of torch brings: what a CPU-only bundle would not contain.
 WINDOW_MANAGERS = ("icewm", "openbox", "twm")
 CUDA_ONLY = re.compile(r"(^|/)(nvidia|cuda|cuda_bindings|cuda_pathfinder|triton)/|"
@@ -59,7 +60,8 @@ def run_build(work: Path, dist: Path) -> float:
 
 
 def executable(bundle: Path) -> Path:
-    for candidate in (bundle / "faceapp", bundle / "faceapp.exe", bundle.with_suffix(".app") / "Contents" / "MacOS" / "faceapp"):
+    mac_app = bundle.with_suffix(".app") / "Contents" / "MacOS" / "faceapp"
+    for candidate in (bundle / "faceapp", bundle / "faceapp.exe", mac_app):
         if candidate.is_file():
             return candidate
     raise SystemExit(f"no faceapp executable in {bundle}; build first (drop --skip-build)")
@@ -200,7 +202,8 @@ def main(argv=None) -> int:
                 outside = [t for t, _ in times]
                 inside = [t for _, t in times if t is not None]
                 report.append(f"launch to first window on {display.describe()}: "
-                              + ", ".join(f"{t:.2f}" for t in outside) + f" s (median {statistics.median(outside):.2f} s"
+                              + ", ".join(f"{t:.2f}" for t in outside)
+                              + f" s (median {statistics.median(outside):.2f} s"
                               + (f"; in-app measure median {statistics.median(inside):.2f} s" if inside else "") + ")")
             if args.screenshot:
                 if display.name is None or not shutil.which("import"):

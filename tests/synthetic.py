@@ -32,7 +32,8 @@ def make_gender_folder(root: Path, counts=None, split=False, size: int = 48) -> 
             n_here = n if part != "val" else max(2, n // 3)
             for i in range(n_here):
                 person = f"{label}{part}{i // 2}"  # two photos per person
-                pattern_image(k, zlib.crc32(f"{part}/{label}/{i}".encode()), size).save(folder / f"{person}_{i % 2 + 1:04d}.png")
+                image = pattern_image(k, zlib.crc32(f"{part}/{label}/{i}".encode()), size)
+                image.save(folder / f"{person}_{i % 2 + 1:04d}.png")
     return root
 
 

@@ -95,7 +95,8 @@ def test_bad_severity(scene, bad):
         apply(scene, "noisy", bad)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((5, 5), np.uint8), np.zeros((5, 5, 3), np.float32), np.zeros((5, 5, 4), np.uint8), [1, 2]])
+@pytest.mark.parametrize("bad", [np.zeros((5, 5), np.uint8), np.zeros((5, 5, 3), np.float32),
+                                 np.zeros((5, 5, 4), np.uint8), [1, 2]])
 def test_bad_image(bad):
     with pytest.raises(ValueError, match="image must be"):
         apply(bad, "noisy")

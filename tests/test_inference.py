@@ -211,7 +211,8 @@ def test_pair_scores_count_every_pair_and_agree_across_processes(matcher_path, t
     # seed, in worker processes too, and never a reference (those come from the cache here, and are
     # embedded unchanged otherwise: the in-process run below sees only probes).
     seen = []
-    pair_scores(matcher, pairs, batch_size=3, crop_faces=False, probe_look=lambda image, seed: seen.append(seed) or image)
+    pair_scores(matcher, pairs, batch_size=3, crop_faces=False,
+                probe_look=lambda image, seed: seen.append(seed) or image)
     assert sorted(seen) == sorted(p.seed for p in pairs[:8])
     _, _, refused = pair_scores(matcher, pairs, batch_size=3, crop_faces=False, processes=2, ref_cache=cache,
                                 probe_look=_refuse_look)

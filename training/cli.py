@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("train-matcher", formatter_class=fmt, help="train the face matcher (MobileNetV2)",
                        description="Train the face matcher on identity folders ROOT/<person>/*.jpg (optional "
                                    "distortion/ subfolders). A .txt source lists the identities to use.")
-    m.add_argument("sources", nargs="+", help="identity folders and optional .txt identity lists, or one face bank .npz "
+    m.add_argument("sources", nargs="+",
+                   help="identity folders and optional .txt identity lists, or one face bank .npz "
                         "(benchmarks/bank.py; trained by dense distillation, needs --teacher)")
     _add_config_options(m, "matcher")
 

@@ -149,7 +149,8 @@ def _rainy(rgb, level, rng, scale):
 def _resized(rgb, level, rng, scale):
     height, width = rgb.shape[:2]
     factor = (1 / 1.6, 1 / 2.5, 1 / 4, 1 / 6, 1 / 8)[level]  # 250 px -> 156, 100, 62, 42, 31 px
-    small = cv2.resize(rgb, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(rgb, (max(1, round(width * factor)), max(1, round(height * factor))),
+                       interpolation=cv2.INTER_AREA)
     # Cheap viewers and CCTV exports upscale with nearest or bilinear; vary it so models see both.
     upscale = cv2.INTER_NEAREST if rng.random() < 0.5 else cv2.INTER_LINEAR
     return cv2.resize(small, (width, height), interpolation=upscale)

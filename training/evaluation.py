@@ -92,7 +92,8 @@ def _probe_job(args):
 def pair_scores(matcher, pairs: list[Pair], batch_size: int = 64,
                 progress: Callable[[int], None] | None = None,
                 crop_faces: bool = True, processes: int = 1,
-                ref_cache: dict | None = None, probe_look: Callable | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+                ref_cache: dict | None = None,
+                probe_look: Callable | None = None) -> tuple[np.ndarray, np.ndarray, list]:
     """(labels, probabilities, skipped) for pairs, through the app's face crop (after the probe's
     distortion); each distinct reference is embedded once, and not again when the same `ref_cache`
     dict is passed for several conditions. `processes` > 1 prepares probes in parallel.

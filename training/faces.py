@@ -125,7 +125,8 @@ def _classifier() -> cv2.CascadeClassifier:
     if classifier is None:
         if not hasattr(cv2, "CascadeClassifier"):
             # OpenCV 5 moved Haar cascades out of the main wheels; the project pins opencv < 5.
-            raise FaceDetectorError(f"OpenCV {cv2.__version__} has no Haar face detector; install opencv-python-headless<5")
+            raise FaceDetectorError(f"OpenCV {cv2.__version__} has no Haar face detector; "
+                                    "install opencv-python-headless<5")
         path = cascade_path()
         classifier = cv2.CascadeClassifier(str(path))
         if classifier.empty():
@@ -292,7 +293,8 @@ def measure_frame_scale(paths, raw_pass: str | None = None) -> dict:
         if boxes:
             box, side = boxes[0], min(image.size)
             ratios.append(max(box.w, box.h) / side)
-            offsets.append(((box.x + box.w / 2 - image.width / 2) / side, (box.y + box.h / 2 - image.height / 2) / side))
+            offsets.append(((box.x + box.w / 2 - image.width / 2) / side,
+                            (box.y + box.h / 2 - image.height / 2) / side))
     if not ratios:
         return {"frame_scale": None, "images": count, "measured": 0}
     return {

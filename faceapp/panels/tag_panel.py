@@ -448,7 +448,8 @@ class TagPanel(QWidget):
             results = self.model.results()
             movable = sum(r.ok for r in results)
             left = len(results) - movable
-            untagged = f"\n{left:,} file{'s' * (left != 1)} that could not be tagged stay where they are." if left else ""
+            untagged = (f"\n{left:,} file{'s' * (left != 1)} that could not be tagged stay where they are."
+                        if left else "")
             answer = QMessageBox.warning(
                 self, "Move the original files?",
                 f"This moves {movable:,} files out of their folders into {folder}.{untagged}\n"

@@ -220,7 +220,8 @@ class TrainPanel(QWidget):
         self.refresh_runs()
 
     def _activated(self, task: str, path: str) -> None:
-        self.status.emit(f"{Path(path).name} is now the active {'gender model' if task == 'gender' else 'face matcher'}.")
+        kind = "gender model" if task == "gender" else "face matcher"
+        self.status.emit(f"{Path(path).name} is now the active {kind}.")
         self.models_changed.emit()
 
     # ------------------------------------------------------------ closing

@@ -115,7 +115,8 @@ class TrainingCharts(QWidget):
         self.lr_points.setData(xs, ys)
 
     def add_epoch(self, info: dict, best: dict | None) -> None:
-        """One epoch's points; `best` is the best epoch so far as the engine counts it (training.selection.best_epoch)."""
+        """One epoch's points; `best` is the best epoch so far as the engine counts it
+        (training.selection.best_epoch)."""
         self.epochs.append(info)
         xs = [float(e["epoch"]) for e in self.epochs]
         self.train_curve.setData(xs, [e["train_loss"] for e in self.epochs])

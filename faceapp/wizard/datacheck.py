@@ -80,9 +80,11 @@ def _check_gender(folder: Path, val_fraction: float, seed: int) -> DataReport:
     val_counts = {c: sum(train[k].label == c for k in val_idx) for c in data.classes}
     rows = [("Classes", ", ".join(data.classes)), ("Training images", _counts(counts)),
             ("Validation split", f"{len(val_idx):,} images, {len(val_idx) / len(train):.0%} of them (target "
-                                 f"{val_fraction:.0%}; whole people, so nobody is on both sides): {_counts(val_counts)}")]
+                                 f"{val_fraction:.0%}; whole people, so nobody is on both sides): "
+                                 f"{_counts(val_counts)}")]
     if test:
-        rows.append(("Held-out test set", f"val/ folder: {_counts({c: sum(i.label == c for i in test) for c in data.classes})}"))
+        test_counts = {c: sum(i.label == c for i in test) for c in data.classes}
+        rows.append(("Held-out test set", f"val/ folder: {_counts(test_counts)}"))
     else:
         rows.append(("Held-out test set", "none (no val/ folder); the results use the validation split"))
     minority, majority = min(counts, key=counts.get), max(counts, key=counts.get)

@@ -1,8 +1,9 @@
 """Time per epoch, measured on a few real batches through the task's own setup, loss and optimizer (Qt-free).
 
 Training: a few optimizer steps on the epoch's own loader, after one untimed warm-up step; starting the
-loader (worker processes, first batch) is timed apart because every epoch pays it again. Validation: the task's `evaluate` is run and stopped after a few batches through its stop flag,
-which the core checks once per batch. Both are scaled to the real number of batches.
+loader (worker processes, first batch) is timed apart because every epoch pays it again. Validation: the
+task's `evaluate` is run and stopped after a few batches through its stop flag, which the core checks
+once per batch. Both are scaled to the real number of batches.
 """
 
 from __future__ import annotations

@@ -122,4 +122,5 @@ def _matcher(out: RunResults, ckpt: dict, data, stop) -> None:
     same, different = scores[labels == 1], scores[labels == 0]
     if same.size and different.size:
         out.operating_point = (float(np.mean(different >= out.threshold)), float(np.mean(same >= out.threshold)))
-    out.source = f"validation pairs ({len(labels):,} pairs of people held out from training; the threshold was chosen on them)"
+    out.source = (f"validation pairs ({len(labels):,} pairs of people held out from training; "
+                  "the threshold was chosen on them)")

@@ -652,7 +652,8 @@ def test_the_slider_says_what_each_threshold_costs_in_errors(make_window, model_
     assert panel.rate_plot.isVisibleTo(panel) and panel.rate_plot.rates_at(0.5) == (0.003, 0.1)
     panel.slider.setValue(800)
     assert panel.rate_plot.threshold == 0.8  # the plot's line follows the slider
-    assert panel.rates_label.text() == "On validation pairs: strangers accepted none (0.00 %), same person rejected 10.0 %."
+    assert panel.rates_label.text() == ("On validation pairs: strangers accepted none (0.00 %), "
+                                        "same person rejected 10.0 %.")
     panel.slider.setValue(950)
     assert panel.rates_label.text().endswith("same person rejected 100.0 %.")
 

@@ -303,7 +303,8 @@ def test_typing_a_path_keeps_the_focus_and_checks_only_the_settled_path(make_win
 
     checked = []
     real = data_page.check_job
-    monkeypatch.setattr(data_page, "check_job", lambda task, folder, *a: checked.append(folder) or real(task, folder, *a))
+    monkeypatch.setattr(data_page, "check_job",
+                        lambda task, folder, *a: checked.append(folder) or real(task, folder, *a))
     window, page = _data_page_in_window(make_window, installed_store, qtbot)
     path = str(gender_folder)
     settle_ms = data_page.SETTLE_MS
@@ -331,7 +332,8 @@ def test_a_whole_disk_or_home_folder_is_checked_only_when_asked(make_window, ins
 
     checked = []
     real = data_page.check_job
-    monkeypatch.setattr(data_page, "check_job", lambda task, folder, *a: checked.append(folder) or real(task, folder, *a))
+    monkeypatch.setattr(data_page, "check_job",
+                        lambda task, folder, *a: checked.append(folder) or real(task, folder, *a))
     home = tmp_path / "home" / "ann"
     home.mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
