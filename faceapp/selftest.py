@@ -240,7 +240,7 @@ def exit_after_first_show(window) -> None:
     from PySide6.QtCore import QEvent, QObject, QTimer
 
     class FirstPaint(QObject):
-        def eventFilter(self, watched, event):  # Qt's name
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
             if event.type() == QEvent.Type.Paint:
                 watched.removeEventFilter(self)
                 elapsed = seconds_since_process_start()

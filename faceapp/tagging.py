@@ -105,7 +105,7 @@ def face_thumbnail(crop: Image.Image, input_size: int, size: int, resized: np.nd
     return cv2.resize(resized, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) -> Iterator[TagResult]:
+def tag_folder(paths: Iterable, classifier, options: TagOptions | None = None) -> Iterator[TagResult]:
     """Yield one `TagResult` per path: bad files at once, good ones after each model batch (`index` keeps the order).
 
     Reading, face finding, resizing to the model's input and thumbnails run on `options.workers`
@@ -114,6 +114,8 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions = TagOptions()) 
     Large JPEGs are decoded at a reduced scale that still gives the model full-resolution crops; face
     boxes are reported in the photo's own pixels.
     """
+    if options is None:
+        options = TagOptions()
     batch: list[TagResult] = []
     crops: list[np.ndarray] = []
     for result, crop in _prepared(paths, classifier.framing, classifier.input_size, options):
@@ -308,7 +310,8 @@ def identical_copy(folder: Path, source: Path) -> Path | None:
     candidates = [folder / source.name, *folder.glob(f"{glob.escape(stem)} (*){glob.escape(suffix)}")]
     for candidate in candidates:
         try:
-            if candidate.is_file() and candidate.stat().st_size == size and filecmp.cmp(source, candidate, shallow=False):
+            if (candidate.is_file() and candidate.stat().st_size == size
+                    and filecmp.cmp(source, candidate, shallow=False)):
                 return candidate
         except OSError:
             continue

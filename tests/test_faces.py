@@ -169,7 +169,7 @@ class FakeCascade:
         self.answers = list(answers)
         self.shapes, self.min_sizes = [], []
 
-    def detectMultiScale(self, image, **kw):  # OpenCV's method name
+    def detectMultiScale(self, image, **kw):  # noqa: N802 - OpenCV's method name
         self.shapes.append(image.shape)
         self.min_sizes.append(kw["minSize"][0])
         return self.answers.pop(0) if self.answers else ()

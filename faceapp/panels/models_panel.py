@@ -48,7 +48,8 @@ def _error_rates(histograms, threshold: float) -> str:
 
 def _per_class(metrics: dict) -> str:
     """Each class's recall and precision side by side, and the gap between the classes."""
-    for key, where in (("test_per_class", "held-out test set"), ("val_per_class", "validation split")):
+    # `where` is read after the loop, which breaks at the first split that has per-class figures
+    for key, where in (("test_per_class", "held-out test set"), ("val_per_class", "validation split")):  # noqa: B007
         per_class = metrics.get(key)
         if isinstance(per_class, dict) and per_class:
             break
