@@ -19,11 +19,11 @@ _imported = threading.Event()
 
 def import_model_code() -> None:
     with _lock:
-        import training.engine  # noqa: F401 - the wizard's training (tasks, transforms, models)
-        import training.inference  # noqa: F401 - tagging and verification
-        import training.models.gender  # noqa: F401
-        import training.models.matcher  # noqa: F401
-        import training.models.weights  # noqa: F401
+        import training.engine  # the wizard's training (tasks, transforms, models)
+        import training.inference  # tagging and verification
+        import training.models.gender
+        import training.models.matcher
+        import training.models.weights  # noqa: F401 - imported for its side effect, like the four above
     _imported.set()
 
 

@@ -119,7 +119,7 @@ class GeneratorWorker:
                 signals.cancelled.emit()
             else:
                 signals.finished.emit(result)
-        except BaseException as exc:  # noqa: BLE001 - report everything, never kill the pool thread
+        except BaseException as exc:  # report everything, never kill the pool thread
             log.error("worker %s failed", getattr(self._func, "__name__", self._func), exc_info=True)
             signals.errored.emit(WorkerError(user_message(exc), traceback.format_exc(), exc))
         finally:

@@ -28,7 +28,7 @@ class _Recorder:
 def run_spec(root: Path = ROOT) -> dict:
     names = {name: type(name, (_Recorder,), {}) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
     namespace = {"SPECPATH": str(root), "__file__": str(SPEC), **names}
-    exec(compile(SPEC.read_text(), str(SPEC), "exec"), namespace)  # noqa: S102 - our own build recipe
+    exec(compile(SPEC.read_text(), str(SPEC), "exec"), namespace)  # our own build recipe
     return namespace
 
 

@@ -78,7 +78,7 @@ def load_reduced(path, min_side: int | None) -> tuple[Image.Image, float]:
             return to_rgb(_exif_upright(img)), factor
     except ImageLoadError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one readable sentence
+    except Exception as exc:  # every decoder failure becomes one readable sentence
         raise ImageLoadError(path, _reason_for(exc, path)) from exc
 
 

@@ -187,6 +187,6 @@ class TrainWizard(QWizard):
             return
         self.closed.emit()
 
-    def done(self, result: int) -> None:  # noqa: D401 - embedded: never hide, hand back to the Train page
+    def done(self, result: int) -> None:  # embedded: never hide, hand back to the Train page
         self.setResult(result)
         self.closed.emit()
