@@ -47,7 +47,8 @@ def test_every_file_gets_a_row_and_broken_ones_say_why(tmp_path, photos, gender_
     assert list(rows[0]) == csv_columns(["female", "male"])
     assert sorted(r["path"] for r in rows) == sorted(all_files(photos))
     errors = {Path(r["path"]).name: r["error"] for r in rows if r["label"] == "error"}
-    assert errors == {"broken.jpg": "not an image file (or an unsupported format)", "empty.png": "file is empty (0 bytes)"}
+    assert errors == {"broken.jpg": "not an image file (or an unsupported format)",
+                      "empty.png": "file is empty (0 bytes)"}
     for row in rows:
         if row["label"] != "error":
             assert row["label"] in ("female", "male", "uncertain") and row["predicted"] in ("female", "male")
@@ -60,7 +61,8 @@ def test_all_readable_exits_0_and_not_recursive_stays_at_the_top(tmp_path, gende
     photos = photo_folder(tmp_path / "photos", broken=False)
     out = tmp_path / "results.csv"
     assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "-q") == 0
-    assert sorted(r["path"] for r in csv_rows(out)) == sorted(str(p) for p in photos["good"] if p.parent.name == "photos")
+    assert sorted(r["path"] for r in csv_rows(out)) == sorted(str(p) for p in photos["good"]
+                                                              if p.parent.name == "photos")
 
 
 def test_json_lines_parse_one_object_per_file(tmp_path, photos, gender_model):
@@ -178,7 +180,8 @@ def test_a_file_list_with_relative_and_missing_entries(tmp_path, photos, gender_
 
 def test_the_uncertain_level_defaults_to_the_models_own(tmp_path, photos, gender_model):
     strict = tiny_model(tmp_path / "strict.pt", "gender", uncertain_below=0.99)  # untrained: ~50 % confident
-    for model, extra, expected in ((strict, [], {"uncertain"}), (strict, ["--uncertain-below", "0%"], {"female", "male"}),
+    for model, extra, expected in ((strict, [], {"uncertain"}),
+                                   (strict, ["--uncertain-below", "0%"], {"female", "male"}),
                                    (gender_model, ["--uncertain-below", "0.999"], {"uncertain"})):
         out = tmp_path / "results.csv"
         run(tmp_path / "photos", "-o", out, "--model", model, "-q", "--overwrite", *extra)

@@ -21,7 +21,7 @@ from .common import INTERRUPTED, OK, SOME_FAILED, USAGE, CommandError, add_model
 PROG = "faceapp-verify"
 
 
-class UnreadablePhoto(Exception):
+class UnreadablePhotoError(Exception):
     """A photo given on the command line that cannot be read: exit status 1."""
 
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         say(PROG, f"error: {exc}")
         return USAGE
-    except UnreadablePhoto as exc:
+    except UnreadablePhotoError as exc:
         say(PROG, str(exc))
         return SOME_FAILED
     except KeyboardInterrupt:
@@ -125,8 +125,8 @@ def gallery(args: argparse.Namespace) -> int:
 
 def _print_ranking(ranking, decision, best, threshold, base, size, margin, described) -> None:
     for row in ranking:
-        print(f"{row['rank']:>3}  {row['score']:.4f}  {row['identity']}  ({row['images']} photo{'s' * (row['images'] != 1)}; closest "
-              f"{row['closest']})")
+        photos = f"{row['images']} photo{'s' * (row['images'] != 1)}"
+        print(f"{row['rank']:>3}  {row['score']:.4f}  {row['identity']}  ({photos}; closest {row['closest']})")
     said = f"{decision} {best}" if best else decision
     raised = f", raised from {base:.3f} for {size:,} identities" if threshold > base else ""
     print(f"{said} (threshold {threshold:.3f}{raised}; uncertain within ±{margin:.3f}; matcher {described})")
@@ -140,7 +140,7 @@ def _photo(path: Path):
     try:
         return load_image(path)
     except ImageLoadError as exc:
-        raise UnreadablePhoto(f"{path}: {exc.reason}") from exc
+        raise UnreadablePhotoError(f"{path}: {exc.reason}") from exc
 
 
 def _identities(folder: Path) -> dict:
