@@ -106,8 +106,9 @@ class MatcherSetup(MatcherTask):
     def train_loader(self, epoch: int):
         """The epoch's new pairs; under torchrun every rank generates the same list (same seed) and trains
         on its own share of it, so no pair is trained twice."""
-        pairs = distributed.shard(make_pairs(self.train_people, self.config.pairs_per_epoch, self.config.seed * 1000 + epoch,
-                           with_identity=self.id_head is not None, **self.pair_options))
+        pairs = distributed.shard(make_pairs(self.train_people, self.config.pairs_per_epoch,
+                                             self.config.seed * 1000 + epoch,
+                                             with_identity=self.id_head is not None, **self.pair_options))
         dataset = PairDataset(pairs, self.train_tf, self.prepare, teacher=self.teacher)
         return make_loader(dataset, self.config.batch_size, self.workers,
                            self.config.seed + epoch, shuffle=True, drop_last=len(pairs) > self.config.batch_size,
@@ -127,8 +128,8 @@ class MatcherSetup(MatcherTask):
     @torch.no_grad()
     def score_pairs(self, pairs, stop) -> tuple[np.ndarray, np.ndarray]:
         """(labels, match probabilities) for pairs; rows whose images fail to load are left out."""
-        loader = make_loader(PairDataset(pairs, self.eval_tf, self.prepare), self.config.batch_size * 2, self.workers, 0,
-                             pin_memory=self.pin)
+        loader = make_loader(PairDataset(pairs, self.eval_tf, self.prepare), self.config.batch_size * 2,
+                             self.workers, 0, pin_memory=self.pin)
         self.model.eval()
         labels, scores = [], []
         for batch in loader:
