@@ -380,14 +380,14 @@ def test_a_checkpoint_that_cannot_be_written_stops_training_with_the_reason_and_
             return real_save(path, ckpt)
 
         monkeypatch.setattr(engine, "save_checkpoint", save)
-        errors = []
 
-        class Errors:
+        class Errors(list):
             def on_exception(self, exc):
-                errors.append(exc)
+                self.append(exc)
 
+        errors = Errors()
         with pytest.raises(OSError) as failure:
-            fit("matcher", [str(data["matcher"])], config("matcher", run_name=f"fail{n}"), callbacks=[Errors()])
+            fit("matcher", [str(data["matcher"])], config("matcher", run_name=f"fail{n}"), callbacks=[errors])
         assert failure.value.errno == _errno(fault) and errors == [failure.value]  # the wizard is told why
         run = Path(calls[-1]).parent
         assert not _temporaries(run)
