@@ -1,0 +1,167 @@
+"""BlazeFace face finding: boxes, confidences and 6 landmarks for faces in images of any size.
+
+The front-camera model sees a 128 px square and finds faces that fill a good part of it. A photo is
+first shown whole (letterboxed to 128 px: the coarse pass). Small faces need more pixels: the fine pass
+runs the same fully convolutional network on the photo letterboxed to a larger canvas (FINE_SIDE), with
+anchors laid over the whole canvas, so a face gets twice the pixels (at 256 px) that the coarse pass
+gives it, as if every 128 px window of the canvas were run, without seams between windows. Detections
+of every pass are mapped back to the photo's pixels and merged by weighted non-maximum suppression.
+Everything is plain torch and numpy on the CPU, on the caller's thread."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from training.detectors.blazeface_net import INPUT_SIDE, load_network
+from training.detectors.detection import Detection, detections_from_arrays
+from training.detectors.letterbox import letterbox_view, render
+from training.detectors.ssd import decode, make_anchors, scores_of, weighted_nms
+from training.imaging import to_rgb
+
+WEIGHTS_ENV = "FACEAPP_BLAZEFACE_WEIGHTS"
+WEIGHTS_PARTS = ("models", "blazeface", "blazeface.pth")
+
+# The confidence a face needs. MediaPipe uses 0.75 for this model, but on still photos that lets through a
+# 0.24 false faces per image without one (smooth noise, stripes, shapes, photo corners). Measured with
+# `python -m benchmarks.detectors DATA --sections threshold --probes 120` (3,000 clean and distorted
+# photos of the V1 *training* identities, 300 images without a face): recall 100 % at 0.75-0.85,
+# 99.93 % at 0.90-0.93, 99.80 % at 0.95; false faces per image 0.24, 0.13 (0.85), 0.087 (0.90),
+# 0.050 (0.93), 0.043 (0.95). 0.93 is the knee.
+MIN_SCORE = 0.93
+IOU_THRESHOLD = 0.3  # the paper's: faces overlapping more than this are one face
+# The fine pass's canvas. At 128 px the front model finds faces whose box side is at least ~15 % of the
+# canvas (40 of 40 LFW faces at 15 %, 31 at 10 %, 18 at 8 %), so a 256 px canvas reaches faces of 7-8 %
+# of a photo's longer side, a bit further than Haar's full pass (12 % of the shorter side). On generated
+# 1024x768 group photos (benchmarks/detectors.py --sections groups) every face of 10 % of the height and
+# up was found with 256 (96-100 %), and 384 px also found those of 6-8 % (90-100 % against 0-39 %), but
+# it costs ~1.5x the CPU of 256 and gives 2.6x the false faces per image without one (0.13 against 0.05
+# at 0.93). 256 is the default; 384 suits a search for every small face in a group photo.
+FINE_SIDE = 256
+SMALL_FACES = ("auto", "always", "never")
+
+
+class BlazeFaceWeightsError(RuntimeError):
+    """The BlazeFace weights are missing or unreadable (an installation problem, not a photo problem)."""
+
+
+def weights_path() -> Path:
+    """Where the weights are: env override, a PyInstaller bundle, the checkout, a pip install's data."""
+    override = os.environ.get(WEIGHTS_ENV)
+    if override:
+        if not Path(override).is_file():
+            raise BlazeFaceWeightsError(f"{WEIGHTS_ENV} points to {override}, which is not a file")
+        return Path(override)
+    roots = []
+    bundle = getattr(sys, "_MEIPASS", None)  # set only in a PyInstaller-frozen app
+    if bundle:
+        roots.append(Path(bundle) / "resources")
+    roots.append(Path(__file__).resolve().parents[2] / "resources")  # the source checkout
+    roots.append(Path(sys.prefix) / "share" / "faceapp" / "resources")
+    for root in roots:
+        candidate = root.joinpath(*WEIGHTS_PARTS)
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(str(r.joinpath(*WEIGHTS_PARTS)) for r in roots)
+    raise BlazeFaceWeightsError(f"BlazeFace weights not found (looked in: {looked}); set {WEIGHTS_ENV}")
+
+
+class BlazeFaceDetector:
+    """Find faces with BlazeFace's front model. Thread-safe for `detect` (the network is read-only).
+
+    min_score: the confidence a face needs. small_faces: "auto" runs the fine pass only when the coarse
+    pass finds nothing (enough for "the largest face"), "always" runs both and merges them (every face of
+    a group photo), "never" runs the coarse pass alone.
+    """
+
+    def __init__(self, weights=None, min_score: float = MIN_SCORE, iou_threshold: float = IOU_THRESHOLD,
+                 small_faces: str = "auto", fine_side: int = FINE_SIDE):
+        if small_faces not in SMALL_FACES:
+            raise ValueError(f"small_faces must be one of {SMALL_FACES}, got {small_faces!r}")
+        if fine_side % 16 or fine_side <= INPUT_SIDE:
+            raise ValueError(f"fine_side must be a multiple of 16 above {INPUT_SIDE}, got {fine_side}")
+        try:
+            self.net = load_network(weights if weights is not None else weights_path())
+        except (OSError, RuntimeError, KeyError) as exc:
+            if isinstance(exc, BlazeFaceWeightsError):
+                raise
+            raise BlazeFaceWeightsError(f"BlazeFace weights could not be loaded: {exc}") from exc
+        self.min_score = float(min_score)
+        self.iou_threshold = float(iou_threshold)
+        self.small_faces = small_faces
+        self.fine_side = int(fine_side)
+        self._anchor_cache = {side: make_anchors(side) for side in (INPUT_SIDE, self.fine_side)}
+
+    def detect(self, image, small_faces: str | None = None) -> list[Detection]:
+        """Faces in `image` (PIL or uint8 RGB/gray array), largest first, in the image's own pixels.
+
+        The coarse pass shows the whole image at 128 px. The fine pass shows it at `fine_side` px: the
+        network is fully convolutional and its anchors tile any canvas, so this is like running it on
+        every 128 px window of that canvas at once, without seams. It never enlarges an image (one
+        smaller than `fine_side` has no face the coarse pass could not see that is worth a crop).
+        """
+        mode = small_faces or self.small_faces
+        if mode not in SMALL_FACES:
+            raise ValueError(f"small_faces must be one of {SMALL_FACES}, got {mode!r}")
+        rgb = _rgb_array(image)
+        height, width = rgb.shape[:2]
+        if height == 0 or width == 0:
+            return []
+        found = [self._pass(rgb, INPUT_SIDE)]
+        fine_fits = max(width, height) >= self.fine_side
+        if fine_fits and (mode == "always" or (mode == "auto" and not len(found[0][2]))):
+            found.append(self._pass(rgb, self.fine_side))
+        boxes, points, scores = (np.concatenate([f[i] for f in found]) for i in range(3))
+        return detections_from_arrays(*weighted_nms(boxes, points, scores, self.iou_threshold))
+
+    def detect_at(self, image, side: int) -> list[Detection]:
+        """One pass alone: the whole image letterboxed to `side` px (128: coarse; `fine_side`: fine)."""
+        if side % 16 or side < INPUT_SIDE:
+            raise ValueError(f"side must be a multiple of 16 from {INPUT_SIDE}, got {side}")
+        rgb = _rgb_array(image)
+        if not rgb.size:
+            return []
+        return detections_from_arrays(*weighted_nms(*self._pass(rgb, side), self.iou_threshold))
+
+    def _pass(self, rgb: np.ndarray, side: int):
+        """Candidates above min_score of one letterboxed view, in image pixels: (boxes, keypoints, scores)."""
+        view = letterbox_view(rgb.shape[1], rgb.shape[0], side)
+        logits, raw = self.run_network(render(rgb, view)[None])
+        scores = scores_of(logits[0])
+        keep = scores >= self.min_score
+        boxes, points = decode(raw[0][keep], self._anchors(side)[keep])
+        boxes = view.to_image(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+        return boxes, view.to_image(points), scores[keep]
+
+    def _anchors(self, side: int) -> np.ndarray:
+        if side not in self._anchor_cache:
+            self._anchor_cache[side] = make_anchors(side)
+        return self._anchor_cache[side]
+
+    def run_network(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw (logits N x A, regressions N x A x 16) for N x S x S x 3 uint8 RGB inputs."""
+        x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        with torch.inference_mode():
+            logits, raw = self.net(x)
+        return logits.numpy(), raw.numpy()
+
+
+def _rgb_array(image) -> np.ndarray:
+    """uint8 H x W x 3 RGB from a PIL image or a gray / RGB / RGBA array."""
+    if isinstance(image, Image.Image):
+        return np.asarray(to_rgb(image))
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[..., :3]
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"image must be a PIL image or an HxW / HxWx3 array, got shape {arr.shape}")
+    return arr
