@@ -129,7 +129,7 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
     for epoch in range(start_epoch, config.epochs + 1):
         if stop.is_set() or early.triggered:
             break
-        if distributed.on_main(lambda: _past_limit(config, began, epoch, start_epoch)):  # rank 0's clock
+        if distributed.on_main(lambda epoch=epoch: _past_limit(config, began, epoch, start_epoch)):  # rank 0's clock
             timed_out = True
             log(f"stopping before epoch {epoch}: it would end past the {config.time_limit:g}-minute limit")
             break
