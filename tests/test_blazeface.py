@@ -238,7 +238,8 @@ def _drawn_face(side: int = 200, background=(70, 90, 120)) -> np.ndarray:
     cv2.ellipse(img, (c, int(c + 5 * s)), (int(55 * s), int(72 * s)), 0, 0, 360, (60, 40, 30), -1, aa)
     cv2.ellipse(img, (c, int(c + 15 * s)), (int(48 * s), int(62 * s)), 0, 0, 360, (200, 160, 130), -1, aa)
     for dx in (-20, 20):
-        cv2.ellipse(img, (int(c + dx * s), int(c + 2 * s)), (int(9 * s), int(5 * s)), 0, 0, 360, (250, 250, 250), -1, aa)
+        cv2.ellipse(img, (int(c + dx * s), int(c + 2 * s)), (int(9 * s), int(5 * s)), 0, 0, 360, (250, 250, 250),
+                    -1, aa)
         cv2.circle(img, (int(c + dx * s), int(c + 2 * s)), int(4 * s), (40, 30, 20), -1, aa)
         cv2.line(img, (int(c + (dx - 10) * s), int(c - 10 * s)), (int(c + (dx + 10) * s), int(c - 12 * s)),
                  (60, 40, 30), max(1, int(3 * s)), aa)
