@@ -9,7 +9,7 @@ from PIL import Image
 
 from training.detectors.blazeface import BlazeFaceDetector, BlazeFaceWeightsError, weights_path
 from training.detectors.blazeface_net import BlazeFaceNet, load_network, same_padding
-from training.detectors.detection import KEYPOINT_NAMES, Detection, detections_from_arrays
+from training.detectors.detection import KEYPOINT_NAMES, Detection, detections_from_arrays, visible_area
 from training.detectors.letterbox import View, letterbox_view, render, tile_views
 from training.detectors.ssd import decode, iou, make_anchors, scores_of, weighted_nms
 from training.faces import FaceBox
@@ -218,10 +218,13 @@ def test_detection_helpers():
     assert det.face_box(40, 100) == FaceBox(10, 21, 30, 49)  # rounded, clipped to the image
 
 
-def test_detections_are_sorted_largest_first():
-    boxes = np.array([[0, 0, 10, 10], [0, 0, 30, 30], [5, 5, 25, 25]], np.float32)
-    found = detections_from_arrays(boxes, np.zeros((3, 6, 2), np.float32), np.array([0.9, 0.8, 0.7], np.float32))
-    assert [d.width for d in found] == [30, 20, 10]
+def test_detections_are_sorted_largest_first_inside_the_image():
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 30, 30], [5, 5, 25, 25], [-40, 0, 20, 30]], np.float32)
+    found = detections_from_arrays(boxes, np.zeros((4, 6, 2), np.float32), np.array([0.9, 0.8, 0.7, 0.6], np.float32),
+                                   100, 100)
+    # The last box is the widest, but only 20 x 30 of it is inside the image (a face cut by the edge).
+    assert [d.width for d in found] == [30, 60, 20, 10]
+    assert visible_area((-40, 0, 20, 30), 100, 100) == 600
 
 
 # -- the shipped weights

@@ -43,6 +43,11 @@ IOU_THRESHOLD = 0.3  # the paper's: faces overlapping more than this are one fac
 # it costs ~1.5x the CPU of 256 and gives 2.6x the false faces per image without one (0.13 against 0.05
 # at 0.93). 256 is the default; 384 suits a search for every small face in a group photo.
 FINE_SIDE = 256
+# BlazeFace's box is tighter than the Haar boxes the LFW framing convention (training.faces) was measured
+# with: on 300 clean V1 probe frames (LFW deep-funneled, 250 px; benchmarks/detectors.py --sections
+# framing) its median side is 0.424 of the frame (quartiles 0.399 / 0.447), where Haar's calibrated box
+# gives 0.464. A crop of side `box side / BOX_TO_FRAME` around a BlazeFace box reproduces an LFW frame.
+BOX_TO_FRAME = 0.424
 SMALL_FACES = ("auto", "always", "never")
 
 
@@ -117,7 +122,7 @@ class BlazeFaceDetector:
         if fine_fits and (mode == "always" or (mode == "auto" and not len(found[0][2]))):
             found.append(self._pass(rgb, self.fine_side))
         boxes, points, scores = (np.concatenate([f[i] for f in found]) for i in range(3))
-        return detections_from_arrays(*weighted_nms(boxes, points, scores, self.iou_threshold))
+        return detections_from_arrays(*weighted_nms(boxes, points, scores, self.iou_threshold), width, height)
 
     def detect_at(self, image, side: int) -> list[Detection]:
         """One pass alone: the whole image letterboxed to `side` px (128: coarse; `fine_side`: fine)."""
@@ -126,7 +131,7 @@ class BlazeFaceDetector:
         rgb = _rgb_array(image)
         if not rgb.size:
             return []
-        return detections_from_arrays(*weighted_nms(*self._pass(rgb, side), self.iou_threshold))
+        return detections_from_arrays(*weighted_nms(*self._pass(rgb, side), self.iou_threshold), *rgb.shape[1::-1])
 
     def _pass(self, rgb: np.ndarray, side: int):
         """Candidates above min_score of one letterboxed view, in image pixels: (boxes, keypoints, scores)."""
