@@ -27,6 +27,17 @@ SHUTDOWN_TIMEOUT_MS = 5000
 LOADING_MODELS = "Loading models…"
 
 
+DEFAULT_SIZE = QSize(1180, 780)
+
+
+def default_size(available: QSize | None) -> QSize:
+    """The first window's size: 1180 x 780, less where the screen's free area is smaller (a 1366 x 768
+    laptop has ~730 px under its panels; the window frame needs some of that too)."""
+    if available is None or available.isEmpty():
+        return DEFAULT_SIZE
+    return QSize(min(DEFAULT_SIZE.width(), available.width() - 40), min(DEFAULT_SIZE.height(), available.height() - 60))
+
+
 class MainWindow(QMainWindow):
     def __init__(self, models, settings, log_path: Path | None = None, parent: QWidget | None = None, *,
                  data_folder: Path | None = None):
@@ -214,7 +225,7 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         geometry = self.settings.geometry("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1180, 780)
+            self.resize(default_size(self.screen().availableGeometry().size() if self.screen() else None))
         state = self.settings.geometry("state")
         if state is not None:
             self.restoreState(state)

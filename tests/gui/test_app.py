@@ -706,3 +706,13 @@ def test_the_tag_page_names_the_models_own_classes(make_window, model_store):
     items = [tag.label_filter.itemText(i) for i in range(tag.label_filter.count())]
     assert items == ["All labels", "woman", "man", "uncertain", "error"]
     assert "woman/, man/, uncertain/" in tag.sort_button.toolTip()
+
+
+def test_the_first_window_fits_a_small_screen():
+    from PySide6.QtCore import QSize
+
+    from faceapp.main_window import DEFAULT_SIZE, default_size
+
+    assert default_size(QSize(1920, 1050)) == DEFAULT_SIZE
+    small = default_size(QSize(1366, 728))  # a 1366 x 768 laptop under its panel
+    assert small.height() <= 728 - 60 and small.width() == DEFAULT_SIZE.width()
