@@ -49,9 +49,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a checkout, not installed
 
-from training.detectors.blazeface import FINE_SIDE, MIN_SCORE, BlazeFaceDetector  # noqa: E402
-from training.distortions import CONDITIONS, apply  # noqa: E402
-from training.faces import detect_faces  # noqa: E402
+from training.detectors.blazeface import FINE_SIDE, MIN_SCORE, BlazeFaceDetector
+from training.distortions import CONDITIONS, apply
+from training.faces import detect_faces
 
 SECTIONS = ("recall", "groups", "false", "framing", "threshold")
 GROUP_SIZE = (1024, 768)
@@ -399,7 +399,8 @@ def print_false(table: dict) -> None:
     for kind, row in table.items():
         n = row[names[0]]["images"]
         print(f"{kind:<14}{n:>5}" + "".join(
-            f"{row[x]['faces_per_image']:>8.3f} ({row[x]['with_faces']:5.1f}) {row[x]['cpu_ms']:6.1f} ms" for x in names))
+            f"{row[x]['faces_per_image']:>8.3f} ({row[x]['with_faces']:5.1f}) {row[x]['cpu_ms']:6.1f} ms"
+            for x in names))
 
 
 def main(argv=None) -> int:
@@ -411,7 +412,8 @@ def main(argv=None) -> int:
     parser.add_argument("--severities", default="1,3,5", help="distortion severities (default 1,3,5)")
     parser.add_argument("--groups", type=int, default=40, help="generated group photos (default 40)")
     parser.add_argument("--non-faces", type=int, default=200, help="generated images without a face (default 200)")
-    parser.add_argument("--fine-side", type=int, default=FINE_SIDE, help=f"BlazeFace fine pass side (default {FINE_SIDE})")
+    parser.add_argument("--fine-side", type=int, default=FINE_SIDE,
+                        help=f"BlazeFace fine pass side (default {FINE_SIDE})")
     parser.add_argument("--min-score", type=float, default=MIN_SCORE, help=f"BlazeFace threshold (default {MIN_SCORE})")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
@@ -435,10 +437,12 @@ def main(argv=None) -> int:
         report["groups"] = groups(args.data, make_finders(args.fine_side, args.min_score, every=True), args.groups)
         print_groups(report["groups"])
     if "false" in sections:
-        report["false_faces"] = false_faces(args.data, make_finders(args.fine_side, args.min_score, every=True), args.non_faces)
+        report["false_faces"] = false_faces(args.data, make_finders(args.fine_side, args.min_score, every=True),
+                                            args.non_faces)
         print_false(report["false_faces"])
     if "framing" in sections:
-        report["framing"] = framing(v1_probe_photos(args.data, args.probes), BlazeFaceDetector(fine_side=args.fine_side, min_score=args.min_score))
+        detector = BlazeFaceDetector(fine_side=args.fine_side, min_score=args.min_score)
+        report["framing"] = framing(v1_probe_photos(args.data, args.probes), detector)
         print("\nFraming (largest box side / frame side on clean V1 probe frames):",
               json.dumps(report["framing"], indent=1))
     if "threshold" in sections:
