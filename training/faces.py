@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from training.imaging import iter_images, to_rgb
+from training.imaging import iter_images, rgb_array, to_rgb
 
 # OpenCV ships several frontal-face Haar cascades; "alt2" (boosted trees) rejects non-faces in fewer steps
 # than "default" (stumps): on 500 LFW frames its first pass below takes 2.7 ms a photo and misses 12,
@@ -207,7 +207,7 @@ def crop_face(image, box: FaceBox, frame_scale: float = DEFAULT_FRAME_SCALE) -> 
         image = to_rgb(image)
         width, height = image.size
     else:
-        image = _rgb_array(image)
+        image = rgb_array(image)
         height, width = image.shape[:2]
     if height == 0 or width == 0:
         raise ValueError("cannot crop an empty image")
@@ -257,7 +257,7 @@ def find_and_crop(image, frame_scale: float = DEFAULT_FRAME_SCALE, assume_crop: 
 
     Never raises because of the photo (tiny, blank, odd mode); only a missing detector file raises.
     """
-    whole = image if isinstance(image, Image.Image) else Image.fromarray(_rgb_array(image))
+    whole = image if isinstance(image, Image.Image) else Image.fromarray(rgb_array(image))
     whole = to_rgb(whole)
     if assume_crop:
         return FaceCrop(whole, None, 0, False, "treated as a face crop")
@@ -306,25 +306,10 @@ def measure_frame_scale(paths, raw_pass: str | None = None) -> dict:
     }
 
 
-def _rgb_array(image) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        return np.asarray(to_rgb(image))
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=2)
-    elif arr.ndim == 3 and arr.shape[2] == 4:
-        arr = arr[..., :3]
-    if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"image must be a PIL image or an HxW / HxWx3 array, got shape {arr.shape}")
-    return arr
-
-
 def _gray(image) -> np.ndarray:
     if isinstance(image, Image.Image):
         return np.asarray(to_rgb(image).convert("L"))
     arr = np.asarray(image)
     if arr.ndim == 2:
         return arr if arr.dtype == np.uint8 else np.clip(arr, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(_rgb_array(arr), cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(rgb_array(arr), cv2.COLOR_RGB2GRAY)

@@ -119,6 +119,22 @@ class ImageScan:
         return f"{' and '.join(parts)} skipped" if parts else ""
 
 
+def rgb_array(image) -> np.ndarray:
+    """uint8 H x W x 3 RGB from a PIL image or a gray / RGB / RGBA array (what the face finders take)."""
+    if isinstance(image, Image.Image):
+        return np.asarray(to_rgb(image))
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[..., :3]
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"image must be a PIL image or an HxW / HxWx3 array, got shape {arr.shape}")
+    return arr
+
+
 def list_images(folder, recursive: bool = False) -> list[Path]:
     """Image files in `folder` (by extension, any case), sorted, hidden files and folders skipped.
 

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from training.detectors.blazeface_net import INPUT_SIDE, load_network
 from training.detectors.detection import Detection, detections_from_arrays
 from training.detectors.letterbox import letterbox_view, render
 from training.detectors.ssd import decode, make_anchors, scores_of, weighted_nms
-from training.imaging import to_rgb
+from training.imaging import rgb_array
 
 WEIGHTS_ENV = "FACEAPP_BLAZEFACE_WEIGHTS"
 WEIGHTS_PARTS = ("models", "blazeface", "blazeface.pth")
@@ -113,7 +112,7 @@ class BlazeFaceDetector:
         mode = small_faces or self.small_faces
         if mode not in SMALL_FACES:
             raise ValueError(f"small_faces must be one of {SMALL_FACES}, got {mode!r}")
-        rgb = _rgb_array(image)
+        rgb = rgb_array(image)
         height, width = rgb.shape[:2]
         if height == 0 or width == 0:
             return []
@@ -128,7 +127,7 @@ class BlazeFaceDetector:
         """One pass alone: the whole image letterboxed to `side` px (128: coarse; `fine_side`: fine)."""
         if side % 16 or side < INPUT_SIDE:
             raise ValueError(f"side must be a multiple of 16 from {INPUT_SIDE}, got {side}")
-        rgb = _rgb_array(image)
+        rgb = rgb_array(image)
         if not rgb.size:
             return []
         return detections_from_arrays(*weighted_nms(*self._pass(rgb, side), self.iou_threshold), *rgb.shape[1::-1])
@@ -156,17 +155,3 @@ class BlazeFaceDetector:
         return logits.numpy(), raw.numpy()
 
 
-def _rgb_array(image) -> np.ndarray:
-    """uint8 H x W x 3 RGB from a PIL image or a gray / RGB / RGBA array."""
-    if isinstance(image, Image.Image):
-        return np.asarray(to_rgb(image))
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=2)
-    elif arr.ndim == 3 and arr.shape[2] == 4:
-        arr = arr[..., :3]
-    if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"image must be a PIL image or an HxW / HxWx3 array, got shape {arr.shape}")
-    return arr
