@@ -22,12 +22,19 @@ Sections (`--sections`, all by default):
 * framing: on clean V1 probe frames, the median largest-box side / frame side of each finder (Haar's
   is calibrated to 0.464, the LFW framing convention) and BlazeFace's median landmarks, for a later
   framing step.
+* threshold: how BlazeFace's score threshold trades recall for false faces, measured where the other
+  sections do not look (`--probes` photos of the V1 *training* identities, clean and distorted; other
+  generated images and those photos' corners): how `MIN_SCORE` was chosen.
 
 Haar is `training.faces.detect_faces`, as the app runs it; BlazeFace is `BlazeFaceDetector` with the
-shipped weights (`small_faces="auto"`: the fine pass only when the coarse pass finds nothing), and
-"blazeface-every" (`small_faces="always"`) in the group section. The machine's load average is recorded:
-CPU times are thread times, which other processes inflate less than wall time, but a busy machine
-still slows both finders (caches, memory bandwidth); compare the two, not the absolute numbers.
+shipped weights (`small_faces="auto"`: the fine pass only when the coarse pass finds nothing). The group
+and false-face sections add the ways to find every face: "blazeface-every" (`small_faces="always"`),
+"blazeface-every-384" (the same on a 384 px fine canvas) and "blazeface-tiles" (the coarse pass plus
+128 px passes on overlapping tiles of half the longer side, instead of the fine pass).
+
+The machine's load average is recorded: CPU times are thread times, which other processes inflate less
+than wall time, but a busy machine still slows both finders (caches, memory bandwidth); compare the
+two, not the absolute numbers.
 """
 from __future__ import annotations
 
@@ -50,6 +57,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a checkout, not installed
 
 from training.detectors.blazeface import FINE_SIDE, MIN_SCORE, BlazeFaceDetector
+from training.detectors.detection import detections_from_arrays
+from training.detectors.ssd import weighted_nms
 from training.distortions import CONDITIONS, apply
 from training.faces import detect_faces
 
@@ -98,7 +107,8 @@ class Finder:
 
 
 def make_finders(fine_side: int, min_score: float = MIN_SCORE, every: bool = False) -> list[Finder]:
-    """Haar as the app runs it and BlazeFace (plus BlazeFace on every face when `every`)."""
+    """Haar as the app runs it and BlazeFace; with `every`, also BlazeFace's ways to find every face: its
+    fine pass (small_faces="always"), the same on a 384 px canvas, and overlapping tiles instead."""
     def haar(rgb):
         return [Face(b.x + b.w / 2, b.y + b.h / 2, max(b.w, b.h)) for b in detect_faces(rgb)]
 
@@ -109,7 +119,44 @@ def make_finders(fine_side: int, min_score: float = MIN_SCORE, every: bool = Fal
     finders = [Finder("haar", haar), Finder("blazeface", blaze(BlazeFaceDetector(**settings)))]
     if every:
         finders.append(Finder("blazeface-every", blaze(BlazeFaceDetector(small_faces="always", **settings))))
+        if fine_side != 384:
+            wide = BlazeFaceDetector(small_faces="always", fine_side=384, min_score=min_score)
+            finders.append(Finder("blazeface-every-384", blaze(wide)))
+        finders.append(Finder("blazeface-tiles", tiled(BlazeFaceDetector(**settings))))
     return finders
+
+
+def tile_starts(length: int, tile: float, overlap: float = 0.5) -> list[float]:
+    """Where tiles of `tile` px start along a side of `length` px: from edge to edge, evenly, neighbours
+    overlapping by at least `overlap` of a tile (half a tile: every face up to half a tile wide lies
+    wholly inside one); one tile, centred, on a side no longer than a tile."""
+    if length <= tile:
+        return [(length - tile) / 2]
+    count = int(np.ceil((length - tile) / (tile * (1 - overlap)))) + 1
+    return [float(v) for v in np.linspace(0, length - tile, count)]
+
+
+def tiled(detector: BlazeFaceDetector):
+    """The tiling alternative to the fine pass: the coarse pass, plus 128 px passes on square tiles of
+    half the longer side (3x2 on a 4:3 photo), merged by weighted NMS. Kept here to measure the choice."""
+    def find(rgb: np.ndarray) -> list[Face]:
+        height, width = rgb.shape[:2]
+        found = [(d, 0.0, 0.0) for d in detector.detect_at(rgb, 128)]
+        tile = max(width, height) / 2
+        for top in tile_starts(height, tile):
+            for left in tile_starts(width, tile):
+                x0, y0 = max(0, round(left)), max(0, round(top))
+                crop = rgb[y0:round(top + tile), x0:round(left + tile)]
+                found += [(d, x0, y0) for d in detector.detect_at(crop, 128)]
+        if not found:
+            return []
+        boxes = np.array([[d.box[0] + x, d.box[1] + y, d.box[2] + x, d.box[3] + y] for d, x, y in found], np.float32)
+        points = np.array([np.array(d.keypoints) + (x, y) for d, x, y in found], np.float32)
+        scores = np.array([d.score for d, _x, _y in found], np.float32)
+        merged = detections_from_arrays(*weighted_nms(boxes, points, scores, detector.iou_threshold), width, height)
+        return [Face(*d.centre, max(d.width, d.height)) for d in merged]
+
+    return find
 
 
 # -- photo lists

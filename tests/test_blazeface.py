@@ -10,7 +10,7 @@ from PIL import Image
 from training.detectors.blazeface import BlazeFaceDetector, BlazeFaceWeightsError, weights_path
 from training.detectors.blazeface_net import BlazeFaceNet, load_network, same_padding
 from training.detectors.detection import KEYPOINT_NAMES, Detection, detections_from_arrays, visible_area
-from training.detectors.letterbox import View, letterbox_view, render, tile_views
+from training.detectors.letterbox import View, letterbox_view, render
 from training.detectors.ssd import decode, iou, make_anchors, scores_of, weighted_nms
 from training.faces import FaceBox
 
@@ -128,14 +128,6 @@ def test_render_letterbox_pads_black():
     out = render(rgb, letterbox_view(200, 50, 128))
     assert out[:40].max() == 0 and out[-40:].max() == 0  # 128 * 75/200 = 48 rows of padding each side
     assert out[60:68].min() == 255
-
-
-def test_tiles_cover_the_image_with_overlap():
-    tiles = tile_views(1000, 600, 400, 128)
-    xs = sorted({t.left for t in tiles})
-    ys = sorted({t.top for t in tiles})
-    assert xs[0] == 0 and xs[-1] == 600 and ys == [0.0, 200.0]
-    assert all(b - a <= 200 for a, b in zip(xs, xs[1:]))  # half a tile or less apart
 
 
 # -- the network

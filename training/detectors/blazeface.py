@@ -26,27 +26,28 @@ from training.imaging import rgb_array
 WEIGHTS_ENV = "FACEAPP_BLAZEFACE_WEIGHTS"
 WEIGHTS_PARTS = ("models", "blazeface", "blazeface.pth")
 
-# The confidence a face needs. MediaPipe uses 0.75 for this model, but on still photos that lets through a
+# The confidence a face needs. MediaPipe uses 0.75 for this model, but on still photos that lets through
 # 0.24 false faces per image without one (smooth noise, stripes, shapes, photo corners). Measured with
-# `python -m benchmarks.detectors DATA --sections threshold --probes 120` (3,000 clean and distorted
-# photos of the V1 *training* identities, 300 images without a face): recall 100 % at 0.75-0.85,
-# 99.93 % at 0.90-0.93, 99.80 % at 0.95; false faces per image 0.24, 0.13 (0.85), 0.087 (0.90),
-# 0.050 (0.93), 0.043 (0.95). 0.93 is the knee.
+# `python -m benchmarks.detectors DATA --sections threshold` (7,500 clean and distorted photos: 300 of
+# the V1 *training* identities x 25 variants, and 600 images without a face): recall 99.96 % at 0.75,
+# 99.95 % at 0.85, 99.88 % at 0.90, 99.84 % at 0.93, 99.83 % at 0.95, 99.60 % at 0.97; false faces per
+# image 0.242, 0.133, 0.092, 0.058, 0.048, 0.033. 0.93 is the knee.
 MIN_SCORE = 0.93
 IOU_THRESHOLD = 0.3  # the paper's: faces overlapping more than this are one face
-# The fine pass's canvas. At 128 px the front model finds faces whose box side is at least ~15 % of the
-# canvas (40 of 40 LFW faces at 15 %, 31 at 10 %, 18 at 8 %), so a 256 px canvas reaches faces of 7-8 %
-# of a photo's longer side, a bit further than Haar's full pass (12 % of the shorter side). On generated
-# 1024x768 group photos (benchmarks/detectors.py --sections groups) every face of 10 % of the height and
-# up was found with 256 (96-100 %), and 384 px also found those of 6-8 % (90-100 % against 0-39 %), but
-# it costs ~1.5x the CPU of 256 and gives 2.6x the false faces per image without one (0.13 against 0.05
-# at 0.93). 256 is the default; 384 suits a search for every small face in a group photo.
+# The fine pass's canvas: twice the coarse pass's pixels per face. On generated 1024x768 group photos
+# (`benchmarks.detectors --sections groups`: 40 photos, 160 faces), finding every face with 256 found
+# 96-100 % of faces whose box is 10 % of the photo's height or more, 39 % at 8 % and none at 6 %; Haar,
+# whose full pass stops at 12 % of the shorter side, found 39 % at 10 %, 62-87 % above. A 384 px canvas
+# also finds 90 % at 6 % and all at 8 %, but gives 0.12 detections per group photo that match no face
+# (0.07 with 256) and 2.6x the false faces on images without one (0.130 against 0.050 per image in the
+# threshold study with --probes 120), for ~1.2-1.8x the CPU. 256 is the default; 384 suits a search for
+# every small face in a large group photo.
 FINE_SIDE = 256
 # BlazeFace's box is tighter than the Haar boxes the LFW framing convention (training.faces) was measured
 # with: on 300 clean V1 probe frames (LFW deep-funneled, 250 px; benchmarks/detectors.py --sections
-# framing) its median side is 0.424 of the frame (quartiles 0.399 / 0.447), where Haar's calibrated box
+# framing) its median side is 0.423 of the frame (quartiles 0.399 / 0.447), where Haar's calibrated box
 # gives 0.464. A crop of side `box side / BOX_TO_FRAME` around a BlazeFace box reproduces an LFW frame.
-BOX_TO_FRAME = 0.424
+BOX_TO_FRAME = 0.423
 SMALL_FACES = ("auto", "always", "never")
 
 

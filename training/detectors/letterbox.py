@@ -2,7 +2,7 @@
 
 A detector with a fixed square input sees an image through a `View`: a square region of the image
 (which may reach outside it: letterboxing) resized to `side` px. Points found in the input map back with
-`View.to_image`. The whole image letterboxed, a tile of it, and a bigger canvas for small faces are all
+`View.to_image`. The whole image letterboxed to 128 px and to a bigger canvas for small faces are both
 views, so every pass of a detector maps its boxes back the same way.
 """
 
@@ -41,22 +41,6 @@ def letterbox_view(width: int, height: int, side: int) -> View:
     """The whole image, centred in a square of its longer side (the rest is padding), shown at `side` px."""
     size = max(width, height)
     return View((width - size) / 2, (height - size) / 2, float(size), side)
-
-
-def tile_views(width: int, height: int, tile: float, side: int, overlap: float = 0.5) -> list[View]:
-    """Square tiles of `tile` image px covering the image, neighbours overlapping by `overlap` of a tile.
-
-    With half a tile of overlap every face up to half a tile wide lies wholly inside some tile. Tiles
-    start at the image's edges and are spread evenly; an image side shorter than a tile gets one tile,
-    centred (letterboxed along that side).
-    """
-    def starts(length: int) -> list[float]:
-        if length <= tile:
-            return [(length - tile) / 2]
-        count = int(np.ceil((length - tile) / (tile * (1 - overlap)))) + 1
-        return list(np.linspace(0, length - tile, count))
-
-    return [View(float(x), float(y), float(tile), side) for y in starts(height) for x in starts(width)]
 
 
 def render(rgb: np.ndarray, view: View) -> np.ndarray:
