@@ -16,8 +16,9 @@ Sections (`--sections`, all by default):
   box sides of 6-30 % of the photo's height on a background of LFW frame corners. Recall per face size,
   and detections that match no pasted face (the background holds real face fragments, so these are an
   upper bound on false faces). The photos exist only in memory.
-* false: false faces per image on `--non-faces` images without a face: five generated kinds (noise,
-  smooth noise, stripes and checks, random shapes, gradients) and the four 64 px corners of LFW frames,
+* false: false faces per image on `--non-faces` images without a face: five generated kinds at 640x480
+  (noise, smooth noise, stripes and checks, random shapes, gradients; large enough for the fine pass
+  of 256 and 384 px) and the four 64 px corners of `--non-faces` / 4 LFW frames,
   which lie outside the face box (the background of a news photo; a bystander's face can be there).
 * framing: on clean V1 probe frames, the median largest-box side / frame side of each finder (Haar's
   is calibrated to 0.464, the LFW framing convention) and BlazeFace's median landmarks, for a later
@@ -291,7 +292,7 @@ def groups(data: Path, finders: list[Finder], count: int, seed: int = 0) -> dict
 # -- images without a face
 
 
-def texture(kind: str, rng: np.random.Generator, size=(320, 240)) -> np.ndarray:
+def texture(kind: str, rng: np.random.Generator, size=(640, 480)) -> np.ndarray:
     """One generated image without a face, of a `kind` in NON_FACE_KINDS."""
     width, height = size
     if kind == "noise":
@@ -433,16 +434,16 @@ def print_recall(title: str, table: dict) -> None:
 def print_groups(table: dict) -> None:
     print("\nGroup photos: recall % by face box side / photo height; unmatched detections per photo; CPU ms")
     sizes = list(next(iter(table.values()))["recall"])
-    print(f"{'finder':<16}" + "".join(f"{s:>7}" for s in sizes) + f"{'unmatched':>11}{'ms':>8}")
+    print(f"{'finder':<20}" + "".join(f"{s:>7}" for s in sizes) + f"{'unmatched':>11}{'ms':>8}")
     for name, row in table.items():
-        print(f"{name:<16}" + "".join(f"{row['recall'][s]:>7.0f}" for s in sizes)
+        print(f"{name:<20}" + "".join(f"{row['recall'][s]:>7.0f}" for s in sizes)
               + f"{row['unmatched_per_photo']:>11.2f}{row['cpu_ms']:>8.1f}")
 
 
 def print_false(table: dict) -> None:
     print("\nImages without a face: false faces per image (images with any, %), CPU ms")
     names = list(next(iter(table.values())))
-    print(f"{'images':<14}{'n':>5}" + "".join(f"{n:>26}" for n in names))
+    print(f"{'images':<14}{'n':>5}" + "".join(f"{n:>27}" for n in names))
     for kind, row in table.items():
         n = row[names[0]]["images"]
         print(f"{kind:<14}{n:>5}" + "".join(

@@ -35,13 +35,14 @@ WEIGHTS_PARTS = ("models", "blazeface", "blazeface.pth")
 MIN_SCORE = 0.93
 IOU_THRESHOLD = 0.3  # the paper's: faces overlapping more than this are one face
 # The fine pass's canvas: twice the coarse pass's pixels per face. On generated 1024x768 group photos
-# (`benchmarks.detectors --sections groups`: 40 photos, 160 faces), finding every face with 256 found
-# 96-100 % of faces whose box is 10 % of the photo's height or more, 39 % at 8 % and none at 6 %; Haar,
-# whose full pass stops at 12 % of the shorter side, found 39 % at 10 %, 62-87 % above. A 384 px canvas
-# also finds 90 % at 6 % and all at 8 %, but gives 0.12 detections per group photo that match no face
-# (0.07 with 256) and 2.6x the false faces on images without one (0.130 against 0.050 per image in the
-# threshold study with --probes 120), for ~1.2-1.8x the CPU. 256 is the default; 384 suits a search for
-# every small face in a large group photo.
+# (`benchmarks.detectors --sections groups,false`: 40 photos, 160 faces), finding every face with 256
+# found 96-100 % of faces whose box is 10 % of the photo's height or more, 39 % at 8 % and none at 6 %;
+# Haar, whose full pass stops at 12 % of the shorter side, found 39 % at 10 %, 62-87 % above. Tiles
+# instead (the coarse pass plus 3x2 overlapping 128 px passes on tiles of half the longer side) found
+# as many, fewer at 8 % (30 %), for twice the CPU. A 384 px canvas also finds 90 % at 6 % and all at
+# 8 %, but gives 0.12 detections per group photo that match no face (0.07 with 256) and 3x the false
+# faces on 640x480 images without one (0.41 against 0.135 per image), for 1.8x the CPU. 256 is the
+# default; 384 suits a search for every small face in a large group photo.
 FINE_SIDE = 256
 # BlazeFace's box is tighter than the Haar boxes the LFW framing convention (training.faces) was measured
 # with: on 300 clean V1 probe frames (LFW deep-funneled, 250 px; benchmarks/detectors.py --sections
