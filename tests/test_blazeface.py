@@ -192,6 +192,10 @@ def test_detector_rejects_bad_settings_and_missing_weights(random_weights, tmp_p
     torch.save({"backbone1.0.weight": torch.zeros(1)}, bad)
     with pytest.raises(BlazeFaceWeightsError):
         BlazeFaceDetector(bad)
+    text = tmp_path / "text.pth"
+    text.write_text("not weights")
+    with pytest.raises(BlazeFaceWeightsError):
+        BlazeFaceDetector(text)
 
 
 def test_weights_env_override(monkeypatch, tmp_path):

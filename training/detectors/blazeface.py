@@ -11,6 +11,7 @@ Everything is plain torch and numpy on the CPU, on the caller's thread."""
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 from pathlib import Path
 
@@ -91,12 +92,12 @@ class BlazeFaceDetector:
             raise ValueError(f"small_faces must be one of {SMALL_FACES}, got {small_faces!r}")
         if fine_side % 16 or fine_side <= INPUT_SIDE:
             raise ValueError(f"fine_side must be a multiple of 16 above {INPUT_SIDE}, got {fine_side}")
+        path = Path(weights) if weights is not None else weights_path()
         try:
-            self.net = load_network(weights if weights is not None else weights_path())
-        except (OSError, RuntimeError, KeyError) as exc:
-            if isinstance(exc, BlazeFaceWeightsError):
-                raise
-            raise BlazeFaceWeightsError(f"BlazeFace weights could not be loaded: {exc}") from exc
+            self.net = load_network(path)
+        except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as exc:
+            # Missing, truncated, not a state dict, or another network's: an installation problem.
+            raise BlazeFaceWeightsError(f"BlazeFace weights {path} could not be loaded: {exc}") from exc
         self.min_score = float(min_score)
         self.iou_threshold = float(iou_threshold)
         self.small_faces = small_faces
