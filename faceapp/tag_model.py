@@ -11,6 +11,8 @@ from collections import OrderedDict
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage
 
+from training.calibration import FALLBACK_UNCERTAIN_BELOW
+
 from . import qt_compat  # noqa: F401 - guards against PySide6 6.12.0's refcount bug before any Qt call
 
 from .tagging import ERROR, UNCERTAIN, TagResult
@@ -75,7 +77,7 @@ class TagTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[TagResult] = []
         self._pending: list[TagResult] = []
-        self.uncertain_below = 0.6
+        self.uncertain_below = FALLBACK_UNCERTAIN_BELOW
         self.thumbnails = ThumbnailCache(thumbnail_capacity, self)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self._flush_timer = QTimer(self, singleShot=True, interval=flush_ms)

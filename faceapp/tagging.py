@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from training.calibration import FALLBACK_UNCERTAIN_BELOW
 from training.atomic import atomic_open
 from training.faces import cannot_hold_a_face
 from training.imaging import ImageLoadError, load_reduced
@@ -40,7 +41,7 @@ ERROR = "error"
 class TagOptions:
     recursive: bool = False
     assume_crop: bool = False  # "images are already face crops": skip detection
-    uncertain_below: float = 0.6  # confidence under this level is labelled "uncertain"
+    uncertain_below: float = FALLBACK_UNCERTAIN_BELOW  # confidence under this level is labelled "uncertain"
     batch_size: int = 32
     thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
     workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))  # threads reading + finding faces
