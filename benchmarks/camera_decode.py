@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from faceapp.tagging import TagOptions, tag_folder
+from faceapp.core.tagging import TagOptions, tag_folder
 from training.imaging import list_images
 from training.inference import GenderClassifier
 

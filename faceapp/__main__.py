@@ -7,7 +7,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from faceapp import __version__
 
     parser = argparse.ArgumentParser(prog="faceapp", description="Tag photo folders by gender and verify faces.")
     parser.add_argument("--version", action="version", version=f"faceapp {__version__}")
@@ -23,21 +23,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_test:
-        from .selftest import run_self_test
+        from faceapp.tools.selftest import run_self_test
 
         return run_self_test(args.data_dir)
-    from .qt_libraries import advice, missing_packages
+    from faceapp.core.qt_libraries import advice, missing_packages
 
     missing = missing_packages()
     if missing:  # Qt would abort naming another library
         print(advice(missing), file=sys.stderr)
-    from .app import ensure_app
-    from .splash import show_splash
+    from faceapp.ui.app import ensure_app
+    from faceapp.ui.splash import show_splash
 
     app = ensure_app(sys.argv[:1])
     splash = show_splash(app)  # before torch and the window load: ~0.25 s after launch, not ~2.3 s
-    from .app import create_window
-    from .selftest import exit_after_first_show
+    from faceapp.tools.selftest import exit_after_first_show
+    from faceapp.ui.app import create_window
 
     window = create_window(args.data_dir)
     exit_after_first_show(window)  # only with $FACEAPP_EXIT_AFTER_SHOW set: start-up timing

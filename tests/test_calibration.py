@@ -7,9 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from training.calibration import (calibration_report, choose_uncertain_level, expected_calibration_error,
-                                  fit_temperature, flag_rates, negative_log_likelihood, probabilities,
-                                  reliability_bins)
+from training.calibration import (
+    calibration_report,
+    choose_uncertain_level,
+    expected_calibration_error,
+    fit_temperature,
+    flag_rates,
+    negative_log_likelihood,
+    probabilities,
+    reliability_bins,
+)
 
 
 def overconfident_logits(n=4000, scale=3.0, seed=0):

@@ -1,8 +1,8 @@
 """The command line end to end: help, train both tasks, evaluate, info, export, distort, clear errors."""
 import json
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 

@@ -41,7 +41,7 @@ def test_the_commands_never_import_qt(tmp_path):
 def test_the_data_folder_found_without_qt_is_the_apps(tmp_path):
     """`app_data_folder` follows Qt's rules for AppDataLocation: check it against Qt itself (in a child
     process: setting the app's identity there touches no other test)."""
-    script = ("from faceapp.app import data_path; from faceapp.cli.common import app_data_folder; "
+    script = ("from faceapp.ui.data_folder import data_path; from faceapp.cli.common import app_data_folder; "
               "print(data_path()); print(app_data_folder())")
     env = {k: v for k, v in os.environ.items() if k != "FACEAPP_DATA_DIR"}
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)

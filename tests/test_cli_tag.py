@@ -12,7 +12,7 @@ import pytest
 from faceapp.cli import tag as tag_cli
 from faceapp.cli.common import model_path
 from faceapp.cli.inputs import in_shard, parse_shard, stable_hash
-from faceapp.tagging import csv_columns
+from faceapp.core.tagging import csv_columns
 
 from .cli_helpers import photo_folder, tiny_model
 
@@ -234,7 +234,7 @@ def test_resume_refuses_an_output_with_other_columns(tmp_path, photos, gender_mo
 
 
 def test_the_default_model_is_the_apps_active_one_else_the_bundled_one(tmp_path, gender_model):
-    from faceapp.model_store import ModelStore
+    from faceapp.core.model_store import ModelStore
 
     path, source = model_path("gender", None, tmp_path / "data")
     assert source == "bundled" and path == ModelStore(tmp_path).bundled_path("gender")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faceapp.cli import verify as verify_cli
-from faceapp.verify import MATCH, NO_MATCH, UNCERTAIN, gallery_verdict
+from faceapp.core.verify import MATCH, NO_MATCH, UNCERTAIN, gallery_verdict
 from training.error_rates import ScoreHistograms, gallery_threshold
 
 from .cli_helpers import tiny_model

@@ -3,8 +3,15 @@ import csv
 
 import pytest
 
-from training.data import (DataError, discover_identities, group_split, load_gender_sources, make_pairs,
-                           read_pairs_csv, split_identities)
+from training.data import (
+    DataError,
+    discover_identities,
+    group_split,
+    load_gender_sources,
+    make_pairs,
+    read_pairs_csv,
+    split_identities,
+)
 from training.data.datasets import scan_images
 
 from .synthetic import make_gender_folder, make_identity_folder

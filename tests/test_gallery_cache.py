@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from faceapp.embedding_cache import EmbeddingCache
-from faceapp.verify import gallery_identities, gallery_search
+from faceapp.core.embedding_cache import EmbeddingCache
+from faceapp.core.verify import gallery_identities, gallery_search
 from training.inference import FaceMatcher
 
 from .gui.helpers import face_image, save_tiny, with_plain_conv_features

@@ -10,8 +10,7 @@ from training.device import resolve_device
 from training.imaging import ImageLoadError
 from training.inference import FaceMatcher, GenderClassifier, Prediction
 from training.models import build_model
-from training.transforms import (IMAGENET_MEAN, IMAGENET_STD, batch_tensor, eval_transform, model_input,
-                                train_transform)
+from training.transforms import IMAGENET_MEAN, IMAGENET_STD, batch_tensor, eval_transform, model_input, train_transform
 
 from .gui.helpers import with_plain_conv_features
 

@@ -1,9 +1,9 @@
-"""faceapp.logs: the log file and the hook for uncaught exceptions."""
+"""faceapp.core.logs: the log file and the hook for uncaught exceptions."""
 
 import logging
 import sys
 
-from faceapp.logs import install_excepthook, setup_logging
+from faceapp.core.logs import install_excepthook, setup_logging
 
 
 def test_an_uncaught_exception_is_logged_reported_and_printed(tmp_path, monkeypatch, capsys):

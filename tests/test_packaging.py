@@ -57,7 +57,7 @@ def test_spec_is_one_folder_windowed_and_lists_our_modules(spec):
     assert any(Path(source).name.startswith("_C") for source, _ in spec["a"].kwargs["binaries"])  # torchvision ops
     assert coll.kwargs["name"] == "FaceApp"
     hidden = spec["a"].kwargs["hiddenimports"]
-    assert {"faceapp.selftest", "faceapp.__main__", "training.inference", "training.faces"} <= set(hidden)
+    assert {"faceapp.tools.selftest", "faceapp.__main__", "training.inference", "training.faces"} <= set(hidden)
     entry = Path(spec["a"].args[0][0])
     assert "freeze_support()" in entry.read_text()
 
@@ -108,7 +108,7 @@ def test_icons_exist_at_the_sizes_the_platforms_use():
 
 
 def test_app_finds_its_icon_and_desktop_file():
-    from faceapp.resources import resource_path
+    from faceapp.core.resources import resource_path
 
     assert resource_path("icons", "faceapp.png") == ICONS / "faceapp.png"
     assert resource_path("faceapp.desktop").is_file()

@@ -1,5 +1,5 @@
 """The check that names the system packages Qt's X11 plugin needs, before Qt aborts naming another."""
-from faceapp.qt_libraries import XCB_LIBRARIES, advice, missing_packages, uses_xcb
+from faceapp.core.qt_libraries import XCB_LIBRARIES, advice, missing_packages, uses_xcb
 
 
 def test_missing_libraries_are_named_by_their_package():

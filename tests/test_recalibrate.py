@@ -6,7 +6,6 @@ from training.checkpoint import load_checkpoint, save_checkpoint
 from training.inference import FaceMatcher
 
 
-
 @pytest.fixture(scope="module")
 def trained(trained_matcher):
     return trained_matcher

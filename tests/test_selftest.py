@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from faceapp import selftest
+from faceapp.tools import selftest
 from tests.gui.helpers import save_tiny
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ OK_LINE = re.compile(r"self-test ok: gender model gender\.pt \(user, resnet18\),
 @pytest.fixture(scope="module")
 def data_folder(tmp_path_factory) -> Path:
     """An app data folder whose model store holds (and activates) tiny untrained models."""
-    from faceapp.model_store import ModelStore
+    from faceapp.core.model_store import ModelStore
 
     root = tmp_path_factory.mktemp("selftest")
     store = ModelStore(root / "data" / "models", bundled_dir=root / "no_bundled")
@@ -77,7 +77,7 @@ def test_wrong_task_in_the_gender_slot_fails(data_folder, tmp_path):
 
 
 def test_bundled_default_models_pass(tmp_path):
-    from faceapp.resources import resource_path
+    from faceapp.core.resources import resource_path
 
     if not resource_path("models", "gender.pt").is_file() or not resource_path("models", "matcher.pt").is_file():
         pytest.skip("no bundled default models in this checkout")
@@ -87,7 +87,7 @@ def test_bundled_default_models_pass(tmp_path):
 
 
 def test_data_folder_is_the_apps(tmp_path, monkeypatch):
-    from faceapp.app import data_dir
+    from faceapp.ui.data_folder import data_dir
 
     monkeypatch.setenv("FACEAPP_DATA_DIR", str(tmp_path / "from_env"))
     assert selftest.data_folder() == data_dir()

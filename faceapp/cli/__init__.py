@@ -2,5 +2,5 @@
 
 Nothing here imports Qt (tests/test_cli_qt_free.py checks it), so the commands run on servers without
 a display or the Qt libraries' system packages. They call the same functions as the app's pages
-(`faceapp.tagging`, `faceapp.verify`), so a photo gets the same label on the command line and in the window.
+(`faceapp.core.tagging`, `faceapp.core.verify`), so a photo gets the same label on the command line and in the window.
 """

@@ -1,6 +1,6 @@
 """What both console commands share: exit codes, one-line errors, and which model file to load.
 
-The app keeps its models in its data folder (`faceapp.app.data_path`, from Qt's QStandardPaths). The
+The app keeps its models in its data folder (`faceapp.ui.data_folder.data_path`, from Qt's QStandardPaths). The
 commands must not import Qt, so `app_data_folder` finds the same folder by the rules Qt follows (a test
 compares the two); `--model` and `--data-dir` / $FACEAPP_DATA_DIR override it.
 """
@@ -12,12 +12,12 @@ import os
 import sys
 from pathlib import Path
 
-from .. import APP_NAME, ORG_NAME
-from ..model_store import TASK_TITLES, ModelStore
+from faceapp import APP_NAME, ORG_NAME
+from faceapp.core.model_store import TASK_TITLES, ModelStore
 
 OK, SOME_FAILED, USAGE = 0, 1, 2  # all files fine / some could not be read / bad arguments or model
 INTERRUPTED = 130  # the shell's code for Ctrl-C
-DATA_DIR_ENV = "FACEAPP_DATA_DIR"  # the same variable as faceapp.app.DATA_DIR_ENV (which imports Qt)
+DATA_DIR_ENV = "FACEAPP_DATA_DIR"  # the same variable as faceapp.ui.data_folder.DATA_DIR_ENV (which imports Qt)
 
 
 class CommandError(Exception):

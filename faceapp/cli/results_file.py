@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tagging import TagResult, csv_columns, csv_record, result_record
-from .inputs import stable_hash
+from faceapp.cli.inputs import stable_hash
+from faceapp.core.tagging import TagResult, csv_columns, csv_record, result_record
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 

@@ -1,6 +1,6 @@
 """`faceapp-tag FOLDER|LIST -o results.csv|.jsonl`: tag a photo archive by gender without the window.
 
-The same tagging as the app's Tag page (`faceapp.tagging.tag_folder`: face finding, framing, the model's
+The same tagging as the app's Tag page (`faceapp.core.tagging.tag_folder`: face finding, framing, the model's
 mirror view, the uncertain level), streamed: files are listed lazily and every result is written as one
 whole row as soon as it is known, so memory stays flat for millions of files and a killed run continues
 with --resume. --shard i/N splits one archive across N machines by a stable hash of each file's relative
@@ -22,16 +22,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import INTERRUPTED, OK, SOME_FAILED, USAGE, CommandError, add_model_options, load_model, say
-from .inputs import InputError, InputFile, Listing, in_shard, list_inputs, parse_shard
-from .results_file import DoneSet, PastRun, ResultsFileError, ResultsWriter, output_format, read_past_run
+from faceapp.cli.common import INTERRUPTED, OK, SOME_FAILED, USAGE, CommandError, add_model_options, load_model, say
+from faceapp.cli.inputs import InputError, InputFile, Listing, in_shard, list_inputs, parse_shard
+from faceapp.cli.results_file import DoneSet, PastRun, ResultsFileError, ResultsWriter, output_format, read_past_run
 
 PROG = "faceapp-tag"
 FAILURES_SHOWN = 20  # the rest are in the output's error column
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..tagging import TagOptions
+    from faceapp.core.tagging import TagOptions
 
     defaults = TagOptions()
     parser = argparse.ArgumentParser(
@@ -103,7 +103,7 @@ def tag(args: argparse.Namespace) -> int:
 
 def _run(todo, classifier, options, writer: ResultsWriter, tally: "Tally", bar) -> bool:
     """Tag and write each pending file; True when stopped by Ctrl-C (the rows written so far are whole)."""
-    from ..tagging import tag_folder
+    from faceapp.core.tagging import tag_folder
 
     results = tag_folder((f.path for f in todo), classifier, options)
     try:
@@ -186,7 +186,7 @@ def _uncertain_level(args, classifier) -> float:
 def _past_run(args, fmt: str, classes) -> PastRun | None:
     if not (args.resume and args.output.exists()):
         return None
-    from ..tagging import csv_columns
+    from faceapp.core.tagging import csv_columns
 
     try:
         return read_past_run(args.output, fmt, csv_columns(classes))
@@ -209,7 +209,7 @@ def _writer(args, fmt: str, classes, level: float, past: PastRun | None) -> Resu
 
 
 def _options(args, level: float):
-    from ..tagging import TagOptions
+    from faceapp.core.tagging import TagOptions
 
     return TagOptions(assume_crop=args.assume_crop, uncertain_below=level, batch_size=args.batch_size,
                       workers=args.workers)

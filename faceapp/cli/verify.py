@@ -3,7 +3,7 @@
 A pair prints its match score and MATCH / NO MATCH / UNCERTAIN at the matcher's threshold (or
 --threshold) with the uncertain margin around it; a gallery prints its best identities and the decision
 at the threshold for the gallery's size (`training.error_rates.gallery_threshold`), as the Gallery view
-does. Scoring is `faceapp.verify`'s, the app's own. --json prints one JSON object instead.
+does. Scoring is `faceapp.core.verify`'s, the app's own. --json prints one JSON object instead.
 
 Exit status: 0 a decision was printed, 1 a photo could not be read (a gallery's unreadable photos are
 listed; the others still count), 2 bad arguments or model.
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import INTERRUPTED, OK, SOME_FAILED, USAGE, CommandError, add_model_options, load_model, say
+from faceapp.cli.common import INTERRUPTED, OK, SOME_FAILED, USAGE, CommandError, add_model_options, load_model, say
 
 PROG = "faceapp-verify"
 
@@ -26,7 +26,7 @@ class UnreadablePhotoError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..verify import DEFAULT_MARGIN
+    from faceapp.core.verify import DEFAULT_MARGIN
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Compare two face photos (A B), or find a probe in a gallery (--gallery DIR PROBE). "
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------- A B
 
 def pair(args: argparse.Namespace) -> int:
-    from ..verify import score_pair, verdict
+    from faceapp.core.verify import score_pair, verdict
 
     first, second = (_photo(p) for p in args.photos)
     matcher, described = load_model("matcher", args)
@@ -92,9 +92,8 @@ def pair(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- --gallery DIR PROBE
 
 def gallery(args: argparse.Namespace) -> int:
+    from faceapp.core.verify import GalleryMatch, gallery_search, gallery_verdict
     from training.error_rates import gallery_threshold
-
-    from ..verify import GalleryMatch, gallery_search, gallery_verdict
 
     identities = _identities(args.gallery)
     probe = _photo(args.photos[0])
@@ -144,9 +143,8 @@ def _photo(path: Path):
 
 
 def _identities(folder: Path) -> dict:
+    from faceapp.core.verify import gallery_identities
     from training.imaging import FolderError
-
-    from ..verify import gallery_identities
 
     try:
         identities = gallery_identities(folder)

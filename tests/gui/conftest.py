@@ -73,7 +73,7 @@ def app_env(tmp_path, monkeypatch, qapp):
 
 @pytest.fixture
 def model_store(app_env):
-    from faceapp.model_store import ModelStore
+    from faceapp.core.model_store import ModelStore
 
     return ModelStore(app_env / "models", bundled_dir=app_env / "bundled")
 
@@ -88,9 +88,9 @@ def installed_store(model_store, tiny_models):
 @pytest.fixture
 def make_window(qtbot, app_env):
     """Build a MainWindow over a given ModelStore (models on the CPU); closed (workers stopped) at teardown."""
-    from faceapp.active_models import ActiveModels
-    from faceapp.main_window import MainWindow
-    from faceapp.settings import Settings
+    from faceapp.core.active_models import ActiveModels
+    from faceapp.ui.main_window import MainWindow
+    from faceapp.ui.settings import Settings
 
     def make(store):
         window = MainWindow(ActiveModels(store, device="cpu"), Settings(), log_path=None)

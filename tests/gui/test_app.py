@@ -352,8 +352,8 @@ def test_a_new_probe_clears_the_gallery_ranking_made_for_the_old_one(make_window
 
 
 def test_gallery_results_queued_for_an_outdated_probe_are_dropped(make_window, installed_store, tmp_path):
-    from faceapp.jobs import JobStarted
-    from faceapp.verify import GalleryMatch
+    from faceapp.core.verify import GalleryMatch
+    from faceapp.ui.jobs import JobStarted
 
     gallery = make_window(installed_store).verify_panel.gallery
     old = gallery._search
@@ -423,8 +423,8 @@ def test_cancel_stops_a_gallery_search_mid_way_and_keeps_what_was_compared(make_
 def test_gallery_search_shows_progress_and_time_left(make_window, installed_store, tmp_path, qtbot):
     import re
 
-    from faceapp.jobs import JobStarted
-    from faceapp.verify import GalleryMatch, GalleryUnreadable
+    from faceapp.core.verify import GalleryMatch, GalleryUnreadable
+    from faceapp.ui.jobs import JobStarted
 
     gallery = make_window(installed_store).verify_panel.gallery
     gallery._reset_results()  # what start() does before its worker streams these items
@@ -505,7 +505,7 @@ def test_create_window_keeps_everything_in_the_chosen_data_folder_and_freezes_gc
     import logging
     import sys
 
-    from faceapp import app
+    from faceapp.ui import app
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # create_window installs its own; restored after
     handlers = list(logging.getLogger().handlers)
@@ -538,7 +538,7 @@ def test_the_window_comes_up_without_sklearn_or_torchvision_and_the_warm_up_impo
     code = """if True:
         import sys
         from PySide6.QtCore import QSettings
-        from faceapp.app import create_window, ensure_app, warm_up
+        from faceapp.ui.app import create_window, ensure_app, warm_up
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
         ensure_app()
@@ -562,8 +562,8 @@ def test_the_splash_shows_before_torch_is_imported():
 
     code = """if True:
         import sys
-        from faceapp.app import ensure_app
-        from faceapp.splash import HEIGHT, WIDTH, show_splash
+        from faceapp.ui.app import ensure_app
+        from faceapp.ui.splash import HEIGHT, WIDTH, show_splash
         splash = show_splash(ensure_app())
         print(splash.isVisible(), splash.pixmap().size().toTuple() == (WIDTH, HEIGHT), "torch" in sys.modules)
     """
@@ -575,8 +575,8 @@ def test_the_splash_shows_before_torch_is_imported():
 def test_thumbnail_rebuild_decodes_a_camera_photo_smaller_and_maps_its_box(tmp_path, qapp, monkeypatch):
     from PIL import Image, ImageDraw
 
-    from faceapp import jobs
-    from faceapp.tagging import TagResult
+    from faceapp.core.tagging import TagResult
+    from faceapp.ui import jobs
 
     photo = Image.new("RGB", (4000, 3000), (128, 128, 128))
     ImageDraw.Draw(photo).rectangle([2400, 1200, 2999, 1799], fill=(220, 30, 30))  # the "face"
@@ -659,7 +659,7 @@ def test_the_slider_says_what_each_threshold_costs_in_errors(make_window, model_
 
 
 def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
-    from faceapp.panels.models_panel import _error_rates
+    from faceapp.ui.panels.models_panel import _error_rates
     from training.error_rates import ScoreHistograms
 
     rates = ScoreHistograms.from_scores(genuine=[0.9] * 90 + [0.3] * 10, impostor=[0.1] * 997 + [0.7] * 3)
@@ -670,8 +670,8 @@ def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
 
 
 def test_a_gallery_decides_at_the_threshold_for_its_size(make_window, installed_store, tmp_path):
-    from faceapp.jobs import JobStarted
-    from faceapp.verify import GalleryMatch
+    from faceapp.core.verify import GalleryMatch
+    from faceapp.ui.jobs import JobStarted
     from training.error_rates import ScoreHistograms
 
     panel = make_window(installed_store).verify_panel
@@ -711,7 +711,7 @@ def test_the_tag_page_names_the_models_own_classes(make_window, model_store):
 def test_the_first_window_fits_a_small_screen():
     from PySide6.QtCore import QSize
 
-    from faceapp.main_window import DEFAULT_SIZE, default_size
+    from faceapp.ui.main_window import DEFAULT_SIZE, default_size
 
     assert default_size(QSize(1920, 1050)) == DEFAULT_SIZE
     small = default_size(QSize(1366, 728))  # a 1366 x 768 laptop under its panel

@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from faceapp import benchmark
+from faceapp.tools import benchmark
 
 from .helpers import face_image
 

@@ -1,7 +1,7 @@
 """Training charts: the learning-rate curve for live, past and resumed runs; the sweep chart's legend."""
 
-from faceapp.sweep_chart import SweepChart
-from faceapp.wizard.charts import TrainingCharts
+from faceapp.ui.sweep_chart import SweepChart
+from faceapp.ui.wizard.charts import TrainingCharts
 
 
 def _epoch(n, lr):

@@ -23,8 +23,16 @@ import pytest
 import torch
 from torch import nn
 
-from faceapp.tagging import (SortOutcome, TagOptions, TagResult, export_csv, export_json, sort_into_folders,
-                             tag_folder, write_sort_report)
+from faceapp.core.tagging import (
+    SortOutcome,
+    TagOptions,
+    TagResult,
+    export_csv,
+    export_json,
+    sort_into_folders,
+    tag_folder,
+    write_sort_report,
+)
 from training import atomic
 from training.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from training.imaging import list_images
@@ -462,8 +470,8 @@ def test_a_gallery_search_cancelled_at_random_points_keeps_its_cache_right(tiny_
     """100 searches, each stopped after a random number of identities: what was yielded is the start of
     the full answer, the embedding cache holds only right entries (a later search with it gives the full
     answer), and the gallery's files are untouched."""
-    from faceapp import verify
-    from faceapp.embedding_cache import EmbeddingCache
+    from faceapp.core import verify
+    from faceapp.core.embedding_cache import EmbeddingCache
 
     root = tmp_path / "gallery"
     for person in range(5):

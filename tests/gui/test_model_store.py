@@ -2,8 +2,8 @@
 
 import pytest
 
-from faceapp.model_store import ModelStore, ModelStoreError
-from faceapp.resources import resource_path
+from faceapp.core.model_store import ModelStore, ModelStoreError
+from faceapp.core.resources import resource_path
 from training.checkpoint import CheckpointError
 
 

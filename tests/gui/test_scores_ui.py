@@ -53,7 +53,7 @@ def test_uncertain_level_starts_at_the_models_suggestion_and_remembers_the_users
 def test_rate_plot_marks_the_rates_the_slider_reads(qtbot):
     from PySide6.QtGui import QColor
 
-    from faceapp.rate_plot import FAR_COLOR, FRR_COLOR, RatePlot
+    from faceapp.ui.rate_plot import FAR_COLOR, FRR_COLOR, RatePlot
     from training.error_rates import ScoreHistograms
 
     plot = RatePlot()

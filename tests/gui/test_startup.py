@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("torch", "torchvision", "pyqtgraph", "faceapp.wizard.wizard", "faceapp.wizard.results_page",
-         "faceapp.wizard.training_page", "faceapp.wizard.settings_page", "faceapp.sweep_chart")
+HEAVY = ("torch", "torchvision", "pyqtgraph", "faceapp.ui.wizard.wizard", "faceapp.ui.wizard.results_page",
+         "faceapp.ui.wizard.training_page", "faceapp.ui.wizard.settings_page", "faceapp.ui.sweep_chart")
 
 
 def test_the_window_comes_up_without_torch_pyqtgraph_or_the_wizard(tmp_path):
@@ -17,7 +17,7 @@ def test_the_window_comes_up_without_torch_pyqtgraph_or_the_wizard(tmp_path):
     code = """if True:
         import sys
         from PySide6.QtCore import QSettings
-        from faceapp.app import create_window, ensure_app, warm_up
+        from faceapp.ui.app import create_window, ensure_app, warm_up
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
         ensure_app()
@@ -45,9 +45,9 @@ def test_the_window_comes_up_without_torch_pyqtgraph_or_the_wizard(tmp_path):
 
 
 def _deferred_window(qtbot, store):
-    from faceapp.active_models import ActiveModels
-    from faceapp.main_window import MainWindow
-    from faceapp.settings import Settings
+    from faceapp.core.active_models import ActiveModels
+    from faceapp.ui.main_window import MainWindow
+    from faceapp.ui.settings import Settings
 
     window = MainWindow(ActiveModels(store, device="cpu", deferred=True), Settings(), log_path=None)
     qtbot.addWidget(window)
@@ -56,7 +56,7 @@ def _deferred_window(qtbot, store):
 
 
 def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, installed_store, photo_folder):
-    from faceapp.about import about_html
+    from faceapp.ui.about import about_html
 
     window = _deferred_window(qtbot, installed_store)
     models, tag, verify, train = window.models, window.tag_panel, window.verify_panel, window.train_panel
@@ -90,7 +90,7 @@ def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, instal
 
 
 def test_listing_the_devices_keeps_the_saved_choice(qtbot, installed_store):
-    from faceapp.settings import Settings
+    from faceapp.ui.settings import Settings
 
     Settings().set("device", "cpu")
     window = _deferred_window(qtbot, installed_store)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from faceapp.tag_model import COL_CONF, COL_LABEL, TagFilterProxy, TagTableModel
-from faceapp.tagging import TagResult
+from faceapp.core.tagging import TagResult
+from faceapp.ui.tag_model import COL_CONF, COL_LABEL, TagFilterProxy, TagTableModel
 
 ROWS = 10_000
 

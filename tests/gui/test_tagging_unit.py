@@ -8,9 +8,19 @@ import os
 import numpy as np
 import pytest
 
-from faceapp.tagging import (ERROR, UNCERTAIN, TagOptions, TagResult, export_csv, export_json, sort_into_folders,
-                             summarize, tag_folder, write_sort_report)
-from faceapp import tagging
+from faceapp.core import tagging
+from faceapp.core.tagging import (
+    ERROR,
+    UNCERTAIN,
+    TagOptions,
+    TagResult,
+    export_csv,
+    export_json,
+    sort_into_folders,
+    summarize,
+    tag_folder,
+    write_sort_report,
+)
 from training.faces import FaceBox, FaceCrop
 from training.imaging import list_images
 from training.inference import Prediction
@@ -233,7 +243,8 @@ def test_an_image_too_small_or_thin_to_show_a_face_is_never_given_a_class(tmp_pa
 
 
 def test_verify_calls_a_pair_uncertain_near_the_threshold_or_when_a_photo_cannot_show_a_face():
-    from faceapp.verify import MATCH, NO_MATCH, UNCERTAIN as UNSURE, verdict
+    from faceapp.core.verify import MATCH, NO_MATCH, verdict
+    from faceapp.core.verify import UNCERTAIN as UNSURE
 
     assert verdict(0.70, 0.5) == MATCH and verdict(0.30, 0.5) == NO_MATCH
     assert verdict(0.53, 0.5) == UNSURE and verdict(0.46, 0.5) == UNSURE and verdict(0.55, 0.5) == MATCH
@@ -244,7 +255,7 @@ def test_verify_calls_a_pair_uncertain_near_the_threshold_or_when_a_photo_cannot
 def test_a_verify_photo_too_small_to_show_a_face_says_so():
     from PIL import Image
 
-    from faceapp.verify import face_part
+    from faceapp.core.verify import face_part
 
     part = face_part(Image.new("RGB", (5, 5)), {"frame_scale": 0.7})
     assert part.fallback and part.unfit == "at 5×5 px the image is too small to hold a face"

@@ -51,8 +51,8 @@ class Gate:
 
 @pytest.fixture
 def make_panel(qtbot, model_store):
-    from faceapp.active_models import ActiveModels
-    from faceapp.panels.train_panel import TrainPanel
+    from faceapp.core.active_models import ActiveModels
+    from faceapp.ui.panels.train_panel import TrainPanel
 
     panels = []
 
@@ -299,7 +299,7 @@ def test_typing_a_path_keeps_the_focus_and_checks_only_the_settled_path(make_win
                                                                         qtbot, monkeypatch):
     from PySide6.QtWidgets import QApplication
 
-    from faceapp.wizard import data_page
+    from faceapp.ui.wizard import data_page
 
     checked = []
     real = data_page.check_job
@@ -328,7 +328,7 @@ def test_typing_a_path_keeps_the_focus_and_checks_only_the_settled_path(make_win
 
 def test_a_whole_disk_or_home_folder_is_checked_only_when_asked(make_window, installed_store, tmp_path, qtbot,
                                                                monkeypatch):
-    from faceapp.wizard import data_page
+    from faceapp.ui.wizard import data_page
 
     checked = []
     real = data_page.check_job
@@ -353,7 +353,7 @@ def test_a_model_at_chance_is_not_adopted_by_default_and_the_previous_one_comes_
         make_window, model_store, tmp_path, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from faceapp.wizard.runs import read_run, write_metrics_csv
+    from faceapp.core.wizard.runs import read_run, write_metrics_csv
     from tests.gui.helpers import save_tiny
 
     good = save_tiny(tmp_path / "good.pt", "gender", metrics={"val_balanced_accuracy": 0.96})
@@ -392,7 +392,7 @@ def test_a_model_at_chance_is_not_adopted_by_default_and_the_previous_one_comes_
 def test_delete_run_asks_first_and_removes_only_that_run(make_panel, tmp_path, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from faceapp.wizard.runs import write_metrics_csv
+    from faceapp.core.wizard.runs import write_metrics_csv
 
     panel = make_panel()
     for name in ("old", "keep"):
@@ -417,7 +417,7 @@ def test_delete_run_asks_first_and_removes_only_that_run(make_panel, tmp_path, q
 
 
 def test_the_imagenet_note_shows_only_while_imagenet_is_the_start(make_panel, gender_folder, qtbot, monkeypatch):
-    from faceapp.wizard import settings_page
+    from faceapp.ui.wizard import settings_page
 
     monkeypatch.setattr(settings_page, "imagenet_problem", lambda task: "Put the file in ~/.cache/torch.")
     panel = make_panel()

@@ -1,17 +1,15 @@
-"""The wizard's Qt-free pieces: batch coalescing, folder checks, run folders, and that they never import Qt."""
+"""The wizard's Qt-free pieces: batch coalescing, folder checks and run folders."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from faceapp.wizard.datacheck import check_folder
-from faceapp.wizard.forwarder import ProgressForwarder
-from faceapp.wizard.runs import (
+from faceapp.core.wizard.datacheck import check_folder
+from faceapp.core.wizard.forwarder import ProgressForwarder
+from faceapp.core.wizard.runs import (
     SELECTION,
     list_runs,
     read_run,
@@ -22,9 +20,6 @@ from tests.synthetic import make_gender_folder, make_identity_folder
 from training.data import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
-QT_FREE = ("faceapp.wizard", "faceapp.wizard.forwarder", "faceapp.wizard.datacheck", "faceapp.wizard.estimate",
-           "faceapp.wizard.results", "faceapp.wizard.runs", "faceapp.wizard.defaults")
-
 
 class Clock:
     def __init__(self):
@@ -120,18 +115,6 @@ def test_selection_matches_the_core():
     assert SELECTION == {task: setup.selection for task, setup in SETUPS.items()}
 
 
-def test_wizard_logic_modules_do_not_import_qt():
-    script = ("import importlib, sys\n"
-              "for name in sys.argv[1:]:\n"
-              "    importlib.import_module(name)\n"
-              "qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))\n"
-              "print('qt:', qt[:3])\n")
-    done = subprocess.run([sys.executable, "-c", script, *QT_FREE], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "qt: []"
-
-
 def test_a_run_s_best_epoch_is_the_one_the_engine_saved(tmp_path):
     # epoch 3 scores highest, but beats epoch 2 by less than min_delta: best.pt holds epoch 2
     _fake_run(tmp_path / "a", "matcher", [{"epoch": 1, "val_auc": 0.8}, {"epoch": 2, "val_auc": 0.9},
@@ -149,7 +132,7 @@ def test_a_run_s_best_epoch_is_the_one_the_engine_saved(tmp_path):
     (None, 0.96, "unknown", True),
 ])
 def test_a_new_model_is_judged_against_the_active_one(new, active, verdict, recommended):
-    from faceapp.wizard.adoption import Adoption
+    from faceapp.core.wizard.adoption import Adoption
 
     adoption = Adoption("balanced accuracy", new, active, "gender.pt")
     assert adoption.verdict == verdict and adoption.recommended == recommended
@@ -157,7 +140,7 @@ def test_a_new_model_is_judged_against_the_active_one(new, active, verdict, reco
 
 
 def test_the_comparison_reads_both_scores_from_the_run_and_the_active_checkpoint(tmp_path):
-    from faceapp.wizard.adoption import compare_with_active
+    from faceapp.core.wizard.adoption import compare_with_active
 
     _fake_run(tmp_path / "a", "gender", [{"epoch": 1, "val_balanced_accuracy": 0.5}], "completed")
     adoption = compare_with_active(read_run(tmp_path / "a"), {"metrics": {"val_balanced_accuracy": 0.962}},
@@ -170,7 +153,7 @@ def test_the_comparison_reads_both_scores_from_the_run_and_the_active_checkpoint
 
 
 def test_only_a_run_folder_of_the_runs_folder_is_deleted(tmp_path):
-    from faceapp.wizard.runs import delete_run, run_size
+    from faceapp.core.wizard.runs import delete_run, run_size
 
     run = _fake_run(tmp_path / "runs" / "a", "gender", [{"epoch": 1, "val_balanced_accuracy": 0.7}], "completed")
     (run / "best.pt").write_bytes(b"x" * 1000)

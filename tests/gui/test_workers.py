@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from faceapp.workers import BACKGROUND_NICE, GeneratorWorker, WorkerPool
+from faceapp.ui.workers import BACKGROUND_NICE, GeneratorWorker, WorkerPool
 
 
 def _nice() -> int:

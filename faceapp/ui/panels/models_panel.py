@@ -1,0 +1,398 @@
+"""Models page: the active gender model and matcher, their metadata, import / activate / remove, and the device."""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceapp.core.messages import user_message
+from faceapp.core.model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelEntry
+from faceapp.ui.workers import GeneratorWorker, WorkerPool
+from training.calibration import valid_level
+from training.error_rates import ScoreHistograms, one_in
+from training.metrics import class_gaps
+
+log = logging.getLogger(__name__)
+ERROR_STYLE = ("QLabel { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
+               " color: #8e1c1c; }")
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(label, value) pairs for the device menu; CUDA and MPS only when present."""
+    import torch
+
+    devices = [("Automatic (GPU when available)", "auto"), ("CPU", "cpu")]
+    if torch.cuda.is_available():
+        devices.append((f"CUDA — {torch.cuda.get_device_name(0)}", "cuda"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(("Apple GPU (MPS)", "mps"))
+    return devices
+
+
+def _error_rates(histograms, threshold: float) -> str:
+    rates = ScoreHistograms.from_dict(histograms)
+    if rates is None:
+        return "not stored with this model"
+    far, frr = rates.false_match_rate(threshold), rates.false_non_match_rate(threshold)
+    return (f"at the threshold, strangers accepted {one_in(far)} ({100 * far:.2f} %), same person rejected "
+            f"{100 * frr:.1f} % ({rates.impostor_pairs:,} impostor and {rates.genuine_pairs:,} genuine "
+            "validation pairs)")
+
+
+def _per_class(metrics: dict) -> str:
+    """Each class's recall and precision side by side, and the gap between the classes."""
+    # `where` is read after the loop, which breaks at the first split that has per-class figures
+    for key, where in (("test_per_class", "held-out test set"), ("val_per_class", "validation split")):  # noqa: B007
+        per_class = metrics.get(key)
+        if isinstance(per_class, dict) and per_class:
+            break
+    else:
+        recalls = {k[len("val_recall_"):]: v for k, v in metrics.items() if k.startswith("val_recall_")}
+        if not recalls:
+            return "not stored with this model"
+        return " · ".join(f"{name} recall {v:.1%}" for name, v in recalls.items()) + " (validation split)"
+    parts = [f"{name} recall {st['recall']:.1%}, precision {st['precision']:.1%}" for name, st in per_class.items()]
+    gaps = class_gaps(per_class)
+    if gaps:
+        parts.append(f"gap {100 * gaps['recall']['gap']:.1f} points in recall, "
+                     f"{100 * gaps['precision']['gap']:.1f} in precision")
+    return " · ".join(parts) + f" ({where})"
+
+
+def _calibration(summary: dict) -> str:
+    """Whether the confidences are calibrated, how well, and the suggested "uncertain below" level."""
+    temperature = summary.get("temperature")
+    calibration = (summary.get("metrics") or {}).get("val_calibration")
+    if not isinstance(temperature, float) or not isinstance(calibration, dict):
+        return "not calibrated: confidences are as trained"
+    text = (f"calibrated (temperature {temperature:.2f}); on validation photos the expected calibration error "
+            f"went from {calibration['before']['ece']:.3f} to {calibration['after']['ece']:.3f}")
+    level = valid_level(summary.get("uncertain_below"))
+    return text + (f"; suggests 'uncertain below' {level:.0%}" if level is not None else "")
+
+
+def describe_entry(entry: ModelEntry) -> str:
+    """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
+    if entry.summary is None:
+        reason = html.escape(entry.error or "")
+        return f"<b>{html.escape(entry.name)}</b><br><span style='color:#c62828'>{reason}</span>"
+    s = entry.summary
+    rows = [("Architecture", s.get("arch")), ("Classes", ", ".join(s.get("classes") or [])),
+            ("Input size", f"{s.get('input_size')} px")]
+    if s.get("task") == "matcher":
+        threshold = float(s.get("threshold") or 0)
+        rows.append(("Threshold", f"{threshold:.3f}"))
+        rows.append(("Error rates", _error_rates(s.get("score_histograms"), threshold)))
+        rows.append(("Embedding", s.get("embedding_dim")))
+    metrics = s.get("metrics") or {}
+    if s.get("task") == "gender":
+        rows.append(("Per class", _per_class(metrics)))
+        rows.append(("Confidence", _calibration(s)))
+    scalars = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float, str))]
+    shown = [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in scalars[:6]]
+    rows += [("Metrics", ", ".join(shown) or "—"), ("Trained", s.get("created") or "unknown"),
+             ("Epochs", s.get("epochs_trained") or s.get("epoch")), ("Data", s.get("train_data") or "not recorded"),
+             ("Framing", _framing(s.get("framing"))),
+             ("Versions", ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items()) or "—"),
+             ("File", str(entry.path))]
+    body = "".join(f"<tr><td style='color:gray;padding-right:8px'>{k}</td><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in rows)
+    state = " — <b style='color:#2e7d32'>active</b>" if entry.active else ""
+    return f"<b>{html.escape(entry.name)}</b>{state}<table>{body}</table>"
+
+
+def _framing(framing) -> str:
+    if not isinstance(framing, dict):
+        return "default"
+    return ", ".join(f"{k} {v}" for k, v in framing.items())
+
+
+class TaskBox(QGroupBox):
+    """One task's models: a list, the selected model's details, and Import / Set active / Remove."""
+
+    def __init__(self, panel: "ModelsPanel", task: str):
+        super().__init__(TASK_TITLES[task])
+        self.panel, self.task = panel, task
+        self.list = QListWidget()
+        self.list.setMaximumHeight(110)
+        self.list.currentItemChanged.connect(lambda *_: self.show_details())
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.import_button = QPushButton("Import…", clicked=self.choose_file)
+        self.activate_button = QPushButton("Set active", clicked=self.activate_selected)
+        self.remove_button = QPushButton("Remove", clicked=self.remove_selected)
+        buttons = QHBoxLayout()
+        for b in (self.import_button, self.activate_button, self.remove_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addWidget(self.details, 1)
+        layout.addLayout(buttons)
+
+    def entries(self) -> list[ModelEntry]:
+        return self.panel.store.entries(self.task)
+
+    def reload(self) -> None:
+        selected = self.selected()
+        self.list.clear()
+        for entry in self.entries():
+            item = QListWidgetItem(entry.name + ("  ✓ active" if entry.active else "")
+                                   + ("  (cannot be loaded)" if entry.error else ""))
+            item.setData(Qt.ItemDataRole.UserRole, entry)
+            if entry.active:
+                font = QFont(item.font())
+                font.setBold(True)
+                item.setFont(font)
+            self.list.addItem(item)
+            if (selected and entry.path == selected.path) or (not selected and entry.active):
+                self.list.setCurrentItem(item)
+        self.show_details()
+
+    def selected(self) -> ModelEntry | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def show_details(self) -> None:
+        if not self.panel.models.ready:  # reading the files imports torch: the warm-up does it first
+            self.details.setText("<p>Loading models…</p>")
+            for button in (self.import_button, self.activate_button, self.remove_button):
+                button.setEnabled(False)
+            return
+        entry = self.selected()
+        if entry is None:
+            self.details.setText(
+                f"<p><b>No {TASK_TITLES[self.task].lower()} yet.</b></p>"
+                "<p>Import a FaceApp checkpoint (<code>.pt</code>) with <i>Import…</i> or drop it on this page, "
+                f"or train one from a terminal:</p><p><code>{TRAIN_COMMANDS[self.task]}</code></p>")
+        else:
+            self.details.setText(describe_entry(entry))
+        idle = self.panel.importing is None  # the import job also writes the model folder
+        self.import_button.setEnabled(idle)
+        self.activate_button.setEnabled(idle and entry is not None and not entry.active and entry.error is None)
+        self.remove_button.setEnabled(idle and entry is not None and entry.source == "user")
+
+    def choose_file(self) -> None:
+        start = self.panel.settings.get("models/last_folder")
+        path, _ = QFileDialog.getOpenFileName(self, f"Import a {TASK_TITLES[self.task].lower()}", start,
+                                              "FaceApp checkpoints (*.pt);;All files (*)")
+        if path:
+            self.panel.settings.set("models/last_folder", str(Path(path).parent))
+            self.panel.import_file(path, self.task)
+
+    def activate_selected(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self.panel.run_change(lambda: self.panel.store.activate(self.task, entry.path),
+                                  f"{entry.name} is now the active {TASK_TITLES[self.task].lower()}.")
+
+    def remove_selected(self) -> None:
+        entry = self.selected()
+        if entry is None:
+            return
+        answer = QMessageBox.question(self, "Remove model?", f"Delete {entry.name} from the model folder?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.panel.run_change(lambda: self.panel.store.remove(self.task, entry.path), f"Removed {entry.name}.")
+
+
+class ModelsPanel(QWidget):
+    status = Signal(str)
+    models_changed = Signal()
+    device_changed = Signal(str)
+    import_finished = Signal(int)  # after an import job: how many files were added
+
+    def __init__(self, models, settings, pool: WorkerPool | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.models, self.settings = models, settings
+        self.store = models.store
+        self.pool = pool or WorkerPool(max_threads=1, parent=self)
+        self.importing: GeneratorWorker | None = None
+        self.setAcceptDrops(True)
+        intro = QLabel(
+            "Models are FaceApp checkpoints (<code>.pt</code>). Imported ones are copied into your model folder; "
+            "the defaults bundled with the app are used when you have not chosen one. "
+            "Drop a <code>.pt</code> file here to import it.")
+        intro.setWordWrap(True)
+        open_folder = QPushButton("Open model folder", clicked=self.open_folder)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.hide()
+        self.device = QComboBox()  # filled by `reload` once the models are ready
+        self.device.currentIndexChanged.connect(self._device_chosen)
+        self.device.setToolTip("Where the models run. Automatic picks a GPU when one is usable, else the CPU.")
+        self.device_label = QLabel()
+        device_row = QHBoxLayout()
+        for w in (QLabel("Run models on:"), self.device, self.device_label):
+            device_row.addWidget(w)
+        device_row.addStretch(1)
+        device_row.addWidget(open_folder)
+        self.boxes = {task: TaskBox(self, task) for task in TASKS}
+        row = QHBoxLayout()
+        for box in self.boxes.values():
+            row.addWidget(box, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(device_row)
+        layout.addWidget(self.error)
+        layout.addLayout(row, 1)
+        self.reload()
+
+    def reload(self) -> None:
+        if not self.models.ready:  # the window calls reload again when they are
+            for box in self.boxes.values():
+                box.show_details()
+            self.device.setEnabled(False)
+            self.device_label.setText("Loading models…")
+            return
+        self._list_devices()
+        for box in self.boxes.values():
+            box.reload()
+        try:
+            self.device_label.setText(f"in use: {self.models.resolved_device()}")
+        except Exception as exc:  # noqa: BLE001 - e.g. CUDA chosen on a machine that lost its GPU
+            self.device_label.setText(user_message(exc))
+
+    def _list_devices(self) -> None:
+        """Fill the device menu once: CUDA and MPS are found through torch, so not before the warm-up."""
+        if self.device.count():
+            return
+        self.device.blockSignals(True)  # listing is not choosing: the setting stays as it is
+        for label, value in available_devices():
+            self.device.addItem(label, value)
+        self.device.setCurrentIndex(max(0, self.device.findData(self.settings.get("device"))))
+        self.device.blockSignals(False)
+        self.device.setEnabled(True)
+
+    def show_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+
+    def import_file(self, path, task: str | None = None) -> GeneratorWorker | None:
+        """`import_files` for one file."""
+        return self.import_files([path], task)
+
+    def import_files(self, paths, task: str | None = None) -> GeneratorWorker | None:
+        """Validate and copy checkpoints into the model folder on a worker, one after the other (a wrong file
+        may be large: reading it must not freeze the window). A file with any problem gets one sentence and
+        changes nothing; `import_finished` tells how many were added. None while an import is running."""
+        paths = [Path(p) for p in paths]
+        if self.importing is not None:
+            self.status.emit("An import is still running; drop the file again when it is done.")
+            return None
+        worker = GeneratorWorker(_import_each, self.store, paths, task)
+        worker.signals.yielded.connect(self._imported_one)
+        worker.signals.errored.connect(lambda error: self._import_failed(paths, error))
+        worker.signals.ended.connect(self._import_ended)
+        self.importing = worker
+        self._added, self._failures = 0, []
+        self._show_busy()
+        self.status.emit(f"Importing {', '.join(p.name for p in paths)}…")
+        return self.pool.start(worker)
+
+    def _imported_one(self, outcome) -> None:
+        path, error = outcome
+        if error is None:
+            self._added += 1
+            self._changed(f"Imported {path.name} and made it active.", keep_error=bool(self._failures))
+        else:
+            self._import_refused(path.name, error)
+
+    def _import_failed(self, paths, error) -> None:  # not a problem with a file: a bug, or out of memory
+        self._import_refused(", ".join(p.name for p in paths), error.message)
+
+    def _import_refused(self, names: str, reason: str) -> None:
+        self._failures.append(f"Could not import {names}: {reason.rstrip('.')}. Nothing was changed.")
+        self._refused(" ".join(self._failures))
+
+    def _import_ended(self) -> None:
+        self.importing = None
+        self._show_busy()
+        if self._failures and self._added:  # the last word in the status bar is what went wrong
+            self.status.emit(f"Imported {self._added}; " + " ".join(self._failures))
+        self.import_finished.emit(self._added)
+
+    def _show_busy(self) -> None:
+        """Reflect `importing` in the buttons (Import, Set active and Remove wait for the job) and the cursor."""
+        for box in self.boxes.values():
+            box.show_details()
+        self.setCursor(Qt.CursorShape.ArrowCursor if self.importing is None else Qt.CursorShape.BusyCursor)
+
+    def run_change(self, change, success: str) -> bool:
+        """A quick change of the model folder on the GUI thread (activate, remove)."""
+        try:
+            change()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence here and a trace in the log
+            log.warning("model change failed", exc_info=True)
+            self._refused(user_message(exc).rstrip(".") + ".")
+            return False
+        self._changed(success)
+        return True
+
+    def _changed(self, message: str, keep_error: bool = False) -> None:
+        if not keep_error:
+            self.show_error(None)
+        self.models.invalidate()
+        self.reload()
+        self.status.emit(message)
+        self.models_changed.emit()
+
+    def _refused(self, message: str) -> None:
+        self.show_error(message)
+        self.status.emit(message)
+
+    def _device_chosen(self) -> None:
+        value = self.device.currentData()
+        self.settings.set("device", value)
+        self.models.set_device(value)
+        self.reload()
+        self.device_changed.emit(value)
+
+    def open_folder(self) -> None:
+        self.store.user_dir.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.store.user_dir)))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if any(u.toLocalFile().endswith(".pt") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.toLocalFile().endswith(".pt")]
+        if paths:
+            self.import_files(paths)
+        event.acceptProposedAction()
+
+
+def _import_each(store, paths: list[Path], task: str | None):
+    """Worker: import each file in turn; yields (path, None) or (path, the reason it was refused)."""
+    for path in paths:
+        try:
+            store.import_checkpoint(path, task=task)
+        except MemoryError:
+            yield path, "the file is too large to read into memory"
+        except Exception as exc:  # noqa: BLE001 - one sentence per file; the next file still gets its turn
+            log.warning("import of %s failed", path, exc_info=True)
+            yield path, user_message(exc)
+        else:
+            yield path, None
