@@ -7,9 +7,15 @@ from torch import nn
 from torch.utils.data import WeightedRandomSampler
 
 from .. import distributed
+from ..calibration import (
+    calibration_report,
+    choose_uncertain_level,
+    fit_temperature,
+    flag_rates,
+    negative_log_likelihood,
+    probabilities,
+)
 from ..data import GenderData, group_split, load_gender_sources
-from ..calibration import (calibration_report, choose_uncertain_level, fit_temperature, flag_rates,
-                           negative_log_likelihood, probabilities)
 from ..data.datasets import LabeledImageDataset, face_cropper, scan_images
 from ..metrics import classification_metrics
 from ..models import build_model

@@ -8,8 +8,15 @@ import torch
 import torch.nn.functional as F
 
 from .. import distributed
-from ..data import (DataError, Identity, check_identities, discover_identities, make_pairs,
-                    read_identity_list, split_identities)
+from ..data import (
+    DataError,
+    Identity,
+    check_identities,
+    discover_identities,
+    make_pairs,
+    read_identity_list,
+    split_identities,
+)
 from ..data.datasets import PairDataset, face_cropper
 from ..data.teacher import TeacherEmbeddings
 from ..metrics import best_threshold, roc_points, verification_metrics
