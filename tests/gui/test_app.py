@@ -44,11 +44,11 @@ def test_tagging_streams_rows_then_exports_csv_and_json(make_window, installed_s
     assert tag.model.rowCount() == 10 and len(results) == 10
     bad = {r.path.name: r.error for r in results if not r.ok}
     assert set(bad) == {"broken.jpg", "notes.png"} and all(bad.values())  # listed with a reason, not fatal
-    assert "error: 2" in tag.summary.text()
+    assert "error: 2" in tag.output.summary.text()
 
-    tag.proxy.set_label("error")
-    assert tag.proxy.rowCount() == 2
-    tag.proxy.set_label(None)
+    tag.results.proxy.set_label("error")
+    assert tag.results.proxy.rowCount() == 2
+    tag.results.proxy.set_label(None)
 
     csv_path = tag.export("csv", tmp_path / "tags.csv")
     rows = {r["path"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8"))}
@@ -95,7 +95,7 @@ def test_the_move_question_counts_only_the_files_it_will_move(make_window, insta
     monkeypatch.setattr(QFileDialog, "getExistingDirectory",
                         lambda parent, title, start: dialog_start.append(start) or str(tmp_path / "out"))
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel)
-    tag.move_box.setChecked(True)
+    tag.output.move_box.setChecked(True)
     tag.choose_sort_folder()
     assert "moves 8 files" in asked[0] and "2 files that could not be tagged stay where they are" in asked[0]
     assert len(list(photo_folder.iterdir())) == 10  # cancelled: nothing moved
@@ -441,13 +441,13 @@ def test_gallery_search_shows_progress_and_time_left(make_window, installed_stor
 def test_settings_persist_and_about_lists_versions(make_window, installed_store, photo_folder, qtbot):
     window = make_window(installed_store)
     window.tag_panel.set_folder(photo_folder)
-    window.tag_panel.recursive.setChecked(True)
+    window.tag_panel.folder.recursive.setChecked(True)
     window.show_page(1)
     window.close()
     assert QSettings().value("tag/last_folder") == str(photo_folder)
     again = make_window(installed_store)
-    assert again.tag_panel.folder_edit.text() == str(photo_folder)
-    assert again.tag_panel.recursive.isChecked() and again.stack.currentIndex() == 1
+    assert again.tag_panel.folder.folder_edit.text() == str(photo_folder)
+    assert again.tag_panel.folder.recursive.isChecked() and again.stack.currentIndex() == 1
     again.show_about()
     text = again.about_box.text()
     assert all(word in text for word in ("PyTorch", "CUDA", "Qt", "gender.pt", "matcher.pt"))
@@ -472,11 +472,11 @@ def test_a_folder_without_images_says_where_to_look(make_window, installed_store
     (people / "Ann").mkdir(parents=True)
     face_image(1).save(people / "Ann" / "Ann_0001.jpg")
     tag.set_folder(people)
-    tag.recursive.setChecked(False)
+    tag.folder.recursive.setChecked(False)
     with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
         tag.start()
     assert tag.progress.text.text() == "No images in this folder itself: tick 'Include sub-folders' to look deeper."
-    tag.recursive.setChecked(True)
+    tag.folder.recursive.setChecked(True)
     with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
         tag.start()
     assert tag.model.rowCount() == 1 and tag.progress.text.text().startswith("Done: 1 of 1 images")
@@ -617,7 +617,7 @@ def test_small_screens_scroll_instead_of_squeezing_pages(make_window, installed_
         assert window.width() <= size[0] and window.height() <= size[1]  # the window fits the screen
         needed = page.minimumSizeHint()
         assert page.width() >= needed.width() and page.height() >= needed.height(), type(page).__name__
-    assert window.tag_panel.folder_edit.width() >= 240  # the path stays readable
+    assert window.tag_panel.folder.folder_edit.width() >= 240  # the path stays readable
 
 
 def test_closing_stops_every_pool_even_when_one_times_out(make_window, installed_store, monkeypatch):
@@ -703,9 +703,9 @@ def test_the_tag_page_names_the_models_own_classes(make_window, model_store):
     ckpt = torch.load(bundled, weights_only=True)
     torch.save({**ckpt, "classes": ["woman", "man"]}, bundled)  # a gender model may name its classes anyhow
     tag = make_window(model_store).tag_panel
-    items = [tag.label_filter.itemText(i) for i in range(tag.label_filter.count())]
+    items = [tag.results.label_filter.itemText(i) for i in range(tag.results.label_filter.count())]
     assert items == ["All labels", "woman", "man", "uncertain", "error"]
-    assert "woman/, man/, uncertain/" in tag.sort_button.toolTip()
+    assert "woman/, man/, uncertain/" in tag.output.sort_button.toolTip()
 
 
 def test_the_first_window_fits_a_small_screen():
