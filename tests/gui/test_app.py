@@ -188,14 +188,14 @@ def test_verify_scores_and_threshold_redecides_without_model_call(make_window, i
     calls = matcher.calls
     assert calls >= 1
     assert panel.uncertain_margin() == pytest.approx(0.05)  # the default band
-    panel.slider.setValue(min(1000, int(probability * 1000) + 5))
+    panel.decision_controls.slider.setValue(min(1000, int(probability * 1000) + 5))
     assert panel.decision.text() == "UNCERTAIN" and "too close to call" in panel.probability.text()
-    panel.slider.setValue(max(0, int(probability * 1000) - 60))
+    panel.decision_controls.slider.setValue(max(0, int(probability * 1000) - 60))
     assert panel.decision.text() == "MATCH"
-    panel.margin.setValue(0.0)  # no band: the threshold alone decides
-    panel.slider.setValue(min(1000, int(probability * 1000) + 5))
+    panel.decision_controls.margin.setValue(0.0)  # no band: the threshold alone decides
+    panel.decision_controls.slider.setValue(min(1000, int(probability * 1000) + 5))
     assert panel.decision.text() == "NO MATCH" or probability >= 0.995
-    panel.slider.setValue(max(0, int(probability * 1000) - 5))
+    panel.decision_controls.slider.setValue(max(0, int(probability * 1000) - 5))
     assert panel.decision.text() == "MATCH"
     assert matcher.calls == calls and not panel.busy
     panel.copy_result()
@@ -212,13 +212,13 @@ def test_a_saved_threshold_comes_back_for_its_model_only(make_window, model_stor
     save_tiny(bundled, "matcher", threshold=0.45)
     window = make_window(model_store)
     assert window.verify_panel.threshold() == pytest.approx(0.45)  # the model's stored threshold
-    window.verify_panel.slider.setValue(700)
+    window.verify_panel.decision_controls.slider.setValue(700)
     window.close()
     assert make_window(model_store).verify_panel.threshold() == pytest.approx(0.7)  # the user's, kept
     save_tiny(bundled, "matcher", seed=1, threshold=0.3)  # an update puts another matcher at the same path
     window = make_window(model_store)
     assert window.verify_panel.threshold() == pytest.approx(0.3)
-    assert "0.300" in window.verify_panel.model_threshold_label.text()
+    assert "0.300" in window.verify_panel.decision_controls.model_threshold_label.text()
 
 
 def test_a_file_that_cannot_be_used_leaves_the_slot_as_it_was(make_window, installed_store, tmp_path, qtbot):
@@ -247,20 +247,21 @@ def test_distortion_preview_and_sweep_update(make_window, installed_store, tmp_p
     window = make_window(installed_store)
     panel = window.verify_panel
     _fill_pair(panel, qtbot, tmp_path)
-    with qtbot.waitSignal(panel.preview_updated, timeout=TIMEOUT,
+    with qtbot.waitSignal(panel.distortion.updated, timeout=TIMEOUT,
                           check_params_cb=lambda view: view.condition == "foggy"):
-        panel.condition.setCurrentIndex(panel.condition.findData("foggy"))
-    assert panel.distorted_view.image() is not None and "foggy" in panel.distorted_score.text()
+        panel.distortion.condition.setCurrentIndex(panel.distortion.condition.findData("foggy"))
+    assert panel.distortion.image_view.image() is not None and "foggy" in panel.distortion.score.text()
     # A burst of changes: only the last one is shown (older requests are dropped as stale).
     for severity in (1, 2, 5):
-        panel.severity.setValue(severity)
-    qtbot.waitUntil(lambda: panel.preview.severity == 5 and not panel.preview_runner.busy, timeout=TIMEOUT)
+        panel.distortion.severity.setValue(severity)
+    distortion = panel.distortion
+    qtbot.waitUntil(lambda: distortion.preview.severity == 5 and not distortion.runner.busy, timeout=TIMEOUT)
 
-    with qtbot.waitSignal(panel.sweep_done, timeout=60_000) as blocker:
-        panel.sweep_button.click()
+    with qtbot.waitSignal(panel.sweep.done, timeout=60_000) as blocker:
+        panel.sweep.button.click()
     assert blocker.args == ["finished"]
-    assert len(panel.sweep_points) == 40 and panel.chart.count() == 40
-    assert "still match" in panel.sweep_label.text()
+    assert len(panel.sweep.points) == 40 and panel.sweep.chart.count() == 40
+    assert "still match" in panel.sweep.label.text()
 
 
 def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp_path, qtbot):
@@ -273,7 +274,7 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
     panel = window.verify_panel
     with_plain_conv_features(panel.models.matcher())  # the loaded model, used by the search: identities score apart
     _fill_pair(panel, qtbot, tmp_path)
-    panel.margin.setValue(0.0)  # the threshold alone decides; the uncertain band is tested below
+    panel.decision_controls.margin.setValue(0.0)  # the threshold alone decides; the uncertain band is tested below
     panel.gallery.folder_edit.setText(str(gallery))
     with qtbot.waitSignal(panel.gallery.job_done, timeout=TIMEOUT):
         panel.gallery.search_button.click()
@@ -286,24 +287,24 @@ def test_gallery_lists_best_match_per_identity(make_window, installed_store, tmp
                          for r in range(3)}
     ranked = sorted(panel.gallery.matches, key=lambda m: -m.probability)
     assert ranked[0].probability - ranked[1].probability > 0.002  # a slider step apart
-    panel.slider.setValue(panel.slider.minimum())
+    panel.decision_controls.slider.setValue(panel.decision_controls.slider.minimum())
     assert decisions()[ranked[0].identity] == "best candidate"
     assert sorted(decisions().values()) == ["above threshold", "above threshold", "best candidate"]
     assert "3 identities reach the threshold, so none is called a match" in panel.gallery.progress.text()
-    panel.slider.setValue(int(1000 * ranked[1].probability) + 1)  # only the best reaches it
+    panel.decision_controls.slider.setValue(int(1000 * ranked[1].probability) + 1)  # only the best reaches it
     assert decisions()[ranked[0].identity] == "MATCH" and sorted(decisions().values())[1:] == ["no match"] * 2
-    panel.slider.setValue(panel.slider.maximum())
+    panel.decision_controls.slider.setValue(panel.decision_controls.slider.maximum())
     assert set(decisions().values()) == {"no match"} and "no identity matches" in panel.gallery.progress.text()
     # With an uncertain band, the lone identity near the threshold is 'uncertain', and MATCH needs the margin.
     margin = round((ranked[0].probability - ranked[1].probability) / 3, 2)
     if margin >= 0.01:
-        panel.margin.setValue(margin)
-        panel.slider.setValue(int(1000 * ranked[0].probability))
+        panel.decision_controls.margin.setValue(margin)
+        panel.decision_controls.slider.setValue(int(1000 * ranked[0].probability))
         assert decisions()[ranked[0].identity] == "uncertain" and "too close to call" in panel.gallery.progress.text()
-        panel.slider.setValue(int(1000 * (ranked[0].probability - 1.5 * margin)))
+        panel.decision_controls.slider.setValue(int(1000 * (ranked[0].probability - 1.5 * margin)))
         assert decisions()[ranked[0].identity] == "MATCH"
-        panel.margin.setValue(0.0)
-        panel.slider.setValue(panel.slider.maximum())
+        panel.decision_controls.margin.setValue(0.0)
+        panel.decision_controls.slider.setValue(panel.decision_controls.slider.maximum())
     # Ctrl+C on the Gallery tab copies the ranked list, decisions as shown.
     from PySide6.QtGui import QGuiApplication
 
@@ -640,22 +641,22 @@ def test_the_slider_says_what_each_threshold_costs_in_errors(make_window, model_
     bundled.parent.mkdir(parents=True, exist_ok=True)
     save_tiny(bundled, "matcher", threshold=0.5)
     window = make_window(model_store)
-    assert "stores no validation score distributions" in window.verify_panel.rates_label.text()
-    assert not window.verify_panel.rate_plot.isVisibleTo(window.verify_panel)
+    assert "stores no validation score distributions" in window.verify_panel.decision_controls.rates_label.text()
+    assert not window.verify_panel.decision_controls.rate_plot.isVisibleTo(window.verify_panel)
     window.close()
     rates = ScoreHistograms.from_scores(genuine=[0.9] * 90 + [0.3] * 10, impostor=[0.1] * 997 + [0.7] * 3)
     ckpt = torch.load(bundled, weights_only=True)
     torch.save({**ckpt, "score_histograms": rates.to_dict()}, bundled)
-    panel = make_window(model_store).verify_panel
-    assert panel.rates_label.text() == ("On validation pairs: strangers accepted about 1 in 330 (0.30 %), same person "
-                                        "rejected 10.0 %.")
-    assert panel.rate_plot.isVisibleTo(panel) and panel.rate_plot.rates_at(0.5) == (0.003, 0.1)
-    panel.slider.setValue(800)
-    assert panel.rate_plot.threshold == 0.8  # the plot's line follows the slider
-    assert panel.rates_label.text() == ("On validation pairs: strangers accepted none (0.00 %), "
-                                        "same person rejected 10.0 %.")
-    panel.slider.setValue(950)
-    assert panel.rates_label.text().endswith("same person rejected 100.0 %.")
+    controls = make_window(model_store).verify_panel.decision_controls
+    assert controls.rates_label.text() == ("On validation pairs: strangers accepted about 1 in 330 (0.30 %), "
+                                           "same person rejected 10.0 %.")
+    assert controls.rate_plot.isVisibleTo(controls) and controls.rate_plot.rates_at(0.5) == (0.003, 0.1)
+    controls.slider.setValue(800)
+    assert controls.rate_plot.threshold == 0.8  # the plot's line follows the slider
+    assert controls.rates_label.text() == ("On validation pairs: strangers accepted none (0.00 %), "
+                                           "same person rejected 10.0 %.")
+    controls.slider.setValue(950)
+    assert controls.rates_label.text().endswith("same person rejected 100.0 %.")
 
 
 def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
@@ -675,13 +676,13 @@ def test_a_gallery_decides_at_the_threshold_for_its_size(make_window, installed_
     from training.error_rates import ScoreHistograms
 
     panel = make_window(installed_store).verify_panel
-    panel.margin.setValue(0.0)
-    panel.slider.setValue(500)
+    panel.decision_controls.margin.setValue(0.0)
+    panel.decision_controls.slider.setValue(500)
     gallery = panel.gallery
     gallery._on_item(JobStarted(20))
     assert gallery.threshold() == 0.5  # no stored score distributions: the slider's threshold
     impostors = [i / 1000 for i in range(1000)]  # one stranger in a thousand per 0.001 step
-    panel.error_rates = ScoreHistograms.from_scores(genuine=[0.9] * 10, impostor=impostors)
+    panel.decision_controls.error_rates = ScoreHistograms.from_scores(genuine=[0.9] * 10, impostor=impostors)
     # 1:1 at 0.5 accepts 500 of 1,000 strangers; over 20 identities the same risk needs 25 of 1,000: 0.975
     assert gallery.threshold() == 0.975
     gallery._on_item(GalleryMatch("Ann", 0.9, tmp_path / "a.jpg", 1))

@@ -68,3 +68,40 @@ def test_rate_plot_marks_the_rates_the_slider_reads(qtbot):
     image = plot.grab().toImage()
     colors = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
     assert QColor(FAR_COLOR).name() in colors and QColor(FRR_COLOR).name() in colors  # both curves drawn
+
+
+def test_the_verify_views_work_from_their_inputs_alone(qtbot, app_env, tmp_path):
+    """The gallery and the sweep get the slots and the decision controls, not the Verify page: built on their
+    own, they re-decide when the controls move."""
+    from faceapp.core.verify import GalleryMatch
+    from faceapp.ui.image_slot import ImageSlot
+    from faceapp.ui.jobs import JobStarted
+    from faceapp.ui.panels.decision_controls import DecisionControls
+    from faceapp.ui.panels.gallery_view import GalleryView
+    from faceapp.ui.panels.sweep_view import SweepView
+    from faceapp.ui.panels.verify_inputs import VerifyInputs
+    from faceapp.ui.settings import Settings
+    from faceapp.ui.workers import WorkerPool
+
+    settings, pool = Settings(), WorkerPool()
+    controls = DecisionControls(settings)
+    slots = [ImageSlot(name, name, pool, settings) for name in ("reference", "probe")]
+    inputs = VerifyInputs(None, settings, pool, *slots, controls, lambda: False)
+    gallery, sweep = GalleryView(inputs), SweepView(inputs)
+    for widget in (controls, gallery, sweep, *slots):
+        qtbot.addWidget(widget)
+    controls.margin.setValue(0.0)
+    controls.slider.setValue(500)
+    gallery._on_item(JobStarted(2))
+    gallery._on_item(GalleryMatch("Ann", 0.7, tmp_path / "a.jpg", 1))
+    gallery.redecide()
+    assert gallery.decision(gallery.matches[0]) == "MATCH"
+    controls.slider.setValue(800)  # no call from a page: the view listens to the controls
+    assert gallery.decision(gallery.matches[0]) == "no match"
+    assert gallery._row_cells["Ann"][2].text() == "no match"
+    sweep.chart  # noqa: B018 - built on first use, at the controls' threshold
+    controls.slider.setValue(300)
+    assert sweep.chart.threshold_line.value() == 0.3
+    sweep.refresh("Fill both slots first.")
+    assert not sweep.button.isEnabled() and sweep.button.toolTip() == "Fill both slots first."
+    pool.shutdown(1000)

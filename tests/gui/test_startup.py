@@ -70,7 +70,8 @@ def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, instal
     assert "Gender: gender.pt" in window.models_label.text()  # the file names need no torch
     assert window.statusBar().currentMessage() == "Loading models…"
     assert not tag.start_button.isEnabled() and tag.start_button.toolTip() == "Loading the gender model…"
-    assert not verify.slider.isEnabled() and "loading" in verify.model_threshold_label.text()
+    controls = verify.decision_controls
+    assert not controls.slider.isEnabled() and "loading" in controls.model_threshold_label.text()
     assert not verify.compare_button.isEnabled() and verify.compare_button.toolTip() == "Loading the face matcher…"
     assert not train.new_button.isEnabled() and "Loading" in train.new_button.toolTip()
     assert "PyTorch</td><td>loading…" in about_html(models)
@@ -82,7 +83,8 @@ def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, instal
     assert window.models_panel.device.currentData() == "auto"  # the setting
     assert window.device_label.text() == "Device: cpu" and window.statusBar().currentMessage() == ""
     assert tag.start_button.isEnabled()
-    assert verify.slider.isEnabled() and verify.threshold() == 0.5 and "0.500" in verify.model_threshold_label.text()
+    assert controls.slider.isEnabled() and verify.threshold() == 0.5
+    assert "0.500" in controls.model_threshold_label.text()
     assert not train.new_button.isEnabled()  # the wizard waits for the rest of the model code...
     window.warm_up_done()
     assert train.new_button.isEnabled()  # ...which the warm-up imports next
@@ -102,11 +104,12 @@ def test_listing_the_devices_keeps_the_saved_choice(qtbot, installed_store):
 def test_the_sweep_chart_and_the_wizard_are_built_when_first_opened(make_window, installed_store):
     window = make_window(installed_store)
     verify, train = window.verify_panel, window.train_panel
-    assert verify._chart is None and train._wizard is None
-    verify.slider.setValue(420)
-    verify.tabs.setCurrentWidget(verify.sweep_page)
-    assert verify._chart is not None and verify._chart.threshold_line.value() == 0.42  # the slider's, at once
-    assert verify.chart is verify._chart
+    assert verify.sweep._chart is None and train._wizard is None
+    verify.decision_controls.slider.setValue(420)
+    verify.tabs.setCurrentWidget(verify.sweep)
+    chart = verify.sweep._chart
+    assert chart is not None and chart.threshold_line.value() == 0.42  # the slider's, at once
+    assert verify.sweep.chart is verify.sweep._chart
     assert str(train.runs_dir()) == train.wizard.out_dir()  # the same folder, with or without the wizard
     train.new_run()
     assert train.stack.currentWidget() is train.wizard and train.wizard.currentPage() is train.wizard.task_page

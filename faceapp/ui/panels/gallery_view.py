@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from faceapp.core.embedding_cache import EmbeddingCache
 from faceapp.core.verify import GalleryMatch, GalleryUnreadable, decide
 from faceapp.ui import jobs
+from faceapp.ui.panels.verify_inputs import VerifyInputs
 from faceapp.ui.widgets import progress_text
 from faceapp.ui.workers import GeneratorWorker, WorkerError
 from training.error_rates import gallery_threshold
@@ -53,18 +54,19 @@ class _NumberItem(QTableWidgetItem):
 
 class GalleryView(QWidget):
     status = Signal(str)
+    started = Signal()
     job_done = Signal(str)  # "finished" | "cancelled" | "errored"
 
-    def __init__(self, panel, parent: QWidget | None = None):
+    def __init__(self, inputs: VerifyInputs, parent: QWidget | None = None):
         super().__init__(parent)
-        self.panel = panel  # the VerifyPanel: probe image, threshold, models, pool, settings
+        self.inputs = inputs
         self.worker: GeneratorWorker | None = None
         self._search = 0  # which search the table shows; a new probe starts another
         self._threshold_for: tuple = (None, 0.0)  # (slider threshold, rates, size) -> the gallery's threshold
         self._reset_results()
         self.cache = EmbeddingCache()  # the next search of the same gallery skips photos embedded before
         self.folder_edit = QLineEdit(placeholderText="A folder with one sub-folder of photos per person")
-        self.folder_edit.setText(panel.settings.get("verify/gallery_folder"))
+        self.folder_edit.setText(inputs.settings.get("verify/gallery_folder"))
         browse = QPushButton("Browse…", clicked=self.choose_folder)
         self.search_button = QPushButton("Search probe in gallery", clicked=self.start)
         self.cancel_button = QPushButton("Cancel", clicked=self.cancel, enabled=False)
@@ -93,6 +95,8 @@ class GalleryView(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
+        inputs.probe.changed.connect(self.probe_changed)
+        inputs.decision.changed.connect(self.redecide)
 
     def _reset_results(self) -> None:
         self.matches: list[GalleryMatch] = []
@@ -116,17 +120,17 @@ class GalleryView(QWidget):
         self.search_button.setToolTip(reason or "Rank every identity folder by its match with the probe.")
 
     def start(self) -> None:
-        probe, folder = self.panel.probe.image, self.folder_edit.text().strip()
+        probe, folder = self.inputs.probe.image, self.folder_edit.text().strip()
         if self.worker is not None or probe is None:
             return
         if not folder or not Path(folder).is_dir():
             self.status.emit("Choose a gallery folder first.")
             return
-        self.panel.settings.set("verify/gallery_folder", folder)
+        self.inputs.settings.set("verify/gallery_folder", folder)
         self._reset_results()
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
-        worker = GeneratorWorker(jobs.gallery_job, self.panel.models, probe, Path(folder), self.panel.assume_crop(),
+        worker = GeneratorWorker(jobs.gallery_job, self.inputs.models, probe, Path(folder), self.inputs.assume_crop(),
                                  self.cache)
         self._search += 1
         search = self._search  # results still queued from a search the probe outdated are dropped
@@ -136,12 +140,13 @@ class GalleryView(QWidget):
         worker.signals.errored.connect(lambda error: self._errored(error, search))
         self.worker = worker
         self.cancel_button.setEnabled(True)
-        self.panel.refresh_models()
+        self.search_button.setEnabled(False)
+        self.started.emit()
         self.progress.setText("Searching…")
         self.progress.setToolTip("")
         self.bar.setRange(0, 0)  # busy until the number of identities is known
         self.bar.show()
-        self.panel.pool.start(worker)
+        self.inputs.pool.start(worker)
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -211,7 +216,7 @@ class GalleryView(QWidget):
         cell = self.table.item(index.row(), 0)
         match = next((m for m in self.matches if cell is not None and m.identity == cell.text()), None)
         if match is not None:
-            self.panel.reference.load_path(match.best_path)
+            self.inputs.reference.load_path(match.best_path)
 
     def result_text(self, probe_source: str = "") -> str:
         """The ranked list as tab-separated text (pastes into a spreadsheet), decisions as shown."""
@@ -224,12 +229,13 @@ class GalleryView(QWidget):
 
     def _lower(self) -> float:
         """Scores from here up may be the person: the threshold less the uncertain margin."""
-        return self.threshold() - self.panel.uncertain_margin()
+        return self.threshold() - self.inputs.uncertain_margin()
 
     def threshold(self) -> float:
         """The threshold for this gallery's size (`training.error_rates.gallery_threshold`: false-match rate
         / N from the matcher's stored impostor scores; without them, the slider's threshold)."""
-        threshold, rates, n = self.panel.threshold(), self.panel.error_rates, max(self.total, len(self.matches))
+        threshold, rates = self.inputs.threshold(), self.inputs.decision.error_rates
+        n = max(self.total, len(self.matches))
         if rates is None or n < 2:
             return threshold
         key = (threshold, id(rates), n)
@@ -242,7 +248,7 @@ class GalleryView(QWidget):
         if not decide(match.probability, self._lower()):
             return BELOW
         if self._above == 1:
-            sure = decide(match.probability, self.threshold() + self.panel.uncertain_margin())
+            sure = decide(match.probability, self.threshold() + self.inputs.uncertain_margin())
             return MATCH if sure else UNSURE
         return BEST if match is self._best else ABOVE
 
@@ -281,7 +287,6 @@ class GalleryView(QWidget):
             self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
             self._outcome = outcome
             self._show_summary(outcome)
-        self.panel.refresh_models()
         self.job_done.emit(outcome)
 
     def _show_summary(self, outcome: str) -> None:
@@ -293,7 +298,7 @@ class GalleryView(QWidget):
         text = f"{head}: {len(self.matches):,} of {self.total:,} identities"
         if best is not None:
             text += f"; best: {best.identity} ({best.probability:.3f})"
-            margin = self.panel.uncertain_margin()
+            margin = self.inputs.uncertain_margin()
             near = f" or come within ±{margin:.2f} of it" if margin > 0 else ""
             if self._above > 1:
                 text += (f". {self._above:,} identities reach the threshold{near}, so none is called a match: "
@@ -304,10 +309,10 @@ class GalleryView(QWidget):
                 text += f", within ±{margin:.2f} of the threshold: too close to call"
         files = [(path, reason) for item in self.unreadable for path, reason in item.files]
         gallery_threshold = self.threshold()
-        if gallery_threshold > self.panel.threshold():
+        if gallery_threshold > self.inputs.threshold():
             text += (f". Decided at {gallery_threshold:.3f}, the threshold for {max(self.total, len(self.matches)):,} "
                      f"identities: a stranger then matches one of them as rarely as one photo at "
-                     f"{self.panel.threshold():.3f}")
+                     f"{self.inputs.threshold():.3f}")
         self.progress.setText(text + "." + self._unreadable_text(files))
         self.progress.setToolTip("\n".join(f"{path}: {reason}" for path, reason in files[:20])
                                  + (f"\n… and {len(files) - 20:,} more (all in the log)" if len(files) > 20 else ""))
