@@ -139,8 +139,8 @@ def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbo
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(panel.models_changed, timeout=TIMEOUT):
         results.activate_button.click()
-    active = wizard.models.store.active_path("gender")
-    assert active.parent == wizard.models.store.task_dir("gender") and active.stem == result.run_dir.name
+    active = wizard.session.models.store.active_path("gender")
+    assert active.parent == wizard.session.models.store.task_dir("gender") and active.stem == result.run_dir.name
     assert load_checkpoint(active, task="gender")["epoch"] == result.best_metrics["epoch"]
     assert results.save_charts(tmp_path / "charts.png").stat().st_size > 1000
     rows = list(csv.DictReader(results.save_metrics(tmp_path / "metrics.csv").open(encoding="utf-8")))
@@ -192,7 +192,7 @@ def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)  # as above
     with qtbot.waitSignal(panel.models_changed, timeout=TIMEOUT):
         wizard.results_page.activate_button.click()
-    assert wizard.models.store.active_path("matcher").stem == result.run_dir.name
+    assert wizard.session.models.store.active_path("matcher").stem == result.run_dir.name
 
 
 def test_bad_folders_block_next_with_the_reason(make_panel, tmp_path, qtbot):
@@ -226,7 +226,7 @@ def test_cancel_and_closing_keep_the_best_checkpoint_and_resume(make_window, mod
     window.show_page(2)
     wizard = panel.wizard
     gate = Gate(wizard, epoch=2)
-    wizard.overrides, wizard.extra_callbacks = {"workers": 0}, [gate]
+    wizard.session.overrides, wizard.session.extra_callbacks = {"workers": 0}, [gate]
     asked = []
     answer = [QMessageBox.StandardButton.No]
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or answer[0])

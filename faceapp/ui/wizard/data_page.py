@@ -45,8 +45,9 @@ def broad_folder(folder: Path) -> str:
 
 
 class DataPage(QWizardPage):
-    def __init__(self, pool, parent=None):
+    def __init__(self, pool, session, parent=None):
         super().__init__(parent)
+        self.session = session  # WizardSession
         self.setTitle("Training data")
         self.setAcceptDrops(True)
         self.view = None  # the latest DataView, for the folder in the box
@@ -93,25 +94,24 @@ class DataPage(QWizardPage):
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
-        wizard = self.wizard()
-        task = wizard.state.task
-        self.setSubTitle(f"Expected layout: {LAYOUTS[task]}.")
+        state = self.session.state
+        self.setSubTitle(f"Expected layout: {LAYOUTS[state.task]}.")
         self.view, self.error = None, None
         self._clear()
-        if self.folder.text() == wizard.state.folder:
+        if self.folder.text() == state.folder:
             self._folder_changed(self.folder.text())
         else:
-            self.folder.setText(wizard.state.folder)
+            self.folder.setText(state.folder)
 
     def isComplete(self) -> bool:  # noqa: N802
         return (self.view is not None and self.error is None and not self.runner.busy
                 and self.view.report.folder == self.folder.text().strip())
 
     def validatePage(self) -> bool:  # noqa: N802
-        wizard = self.wizard()
-        wizard.state.folder = self.view.report.folder
-        wizard.state.report = self.view.report
-        wizard.memory.set_folder(wizard.state.task, wizard.state.folder)
+        state = self.session.state
+        state.folder = self.view.report.folder
+        state.report = self.view.report
+        self.session.memory.set_folder(state.task, state.folder)
         return True
 
     # ------------------------------------------------------------ folder
@@ -143,7 +143,7 @@ class DataPage(QWizardPage):
         self.view, self.error = None, None
         self._clear()
         text = text.strip()
-        if not text or self.wizard() is None:
+        if not text or self.wizard() is None:  # not in the wizard yet
             self.state_label.setText("Choose the folder to train on.")
             self.runner.cancel()
         elif typed and not Path(text).is_dir():  # chosen or confirmed paths get the check's reason instead
@@ -156,8 +156,8 @@ class DataPage(QWizardPage):
             self.runner.cancel()
         else:
             self.state_label.setText("Checking the folder…")
-            config = self.wizard().base_config()
-            self.runner.submit(check_job, self.wizard().state.task, text, config.val_fraction, config.seed,
+            config = self.session.base_config()
+            self.runner.submit(check_job, self.session.state.task, text, config.val_fraction, config.seed,
                                delay_ms=SETTLE_MS if typed else 0)
         announce_complete(self)
 

@@ -50,13 +50,97 @@ def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) and value == value else "—"
 
 
+def _fill_confusion(table: QTableWidget, classes: list[str], matrix: list[list[int]]) -> None:
+    """The gender model's confusion matrix: counts with the share of each true class, shaded."""
+    n = len(matrix)
+    table.setRowCount(n)
+    table.setColumnCount(n)
+    table.setHorizontalHeaderLabels([f"predicted {c}" for c in classes[:n]])
+    table.setVerticalHeaderLabels([f"true {c}" for c in classes[:n]])
+    table.verticalHeader().setVisible(True)
+    for i, row in enumerate(matrix):
+        total = max(sum(row), 1)
+        for j, count in enumerate(row):
+            cell = QTableWidgetItem(f"{count:,}  ({count / total:.0%})")
+            cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            shade = int(235 - 120 * count / total)
+            cell.setBackground(QColor(shade, 245, shade) if i == j else QColor(250, shade + 10, shade + 10))
+            table.setItem(i, j, cell)
+    table.resizeColumnsToContents()
+    table.resizeRowsToContents()
+    height = table.horizontalHeader().height() + sum(table.rowHeight(i) for i in range(n))
+    table.setMaximumHeight(height + 2 * table.frameWidth())
+
+
+def _fill_conditions(table: QTableWidget, stats_by_condition: dict) -> None:
+    table.setRowCount(len(stats_by_condition))
+    for r, (condition, stats) in enumerate(sorted(stats_by_condition.items())):
+        values = [condition, _fmt(stats.get("accuracy")), _fmt(stats.get("roc_auc")), f"{stats.get('pairs', 0):,}"]
+        for c, value in enumerate(values):
+            table.setItem(r, c, QTableWidgetItem(value))
+    table.resizeColumnsToContents()
+
+
+def _fill_epochs(table: QTableWidget, shown) -> None:
+    """One row per epoch of the run, the best one starred."""
+    keys = ["epoch", "train_loss", "val_loss", shown.selection, "val_accuracy", "lr", "epoch_seconds"]
+    table.setHorizontalHeaderItem(3, QTableWidgetItem(shown.score_name))
+    best = (shown.best or {}).get("epoch")
+    table.setRowCount(len(shown.history))
+    for r, row in enumerate(shown.history):
+        for c, key in enumerate(keys):
+            value = row.get(key)
+            text = str(value) if key == "epoch" else f"{value:.2e}" if key == "lr" and isinstance(value, float) \
+                else f"{value:.1f}" if key == "epoch_seconds" and isinstance(value, float) else _fmt(value)
+            cell = QTableWidgetItem(text + ("  ★ best" if key == "epoch" and value == best else ""))
+            table.setItem(r, c, cell)
+    table.resizeColumnsToContents()
+
+
+class RocPlot(pg.PlotWidget):
+    """The matcher's ROC curve on the validation pairs, with its operating point at the model's threshold."""
+
+    def __init__(self):
+        super().__init__(background="w")
+        item = self.getPlotItem()
+        item.setLabel("bottom", "false accept rate")
+        item.setLabel("left", "true accept rate")
+        item.setXRange(0, 1, padding=0.02)
+        item.setYRange(0, 1, padding=0.02)
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.plot([0, 1], [0, 1], pen=pg.mkPen("#999", width=1, style=Qt.PenStyle.DashLine))
+        self.curve = item.plot([], [], pen=pg.mkPen("#0072B2", width=2))
+        self.point = pg.ScatterPlotItem(size=12, brush=pg.mkBrush("#c62828"), pen=None)
+        self.point_label = pg.TextItem("", color="#c62828", anchor=(-0.05, 1.1))
+        item.addItem(self.point)
+        item.addItem(self.point_label)
+        self.setMinimumHeight(260)
+
+    def show_roc(self, roc, operating_point, threshold) -> None:
+        fpr, tpr = roc
+        self.curve.setData(list(fpr), list(tpr))
+        if operating_point is not None:
+            far, tar = operating_point
+            self.point.setData([far], [tar])
+            self.point_label.setText(f"threshold {threshold:.3f}")
+            self.point_label.setPos(far, tar)
+
+    def clear_roc(self) -> None:
+        self.curve.setData([], [])
+        self.point.setData([], [])
+        self.point_label.setText("")
+
+
 class ResultsPage(QWizardPage):
     activated = Signal(str, str)  # task, path in the model folder
 
-    def __init__(self, pool, parent=None):
+    def __init__(self, pool, session, charts, parent=None):
         super().__init__(parent)
+        self.session, self.charts = session, charts  # WizardSession; the Training page's charts, saved as PNG
         self.setTitle("Results")
         self.results = None
+        self.adoption: Adoption | None = None
+        self.previous: tuple[str, Path] | None = None  # (task, model) active before "Use this model"
         self.headline = QLabel()
         self.headline.setWordWrap(True)
         self.headline.setTextFormat(Qt.TextFormat.RichText)
@@ -64,45 +148,34 @@ class ResultsPage(QWizardPage):
         self.source.setStyleSheet(f"color: {MUTED};")
         self.source.setWordWrap(True)
         self.error = ErrorLabel()
-        self.report = QPlainTextEdit(readOnly=True)
-        self.report.setFont(QFont("monospace", 9))
-        self.confusion = QTableWidget(0, 0)
-        self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.roc = pg.PlotWidget(background="w")
-        item = self.roc.getPlotItem()
-        item.setLabel("bottom", "false accept rate")
-        item.setLabel("left", "true accept rate")
-        item.setXRange(0, 1, padding=0.02)
-        item.setYRange(0, 1, padding=0.02)
-        item.showGrid(x=True, y=True, alpha=0.25)
-        item.plot([0, 1], [0, 1], pen=pg.mkPen("#999", width=1, style=Qt.PenStyle.DashLine))
-        self.roc_curve = item.plot([], [], pen=pg.mkPen("#0072B2", width=2))
-        self.roc_point = pg.ScatterPlotItem(size=12, brush=pg.mkBrush("#c62828"), pen=None)
-        self.roc_label = pg.TextItem("", color="#c62828", anchor=(-0.05, 1.1))
-        item.addItem(self.roc_point)
-        item.addItem(self.roc_label)
-        self.conditions = _table(["probe condition", "accuracy", "AUC", "pairs"])
+        layout = QVBoxLayout(self)
+        for w in (self.headline, self.error, self.source):
+            layout.addWidget(w)
+        layout.addLayout(self._build_scores(), 3)
         self.epochs = _table(["epoch", "train loss", "val loss", "score", "val accuracy", "learning rate", "seconds"])
-        self.activate_button = QPushButton("Use this model in the app", clicked=self.activate)
-        buttons = [self.activate_button, QPushButton("Save model as…", clicked=lambda: self.save_model()),
-                   QPushButton("Open run folder", clicked=self.open_folder),
-                   QPushButton("Save charts (PNG)…", clicked=lambda: self.save_charts()),
-                   QPushButton("Save metrics (CSV)…", clicked=lambda: self.save_metrics())]
-        self.adoption: Adoption | None = None
+        layout.addWidget(QLabel("<b>Epochs</b> (also in the run folder's metrics.csv)"))
+        layout.addWidget(self.epochs, 2)
         self.comparison = QLabel(wordWrap=True)
         self.adoption_warning = Notice()
-        self.previous: tuple[str, Path] | None = None  # (task, model) active before "Use this model"
-        self.undo_button = QPushButton("Go back to the previous model", clicked=self.undo, visible=False)
-        row = QHBoxLayout()
-        for b in buttons:
-            row.addWidget(b)
-        row.addStretch(1)
-        self.done_label = QLabel()
-        self.done_label.setStyleSheet("color: #2e7d32;")
-        done_row = QHBoxLayout()
-        done_row.addWidget(self.done_label)
-        done_row.addWidget(self.undo_button)
-        done_row.addStretch(1)
+        layout.addWidget(self.comparison)
+        layout.addWidget(self.adoption_warning)
+        for row in self._build_actions():
+            layout.addLayout(row)
+        self.runner = LatestRunner(pool, debounce_ms=0, parent=self)
+        self.runner.result.connect(self._show)
+        self.runner.errored.connect(lambda e: self.error.show_message(error_sentence(e.exception, e.message)))
+
+    def _build_scores(self) -> QGridLayout:
+        """The gender model's report and confusion matrix, or (in the same place) the matcher's ROC and
+        per-condition table."""
+        self.report = QPlainTextEdit(readOnly=True)
+        self.report.setFont(QFont("monospace", 9))
+        self.report.setMinimumHeight(190)
+        self.report.setMaximumHeight(380)
+        self.confusion = QTableWidget(0, 0)
+        self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.roc = RocPlot()
+        self.conditions = _table(["probe condition", "accuracy", "AUC", "pairs"])
         grid = QGridLayout()
         grid.addWidget(self.report, 0, 0)
         grid.addWidget(self.confusion, 0, 1, Qt.AlignmentFlag.AlignTop)
@@ -110,27 +183,32 @@ class ResultsPage(QWizardPage):
         grid.addWidget(self.conditions, 0, 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
-        self.report.setMinimumHeight(190)
-        self.report.setMaximumHeight(380)
-        self.roc.setMinimumHeight(260)
-        layout = QVBoxLayout(self)
-        for w in (self.headline, self.error, self.source):
-            layout.addWidget(w)
-        layout.addLayout(grid, 3)
-        layout.addWidget(QLabel("<b>Epochs</b> (also in the run folder's metrics.csv)"))
-        layout.addWidget(self.epochs, 2)
-        layout.addWidget(self.comparison)
-        layout.addWidget(self.adoption_warning)
-        layout.addLayout(row)
-        layout.addLayout(done_row)
-        self.runner = LatestRunner(pool, debounce_ms=0, parent=self)
-        self.runner.result.connect(self._show)
-        self.runner.errored.connect(lambda e: self.error.show_message(error_sentence(e.exception, e.message)))
+        return grid
+
+    def _build_actions(self) -> list[QHBoxLayout]:
+        """The row of actions, then the row that says what was done (with the way back)."""
+        self.activate_button = QPushButton("Use this model in the app", clicked=self.activate)
+        buttons = [self.activate_button, QPushButton("Save model as…", clicked=lambda: self.save_model()),
+                   QPushButton("Open run folder", clicked=self.open_folder),
+                   QPushButton("Save charts (PNG)…", clicked=lambda: self.save_charts()),
+                   QPushButton("Save metrics (CSV)…", clicked=lambda: self.save_metrics())]
+        row = QHBoxLayout()
+        for b in buttons:
+            row.addWidget(b)
+        row.addStretch(1)
+        self.undo_button = QPushButton("Go back to the previous model", clicked=self.undo, visible=False)
+        self.done_label = QLabel()
+        self.done_label.setStyleSheet("color: #2e7d32;")
+        done_row = QHBoxLayout()
+        done_row.addWidget(self.done_label)
+        done_row.addWidget(self.undo_button)
+        done_row.addStretch(1)
+        return [row, done_row]
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
-        wizard = self.wizard()
-        shown = wizard.shown_run()
+        session = self.session
+        shown = session.shown_run()
         self.results = None
         self.error.show_message(None)
         self.done_label.setText("")
@@ -142,14 +220,12 @@ class ResultsPage(QWizardPage):
         self.report.setPlainText("Scoring the best model…")
         self.confusion.setRowCount(0)
         self.conditions.setRowCount(0)
-        self.roc_curve.setData([], [])
-        self.roc_point.setData([], [])
-        self.roc_label.setText("")
+        self.roc.clear_roc()
         self.headline.setText(self._headline(shown))
-        self._fill_epochs(shown)
+        _fill_epochs(self.epochs, shown)
         self.source.setText("Scoring the best model…")
-        self.activate_button.setEnabled(shown.best_path is not None and wizard.models is not None)
-        self._show_adoption(wizard.adoption(shown) if shown.best_path is not None else None)
+        self.activate_button.setEnabled(shown.best_path is not None and session.models is not None)
+        self._show_adoption(session.adoption(shown) if shown.best_path is not None else None)
         self.undo_button.hide()
         self.previous = None
         if shown.best_path is not None:
@@ -184,73 +260,25 @@ class ResultsPage(QWizardPage):
         self.source.setText(f"Scored on the {results.source}." if results.source else results.note)
         if results.task == "gender":
             self.report.setPlainText(results.report_text or results.note)
-            self._fill_confusion(results.classes, results.confusion)
+            _fill_confusion(self.confusion, results.classes, results.confusion)
         else:
-            self._fill_conditions(results.per_condition)
-            fpr, tpr = results.roc
-            self.roc_curve.setData(list(fpr), list(tpr))
-            if results.operating_point is not None:
-                far, tar = results.operating_point
-                self.roc_point.setData([far], [tar])
-                self.roc_label.setText(f"threshold {results.threshold:.3f}")
-                self.roc_label.setPos(far, tar)
-
-    def _fill_confusion(self, classes: list[str], matrix: list[list[int]]) -> None:
-        n = len(matrix)
-        self.confusion.setRowCount(n)
-        self.confusion.setColumnCount(n)
-        self.confusion.setHorizontalHeaderLabels([f"predicted {c}" for c in classes[:n]])
-        self.confusion.setVerticalHeaderLabels([f"true {c}" for c in classes[:n]])
-        self.confusion.verticalHeader().setVisible(True)
-        for i, row in enumerate(matrix):
-            total = max(sum(row), 1)
-            for j, count in enumerate(row):
-                cell = QTableWidgetItem(f"{count:,}  ({count / total:.0%})")
-                cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                shade = int(235 - 120 * count / total)
-                cell.setBackground(QColor(shade, 245, shade) if i == j else QColor(250, shade + 10, shade + 10))
-                self.confusion.setItem(i, j, cell)
-        self.confusion.resizeColumnsToContents()
-        self.confusion.resizeRowsToContents()
-        height = self.confusion.horizontalHeader().height() + sum(self.confusion.rowHeight(i) for i in range(n))
-        self.confusion.setMaximumHeight(height + 2 * self.confusion.frameWidth())
-
-    def _fill_conditions(self, table: dict) -> None:
-        self.conditions.setRowCount(len(table))
-        for r, (condition, stats) in enumerate(sorted(table.items())):
-            values = [condition, _fmt(stats.get("accuracy")), _fmt(stats.get("roc_auc")), f"{stats.get('pairs', 0):,}"]
-            for c, value in enumerate(values):
-                self.conditions.setItem(r, c, QTableWidgetItem(value))
-        self.conditions.resizeColumnsToContents()
-
-    def _fill_epochs(self, shown) -> None:
-        keys = ["epoch", "train_loss", "val_loss", shown.selection, "val_accuracy", "lr", "epoch_seconds"]
-        self.epochs.setHorizontalHeaderItem(3, QTableWidgetItem(shown.score_name))
-        best = (shown.best or {}).get("epoch")
-        self.epochs.setRowCount(len(shown.history))
-        for r, row in enumerate(shown.history):
-            for c, key in enumerate(keys):
-                value = row.get(key)
-                text = str(value) if key == "epoch" else f"{value:.2e}" if key == "lr" and isinstance(value, float) \
-                    else f"{value:.1f}" if key == "epoch_seconds" and isinstance(value, float) else _fmt(value)
-                cell = QTableWidgetItem(text + ("  ★ best" if key == "epoch" and value == best else ""))
-                self.epochs.setItem(r, c, cell)
-        self.epochs.resizeColumnsToContents()
+            _fill_conditions(self.conditions, results.per_condition)
+            self.roc.show_roc(results.roc, results.operating_point, results.threshold)
 
     # ------------------------------------------------------------ actions
     def activate(self) -> None:
-        wizard = self.wizard()
-        shown = wizard.shown_run()
+        session = self.session
+        shown = session.shown_run()
         if self.adoption is not None and not self.adoption.recommended and not self._confirm_against_advice():
             return
-        previous = wizard.models.path(shown.task) if wizard.models is not None else None
+        previous = session.models.path(shown.task) if session.models is not None else None
         try:
-            path = wizard.activate(shown)
+            path = session.activate(shown)
         except Exception as exc:  # noqa: BLE001 - one sentence in the page, the trace in the log
             self.error.show_message(f"Could not use the model: {error_sentence(exc)}")
             return
         self.previous = (shown.task, previous) if previous is not None and previous != path else None
-        self.undo_button.setText(f"Go back to {self._model_name(previous)}" if self.previous else "")
+        self.undo_button.setText(f"Go back to {self._model_name(shown.task, previous)}" if self.previous else "")
         self.undo_button.setVisible(self.previous is not None)
         self.done_label.setText(f"{path.name} is now the active {_kind(shown.task)}.")
         self.activated.emit(shown.task, str(path))
@@ -268,20 +296,19 @@ class ResultsPage(QWizardPage):
             return
         task, path = self.previous
         try:
-            self.wizard().restore_model(task, path)
+            self.session.restore_model(task, path)
         except Exception as exc:  # noqa: BLE001 - one sentence in the page, the trace in the log
             self.error.show_message(f"Could not go back: {error_sentence(exc)}")
             return
         self.previous = None
         self.undo_button.hide()
-        self.done_label.setText(f"{self._model_name(path)} is the active {_kind(task)} again.")
+        self.done_label.setText(f"{self._model_name(task, path)} is the active {_kind(task)} again.")
         self.activated.emit(task, str(path))
 
-    def _model_name(self, path: Path | None) -> str:
-        models = self.wizard().models
-        if path is None or models is None:
+    def _model_name(self, task: str, path: Path | None) -> str:
+        if path is None or self.session.models is None:
             return "the previous model"
-        return "the bundled model" if path == models.store.bundled_path(self.wizard().shown_run().task) else path.name
+        return self.session.model_name(task, path)
 
     def _save_as(self, target, title: str, default_name: str, file_filter: str, write) -> Path | None:
         """Ask where to save unless `target` is given; `write(target)` returns the written path or None."""
@@ -295,7 +322,7 @@ class ResultsPage(QWizardPage):
         return path
 
     def save_model(self, target=None) -> Path | None:
-        shown = self.wizard().shown_run()
+        shown = self.session.shown_run()
 
         def write(target) -> Path:
             shutil.copyfile(shown.best_path, target)
@@ -304,14 +331,14 @@ class ResultsPage(QWizardPage):
         return self._save_as(target, "Save model as", f"{shown.name}.pt", "Checkpoints (*.pt)", write)
 
     def open_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.wizard().shown_run().path)))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.shown_run().path)))
 
     def save_charts(self, target=None) -> Path | None:
-        charts = self.wizard().training_page.charts
+        charts = self.charts
         return self._save_as(target, "Save charts", "training-charts.png", "PNG images (*.png)",
                              lambda target: Path(target) if charts.save_png(target) else None)
 
     def save_metrics(self, target=None) -> Path | None:
-        shown = self.wizard().shown_run()
+        shown = self.session.shown_run()
         return self._save_as(target, "Save metrics", f"{shown.name}-metrics.csv", "CSV (*.csv)",
                              lambda target: write_metrics_csv(target, shown.history))

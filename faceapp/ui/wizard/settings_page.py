@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -55,13 +56,28 @@ def _row(*widgets) -> QWidget:
 
 
 class SettingsPage(QWizardPage):
-    def __init__(self, pool, parent=None):
+    estimated = Signal(object)  # the measured Estimate of an epoch with these settings
+
+    def __init__(self, pool, session, parent=None):
         super().__init__(parent)
+        self.session = session  # WizardSession
         self.setTitle("Settings")
         self.setButtonText(QWizard.WizardButton.NextButton, "Start training")
+        self.last_estimate = None
+        self._loading = False
+        self._build_fields()
+        self._build_layout()
+        self._connect_fields()
+        self.runner = LatestRunner(pool, debounce_ms=0, parent=self)
+        self.runner.result.connect(self._estimated)
+        self.runner.errored.connect(lambda e: self.estimate_label.setText(error_sentence(e.exception, e.message)))
+        self.runner.busy_changed.connect(lambda busy: self.estimate_button.setEnabled(not busy))
+
+    def _build_fields(self) -> None:
         self.epochs, self.batch_size = _spin(1, 1000), _spin(1, 4096)
         self.input_size, self.patience = _spin(32, 512, 16), _spin(0, 100, special="off")
         self.seed, self.max_batches = _spin(0, 2**31 - 1), _spin(0, 10**7, special="all")
+        self.max_batches.setToolTip("A cap for quick trials; 'all' trains on every image each epoch")
         self.pairs_per_epoch, self.val_pairs = _spin(16, 10**7, 500), _spin(16, 10**6, 100)
         self.lr = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1.0, singleStep=0.0001)
         self.lr.setMaximumWidth(FIELD_WIDTH)
@@ -78,16 +94,11 @@ class SettingsPage(QWizardPage):
             self.device.addItem(label, value)
         self.device.setMaximumWidth(3 * FIELD_WIDTH)
         self.out_dir = QLineEdit()
-        out_browse = QPushButton("Browse…", clicked=self._choose_out_dir)
-        self.weights_note, self.error = Notice(), ErrorLabel()
-        self.resume_note = QLabel()
-        self.resume_note.setWordWrap(True)
-        self.estimate_button = QPushButton("Measure time per epoch", clicked=self.measure)
-        self.estimate_label = QLabel("Runs a few real batches with these settings.")
-        self.estimate_label.setStyleSheet(f"color: {MUTED};")
-        self.estimate_label.setWordWrap(True)
+
+    def _build_layout(self) -> None:
         defaults = QPushButton("Suggested settings", clicked=self.suggest)
         defaults.setToolTip("Sensible values for this task on the chosen device")
+        out_browse = QPushButton("Browse…", clicked=self._choose_out_dir)
         self.form = QFormLayout()
         for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size), ("Learning rate", self.lr),
                               ("Input size (px)", self.input_size), ("Start from", _row(self.start, defaults)),
@@ -97,17 +108,25 @@ class SettingsPage(QWizardPage):
                               ("Batches per epoch", self.max_batches), ("Pairs per epoch", self.pairs_per_epoch),
                               ("Validation pairs", self.val_pairs), ("Save runs in", _row(self.out_dir, out_browse))):
             self.form.addRow(label, widget)
-        self.max_batches.setToolTip("A cap for quick trials; 'all' trains on every image each epoch")
+        self.weights_note, self.error = Notice(), ErrorLabel()
+        self.resume_note = QLabel()
+        self.resume_note.setWordWrap(True)
+        self.estimate_button = QPushButton("Measure time per epoch", clicked=self.measure)
+        self.estimate_label = QLabel("Runs a few real batches with these settings.")
+        self.estimate_label.setStyleSheet(f"color: {MUTED};")
+        self.estimate_label.setWordWrap(True)
+        estimate = QHBoxLayout()
+        estimate.addWidget(self.estimate_button)
+        estimate.addWidget(self.estimate_label, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.resume_note)
         layout.addLayout(self.form)
         layout.addWidget(self.weights_note)
         layout.addWidget(self.error)
-        estimate = QHBoxLayout()
-        estimate.addWidget(self.estimate_button)
-        estimate.addWidget(self.estimate_label, 1)
         layout.addLayout(estimate)
         layout.addStretch(1)
+
+    def _connect_fields(self) -> None:
         self.start.currentIndexChanged.connect(self._start_changed)
         for box in (self.epochs, self.batch_size, self.input_size, self.patience, self.seed, self.max_batches,
                     self.pairs_per_epoch, self.val_pairs, self.lr):
@@ -117,36 +136,30 @@ class SettingsPage(QWizardPage):
         for check in (self.freeze, self.crop):
             check.toggled.connect(self._changed)
         self.device.currentIndexChanged.connect(self._changed)
-        self.runner = LatestRunner(pool, debounce_ms=0, parent=self)
-        self.runner.result.connect(self._estimated)
-        self.runner.errored.connect(lambda e: self.estimate_label.setText(error_sentence(e.exception, e.message)))
-        self.runner.busy_changed.connect(lambda busy: self.estimate_button.setEnabled(not busy))
-        self.last_estimate = None
-        self._loading = False
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
-        wizard = self.wizard()
-        task, resume = wizard.state.task, wizard.state.resume
+        session = self.session
+        task, resume = session.state.task, session.state.resume
         self.setSubTitle(f"Training the {'gender classifier' if task == 'gender' else 'face matcher'} on "
-                         f"{wizard.state.folder}.")
+                         f"{session.state.folder}.")
         for row in (self.pairs_per_epoch, self.val_pairs):
             self.form.setRowVisible(row, task == "matcher")
         self.resume_note.setText(f"Resuming <b>{resume.name}</b> after epoch {resume.epochs_done}: the settings are "
                                  "the run's own; raise the epochs to train longer." if resume else "")
         self.resume_note.setVisible(resume is not None)
-        self.out_dir.setText(wizard.out_dir())
-        self.fill(wizard.base_config())
+        self.out_dir.setText(session.out_dir())
+        self.fill(session.base_config())
         self.estimate_label.setText("Runs a few real batches with these settings.")
 
     def isComplete(self) -> bool:  # noqa: N802
         return self.problem() is None
 
     def validatePage(self) -> bool:  # noqa: N802
-        wizard = self.wizard()
-        wizard.state.config = self.config()
-        wizard.memory.set_settings(wizard.state.task, wizard.state.config)
-        wizard.memory.set_out_dir(self.out_dir.text().strip())
+        state, memory = self.session.state, self.session.memory
+        state.config = self.config()
+        memory.set_settings(state.task, state.config)
+        memory.set_out_dir(self.out_dir.text().strip())
         return True
 
     # ------------------------------------------------------------ fields <-> config
@@ -170,29 +183,28 @@ class SettingsPage(QWizardPage):
         """The TrainConfig these fields describe (raises ValueError for an impossible combination)."""
         from training.config import TrainConfig
 
-        wizard = self.wizard()
+        session = self.session
         kind = self.start.currentData()
         values = {name: getattr(self, name).value() for name in (
             "epochs", "batch_size", "input_size", "patience", "seed", "max_batches", "pairs_per_epoch", "val_pairs")}
         values.update(lr=self.lr.value(), start=self.start_file.text().strip() if kind == "file" else kind,
                       freeze_backbone=self.freeze.isChecked(), crop_faces=self.crop.isChecked(),
-                      device=self.device.currentData(), out_dir=self.out_dir.text().strip() or wizard.out_dir())
-        base = wizard.base_config().to_dict()
-        if wizard.state.resume is not None:
-            values["resume"] = str(wizard.state.resume.path)
-        return TrainConfig.from_dict({**base, **values, **wizard.overrides})
+                      device=self.device.currentData(), out_dir=self.out_dir.text().strip() or session.out_dir())
+        base = session.base_config().to_dict()
+        if session.state.resume is not None:
+            values["resume"] = str(session.state.resume.path)
+        return TrainConfig.from_dict({**base, **values, **session.overrides})
 
     def problem(self) -> str | None:
         """Why training cannot start with these settings, or None."""
-        wizard = self.wizard()
-        if wizard is None:
+        if self.wizard() is None:  # not in the wizard yet
             return None
-        kind, task = self.start.currentData(), wizard.state.task
+        kind, task = self.start.currentData(), self.session.state.task
         if kind == "imagenet" and imagenet_problem(task):
             return "ImageNet weights are not available on this computer (see above); start from scratch or a file."
         if kind == "file" and not Path(self.start_file.text().strip()).is_file():
             return "Choose the weights file to start from."
-        resume = wizard.state.resume
+        resume = self.session.state.resume
         if resume is not None and self.epochs.value() <= resume.epochs_done:
             return f"The run already has {resume.epochs_done} epochs; set more epochs to continue it."
         try:
@@ -207,7 +219,7 @@ class SettingsPage(QWizardPage):
         self.form.setRowVisible(self.file_row, kind == "file")
         if not self._loading:
             self.freeze.setChecked(kind == "imagenet")
-        problem = imagenet_problem(self.wizard().state.task) if self.wizard() and kind == "imagenet" else None
+        problem = imagenet_problem(self.session.state.task) if self.wizard() and kind == "imagenet" else None
         self.weights_note.show_message(f"<b>No ImageNet weights here.</b> {problem}" if problem else None)
         self._changed()
 
@@ -224,7 +236,7 @@ class SettingsPage(QWizardPage):
             device_type = resolve_device(self.device.currentData()).type
         except (RuntimeError, ValueError):
             device_type = "cpu"
-        config = suggested_config(self.wizard().state.task, device_type)
+        config = suggested_config(self.session.state.task, device_type)
         config.device = self.device.currentData()
         self.fill(config)
 
@@ -234,11 +246,12 @@ class SettingsPage(QWizardPage):
             self.estimate_label.setText(problem)
             return
         self.estimate_label.setText("Measuring a few real batches…")
-        wizard = self.wizard()
-        self.runner.submit(estimate_job, wizard.state.task, [wizard.state.folder], self.config())
+        state = self.session.state
+        self.runner.submit(estimate_job, state.task, [state.folder], self.config())
 
     def _estimated(self, estimate) -> None:
         self.last_estimate = estimate
+        self.estimated.emit(estimate)
         self.estimate_label.setText(
             f"≈ {format_eta(estimate.seconds_per_epoch)} per epoch on {estimate.device}: {estimate.train_batches:,} "
             f"batches × {estimate.seconds_per_batch:.2f} s + validation {format_eta(estimate.validation_seconds)} "

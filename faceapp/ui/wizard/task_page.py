@@ -23,8 +23,9 @@ TASKS = {
 
 
 class TaskPage(QWizardPage):
-    def __init__(self, parent=None):
+    def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.session = session  # WizardSession
         self.setTitle("What do you want to train?")
         self.setSubTitle("Both models train with the same code as the command line (python -m training), "
                          "on the GPU when there is one and on the CPU otherwise.")
@@ -52,7 +53,7 @@ class TaskPage(QWizardPage):
         return next(t for t, b in self.buttons.items() if b.isChecked())
 
     def initializePage(self) -> None:  # noqa: N802
-        state = self.wizard().state
+        state = self.session.state
         self.buttons[state.task].setChecked(True)
         resuming = state.resume is not None
         for task, button in self.buttons.items():
@@ -61,9 +62,9 @@ class TaskPage(QWizardPage):
                                  f"(epoch {state.resume.epochs_done})." if resuming else "")
 
     def validatePage(self) -> bool:  # noqa: N802
-        wizard = self.wizard()
-        if wizard.state.task != self.task():
-            wizard.state.task = self.task()
-            wizard.state.folder = wizard.memory.folder(self.task())
-        wizard.memory.set_task(self.task())
+        state, memory = self.session.state, self.session.memory
+        if state.task != self.task():
+            state.task = self.task()
+            state.folder = memory.folder(self.task())
+        memory.set_task(self.task())
         return True

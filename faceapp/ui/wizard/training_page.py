@@ -31,9 +31,12 @@ REASONS = {"completed": "Training finished.",
 
 class TrainingPage(QWizardPage):
     run_ended = Signal(str)  # stop reason, or "failed"
+    running_changed = Signal(bool)  # the run started, or ended
 
-    def __init__(self, run, parent=None):
+    def __init__(self, run, session, parent=None):
         super().__init__(parent)
+        self.run, self.session = run, session  # TrainingRun, WizardSession
+        self.estimate = None  # the Settings page's measured epoch, for the time left before one is done
         self.setTitle("Training")
         self.result = None
         self.info: dict = {}
@@ -82,8 +85,7 @@ class TrainingPage(QWizardPage):
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
-        wizard = self.wizard()
-        state = wizard.state
+        state = self.session.state
         self.result, self.info, self.epoch_rows = None, {}, []
         self.charts.clear(state.task)
         self.log.clear()
@@ -93,14 +95,17 @@ class TrainingPage(QWizardPage):
         self.progress.setRange(0, 0)
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel training")
-        wizard.set_training(True)
-        wizard.run.start(state.task, [state.folder], state.config, wizard.extra_callbacks)
+        self.running_changed.emit(True)
+        self.run.start(state.task, [state.folder], state.config, self.session.extra_callbacks)
 
     def isComplete(self) -> bool:  # noqa: N802
         return self.result is not None and self.result.best_path is not None
 
+    def set_estimate(self, estimate) -> None:
+        self.estimate = estimate
+
     def cancel(self) -> None:
-        self.wizard().run.cancel()
+        self.run.cancel()
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Stopping…")
         self.status.setText("Stopping after the current batch…")
@@ -113,7 +118,7 @@ class TrainingPage(QWizardPage):
         self.status.setText(f"Training on {info['device']}{' with mixed precision' if info['amp'] else ''}…")
         self.detail.setText(f"Run folder: {info['run_dir']}")
         if info.get("start_epoch", 1) > 1:  # resumed: show the epochs already done
-            selection = self.wizard().selection()
+            selection = self.session.selection()
             for row in read_history(info["run_dir"])[: info["start_epoch"] - 1]:
                 self.epoch_rows.append(row)
                 self.charts.add_epoch({**row, "selection": selection}, self._best(selection))
@@ -138,7 +143,7 @@ class TrainingPage(QWizardPage):
         per_epoch = sum(measured) / len(measured) if measured else since / last["batch"] * last["batches"]
         unknown = ""
         if not measured:  # validation comes after the batches: take it from the Settings page's measurement
-            estimate = self.wizard().settings_page.last_estimate
+            estimate = self.estimate
             per_epoch += estimate.validation_seconds if estimate is not None else 0.0
             unknown = "" if estimate is not None else " plus validation"
         left = (1 - last["batch"] / last["batches"]) * per_epoch + (self.info["epochs"] - last["epoch"]) * per_epoch
@@ -154,7 +159,7 @@ class TrainingPage(QWizardPage):
         self.detail.setText(f"Epoch {info['epoch']} took {info['epoch_seconds']:.1f} s · {name} {info[selection]:.3f}"
                             f" · best {best[selection]:.3f} (epoch {best['epoch']}) · run folder "
                             f"{self.info.get('run_dir', '')}")
-        patience = self.wizard().state.config.patience
+        patience = self.session.state.config.patience
         stale = info["epoch"] - best["epoch"]
         if patience and 0 < stale < patience:
             self.notice.show_message(f"No improvement for {stale} epoch{'s' if stale > 1 else ''}; training stops "
@@ -163,17 +168,17 @@ class TrainingPage(QWizardPage):
             self.notice.show_message(None)
 
     def _best(self, selection: str) -> dict | None:
-        return best_epoch(self.epoch_rows, selection, self.wizard().state.config.min_delta)
+        return best_epoch(self.epoch_rows, selection, self.session.state.config.min_delta)
 
     def _finished(self, result) -> None:
         self.result = result
-        self.wizard().state.result = result
+        self.session.state.result = result
         text = REASONS.get(result.stop_reason, result.stop_reason)
         if result.best_path is None:
             text += " No epoch was completed, so there is no model to keep."
         else:
             best = result.best_metrics
-            selection = self.wizard().selection()
+            selection = self.session.selection()
             text += (f" The best model (epoch {best.get('epoch')}, {SCORE_NAMES.get(selection, selection)} "
                      f"{best.get(selection, float('nan')):.3f}) is saved as {result.best_path}.")
         self.notice.show_message(html.escape(text))
@@ -191,5 +196,5 @@ class TrainingPage(QWizardPage):
         self.cancel_button.setText("Cancel training")
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
-        self.wizard().set_training(False)
+        self.running_changed.emit(False)
         self.completeChanged.emit()
