@@ -660,7 +660,7 @@ def test_the_slider_says_what_each_threshold_costs_in_errors(make_window, model_
 
 
 def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
-    from faceapp.ui.panels.models_panel import _error_rates
+    from faceapp.ui.panels.model_details import _error_rates
     from training.error_rates import ScoreHistograms
 
     rates = ScoreHistograms.from_scores(genuine=[0.9] * 90 + [0.3] * 10, impostor=[0.1] * 997 + [0.7] * 3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from pathlib import Path
 
@@ -24,10 +23,8 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.messages import user_message
 from faceapp.core.model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelEntry
+from faceapp.ui.panels.model_details import describe_entry
 from faceapp.ui.workers import GeneratorWorker, WorkerPool
-from training.calibration import valid_level
-from training.error_rates import ScoreHistograms, one_in
-from training.metrics import class_gaps
 
 log = logging.getLogger(__name__)
 ERROR_STYLE = ("QLabel { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
@@ -47,90 +44,18 @@ def available_devices() -> list[tuple[str, str]]:
     return devices
 
 
-def _error_rates(histograms, threshold: float) -> str:
-    rates = ScoreHistograms.from_dict(histograms)
-    if rates is None:
-        return "not stored with this model"
-    far, frr = rates.false_match_rate(threshold), rates.false_non_match_rate(threshold)
-    return (f"at the threshold, strangers accepted {one_in(far)} ({100 * far:.2f} %), same person rejected "
-            f"{100 * frr:.1f} % ({rates.impostor_pairs:,} impostor and {rates.genuine_pairs:,} genuine "
-            "validation pairs)")
-
-
-def _per_class(metrics: dict) -> str:
-    """Each class's recall and precision side by side, and the gap between the classes."""
-    # `where` is read after the loop, which breaks at the first split that has per-class figures
-    for key, where in (("test_per_class", "held-out test set"), ("val_per_class", "validation split")):  # noqa: B007
-        per_class = metrics.get(key)
-        if isinstance(per_class, dict) and per_class:
-            break
-    else:
-        recalls = {k[len("val_recall_"):]: v for k, v in metrics.items() if k.startswith("val_recall_")}
-        if not recalls:
-            return "not stored with this model"
-        return " · ".join(f"{name} recall {v:.1%}" for name, v in recalls.items()) + " (validation split)"
-    parts = [f"{name} recall {st['recall']:.1%}, precision {st['precision']:.1%}" for name, st in per_class.items()]
-    gaps = class_gaps(per_class)
-    if gaps:
-        parts.append(f"gap {100 * gaps['recall']['gap']:.1f} points in recall, "
-                     f"{100 * gaps['precision']['gap']:.1f} in precision")
-    return " · ".join(parts) + f" ({where})"
-
-
-def _calibration(summary: dict) -> str:
-    """Whether the confidences are calibrated, how well, and the suggested "uncertain below" level."""
-    temperature = summary.get("temperature")
-    calibration = (summary.get("metrics") or {}).get("val_calibration")
-    if not isinstance(temperature, float) or not isinstance(calibration, dict):
-        return "not calibrated: confidences are as trained"
-    text = (f"calibrated (temperature {temperature:.2f}); on validation photos the expected calibration error "
-            f"went from {calibration['before']['ece']:.3f} to {calibration['after']['ece']:.3f}")
-    level = valid_level(summary.get("uncertain_below"))
-    return text + (f"; suggests 'uncertain below' {level:.0%}" if level is not None else "")
-
-
-def describe_entry(entry: ModelEntry) -> str:
-    """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
-    if entry.summary is None:
-        reason = html.escape(entry.error or "")
-        return f"<b>{html.escape(entry.name)}</b><br><span style='color:#c62828'>{reason}</span>"
-    s = entry.summary
-    rows = [("Architecture", s.get("arch")), ("Classes", ", ".join(s.get("classes") or [])),
-            ("Input size", f"{s.get('input_size')} px")]
-    if s.get("task") == "matcher":
-        threshold = float(s.get("threshold") or 0)
-        rows.append(("Threshold", f"{threshold:.3f}"))
-        rows.append(("Error rates", _error_rates(s.get("score_histograms"), threshold)))
-        rows.append(("Embedding", s.get("embedding_dim")))
-    metrics = s.get("metrics") or {}
-    if s.get("task") == "gender":
-        rows.append(("Per class", _per_class(metrics)))
-        rows.append(("Confidence", _calibration(s)))
-    scalars = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float, str))]
-    shown = [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in scalars[:6]]
-    rows += [("Metrics", ", ".join(shown) or "—"), ("Trained", s.get("created") or "unknown"),
-             ("Epochs", s.get("epochs_trained") or s.get("epoch")), ("Data", s.get("train_data") or "not recorded"),
-             ("Framing", _framing(s.get("framing"))),
-             ("Versions", ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items()) or "—"),
-             ("File", str(entry.path))]
-    body = "".join(f"<tr><td style='color:gray;padding-right:8px'>{k}</td><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in rows)
-    state = " — <b style='color:#2e7d32'>active</b>" if entry.active else ""
-    return f"<b>{html.escape(entry.name)}</b>{state}<table>{body}</table>"
-
-
-def _framing(framing) -> str:
-    if not isinstance(framing, dict):
-        return "default"
-    return ", ".join(f"{k} {v}" for k, v in framing.items())
-
-
 class TaskBox(QGroupBox):
-    """One task's models: a list, the selected model's details, and Import / Set active / Remove."""
+    """One task's models: a list, the selected model's details, and Import / Set active / Remove, which the
+    page carries out (it owns the model folder's changes and the import job)."""
 
-    def __init__(self, panel: "ModelsPanel", task: str):
-        super().__init__(TASK_TITLES[task])
-        self.panel, self.task = panel, task
+    import_requested = Signal(str, str)  # path, task
+    activate_requested = Signal(str, object)  # task, ModelEntry
+    remove_requested = Signal(str, object)  # task, ModelEntry (the user has said yes)
+
+    def __init__(self, task: str, models, settings, parent: QWidget | None = None):
+        super().__init__(TASK_TITLES[task], parent)
+        self.task, self.models, self.settings = task, models, settings
+        self.busy = False  # an import job runs: it also writes the model folder
         self.list = QListWidget()
         self.list.setMaximumHeight(110)
         self.list.currentItemChanged.connect(lambda *_: self.show_details())
@@ -152,7 +77,7 @@ class TaskBox(QGroupBox):
         layout.addLayout(buttons)
 
     def entries(self) -> list[ModelEntry]:
-        return self.panel.store.entries(self.task)
+        return self.models.store.entries(self.task)
 
     def reload(self) -> None:
         selected = self.selected()
@@ -175,7 +100,7 @@ class TaskBox(QGroupBox):
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
     def show_details(self) -> None:
-        if not self.panel.models.ready:  # reading the files imports torch: the warm-up does it first
+        if not self.models.ready:  # reading the files imports torch: the warm-up does it first
             self.details.setText("<p>Loading models…</p>")
             for button in (self.import_button, self.activate_button, self.remove_button):
                 button.setEnabled(False)
@@ -188,24 +113,23 @@ class TaskBox(QGroupBox):
                 f"or train one from a terminal:</p><p><code>{TRAIN_COMMANDS[self.task]}</code></p>")
         else:
             self.details.setText(describe_entry(entry))
-        idle = self.panel.importing is None  # the import job also writes the model folder
+        idle = not self.busy
         self.import_button.setEnabled(idle)
         self.activate_button.setEnabled(idle and entry is not None and not entry.active and entry.error is None)
         self.remove_button.setEnabled(idle and entry is not None and entry.source == "user")
 
     def choose_file(self) -> None:
-        start = self.panel.settings.get("models/last_folder")
+        start = self.settings.get("models/last_folder")
         path, _ = QFileDialog.getOpenFileName(self, f"Import a {TASK_TITLES[self.task].lower()}", start,
                                               "FaceApp checkpoints (*.pt);;All files (*)")
         if path:
-            self.panel.settings.set("models/last_folder", str(Path(path).parent))
-            self.panel.import_file(path, self.task)
+            self.settings.set("models/last_folder", str(Path(path).parent))
+            self.import_requested.emit(path, self.task)
 
     def activate_selected(self) -> None:
         entry = self.selected()
         if entry is not None:
-            self.panel.run_change(lambda: self.panel.store.activate(self.task, entry.path),
-                                  f"{entry.name} is now the active {TASK_TITLES[self.task].lower()}.")
+            self.activate_requested.emit(self.task, entry)
 
     def remove_selected(self) -> None:
         entry = self.selected()
@@ -213,7 +137,7 @@ class TaskBox(QGroupBox):
             return
         answer = QMessageBox.question(self, "Remove model?", f"Delete {entry.name} from the model folder?")
         if answer == QMessageBox.StandardButton.Yes:
-            self.panel.run_change(lambda: self.panel.store.remove(self.task, entry.path), f"Removed {entry.name}.")
+            self.remove_requested.emit(self.task, entry)
 
 
 class ModelsPanel(QWidget):
@@ -248,9 +172,12 @@ class ModelsPanel(QWidget):
             device_row.addWidget(w)
         device_row.addStretch(1)
         device_row.addWidget(open_folder)
-        self.boxes = {task: TaskBox(self, task) for task in TASKS}
+        self.boxes = {task: TaskBox(task, models, settings) for task in TASKS}
         row = QHBoxLayout()
         for box in self.boxes.values():
+            box.import_requested.connect(self.import_file)
+            box.activate_requested.connect(self._activate)
+            box.remove_requested.connect(self._remove)
             row.addWidget(box, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -336,8 +263,16 @@ class ModelsPanel(QWidget):
     def _show_busy(self) -> None:
         """Reflect `importing` in the buttons (Import, Set active and Remove wait for the job) and the cursor."""
         for box in self.boxes.values():
+            box.busy = self.importing is not None
             box.show_details()
         self.setCursor(Qt.CursorShape.ArrowCursor if self.importing is None else Qt.CursorShape.BusyCursor)
+
+    def _activate(self, task: str, entry: ModelEntry) -> None:
+        self.run_change(lambda: self.store.activate(task, entry.path),
+                        f"{entry.name} is now the active {TASK_TITLES[task].lower()}.")
+
+    def _remove(self, task: str, entry: ModelEntry) -> None:
+        self.run_change(lambda: self.store.remove(task, entry.path), f"Removed {entry.name}.")
 
     def run_change(self, change, success: str) -> bool:
         """A quick change of the model folder on the GUI thread (activate, remove)."""
