@@ -158,3 +158,27 @@ def test_stored_genuine_scores_are_a_sample_of_each_person_so_no_one_dominates(b
     capped = setup.score_histograms(threading.Event(), per_person=3)
     assert capped.genuine_pairs == 3 * len(photos) and capped.impostor_pairs == full.impostor_pairs
     assert "at most 3 per person" in capped.source
+
+
+def test_a_bank_keeps_its_framing_and_training_from_it_writes_that_framing(bank_files, tmp_path):
+    """An aligned BlazeFace bank stores its framing block; a run at another frame scale records the same
+    framing moved to that scale; a bank from before framings loads as Haar; asking for another finder than
+    the bank's is refused."""
+    from training.framing import Framing, default_eyes
+
+    path, teacher, photos, _ = bank_files
+    assert FaceBank.load(path).framing == {"detector": "haar", "frame_scale": 0.63}
+    aligned, _ = build_bank(photos[:12], size=24, frame_scale=0.63, copies=1, seed=5, processes=1,
+                            framing=Framing.blazeface())
+    assert aligned.framing == Framing.blazeface(0.63).to_dict()
+    saved = aligned.save(tmp_path / "aligned.npz")
+    assert FaceBank.load(saved).framing == aligned.framing and aligned.subset([0, 1]).framing == aligned.framing
+    setup = BankMatcherSetup(saved, _config(teacher), torch.device("cpu"), lambda m: None)
+    assert setup.framing.detector == "blazeface"
+    assert setup.framing.eyes == pytest.approx(np.array(default_eyes(0.7)), abs=2e-4)
+    with pytest.raises(DataError, match="cropped with Haar"):
+        BankMatcherSetup(path, _config(teacher, face_detector="blazeface"), torch.device("cpu"), lambda m: None)
+    with np.load(path) as data:  # a bank written before framings were stored
+        old = {name: data[name] for name in data.files if name != "framing"}
+    np.savez(tmp_path / "old.npz", **old)
+    assert FaceBank.load(tmp_path / "old.npz").framing == {"detector": "haar", "frame_scale": 0.63}

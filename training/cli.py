@@ -61,6 +61,10 @@ HELP = {
                          "similarities against the teacher's)",
     "crop_faces": "find the face in each photo and crop it the way the app will (turn off for ready-made crops)",
     "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
+    "face_detector": "face finder, written into the checkpoint's framing so the app and the benchmarks crop "
+                     "alike: haar (the cascade) or blazeface (a CNN with landmarks; Haar when it finds nothing)",
+    "align_faces": "with --face-detector blazeface: turn and scale each crop so the eyes land on fixed places "
+                   "(a similarity transform from the eye keypoints) instead of cropping around the box",
 }
 GENDER_ONLY = {"minority_augmentation", "distort_prob"}
 MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
@@ -76,7 +80,8 @@ def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
-        if f.name in ("freeze_backbone", "amp", "minority_augmentation", "crop_faces", "compile"):
+        if f.name in ("freeze_backbone", "amp", "minority_augmentation", "crop_faces", "compile",
+                      "align_faces"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=HELP[f.name])
         else:
             kind = type(value) if value is not None else str

@@ -58,6 +58,8 @@ class TrainConfig:
     # face framing of the training photos (see training/faces.py); stored in checkpoints
     frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
     crop_faces: bool = True  # find the face in each photo and crop it as the app will; off for ready crops
+    face_detector: str = "haar"  # haar | blazeface: the finder written into the checkpoint's framing block
+    align_faces: bool = False  # blazeface only: turn and scale each crop to put the eyes at fixed places
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -69,6 +71,10 @@ class TrainConfig:
             raise ValueError("val_fraction must be between 0 and 0.9")
         if not 1 <= self.min_severity <= self.max_severity <= 5:
             raise ValueError("severities must satisfy 1 <= min_severity <= max_severity <= 5")
+        if self.face_detector not in ("haar", "blazeface"):
+            raise ValueError(f"unknown face detector {self.face_detector!r}; choose haar or blazeface")
+        if self.align_faces and self.face_detector != "blazeface":
+            raise ValueError("aligning faces needs the eye keypoints of face_detector 'blazeface'")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

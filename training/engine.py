@@ -116,7 +116,7 @@ def _fit(task, data, config, callbacks, stop) -> FitResult:
         config.save_json(run.path / "config.json")
     meta = dict(task=task, input_size=config.input_size,
                 normalization={"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-                framing={"detector": "haar", "frame_scale": setup.frame_scale})
+                framing=setup.framing.to_dict())
     info = {"task": task, "device": str(device), "amp": step.use_amp, "epochs": config.epochs,
             "batches": steps, "run_dir": str(run_path), "description": setup.description(),
             "skipped": list(setup.skipped), "start_epoch": start_epoch}

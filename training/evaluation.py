@@ -11,7 +11,6 @@ from .calibration import FALLBACK_UNCERTAIN_BELOW, expected_calibration_error, f
 from .data.datasets import face_cropper, load_probe
 from .data.gender import Item
 from .data.pairs import Pair
-from .faces import frame_scale_of
 from .imaging import ImageLoadError, load_image
 from .metrics import classification_metrics, verification_metrics
 
@@ -23,10 +22,9 @@ def _chunks(seq, size):
 
 def model_cropper(model, crop_faces: bool = True):
     """The face crop a checkpoint was trained with (its stored framing), as `image -> image`, or None."""
-    framing = getattr(model, "framing", None) or {}
-    if not crop_faces or framing.get("detector", "haar") != "haar":
+    if not crop_faces:
         return None
-    return face_cropper(True, frame_scale_of(framing))
+    return face_cropper(True, getattr(model, "framing", None) or {})
 
 
 def evaluate_gender(classifier, items: list[Item], batch_size: int = 64, transform: Callable | None = None,

@@ -42,6 +42,7 @@ CASCADE_ENV = "FACEAPP_HAAR_CASCADE"
 DEFAULT_FRAME_SCALE = 0.464
 HAAR_TO_FRAME = DEFAULT_FRAME_SCALE  # the same number, under the name that says what it measures
 _HAAR_WINDOW = 24  # the cascade's training window: nothing smaller can be detected
+MIN_FACE_SIDE = _HAAR_WINDOW  # an image with a shorter side than this holds no face worth a crop
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,22 @@ class FaceBox:
 
 @dataclass
 class FaceCrop:
-    """What `find_and_crop` hands to a model, plus what the app shows about how it was obtained."""
+    """What `find_and_crop` hands to a model, plus what the app shows about how it was obtained.
+
+    `finder` names what found `box` ("haar", "blazeface"; "" when there is no box); `score` and
+    `keypoints` (BlazeFace's 6 landmarks, `training.detectors.detection.KEYPOINT_NAMES` order, image
+    pixels) are None where the finder gives none; `aligned` says the crop was turned and scaled to put
+    the eyes where the framing wants them (`training.framing`)."""
 
     image: Image.Image
     box: FaceBox | None
     faces_found: int
     fallback: bool
     note: str
+    finder: str = ""
+    score: float | None = None
+    keypoints: tuple[tuple[float, float], ...] | None = None
+    aligned: bool = False
 
 
 def cascade_path() -> Path:
@@ -157,6 +167,31 @@ def detect_faces(image) -> list[FaceBox]:
     if not len(found):
         found = _run_pass(gray, _FULL)
     return _boxes(found, height, width)
+
+
+def detect_every_face(image) -> list[FaceBox]:
+    """Every face in `image`, largest first: both passes always run (the full one finds the smaller faces
+    of a group photo that `detect_faces` skips once the coarse pass found one); a full-pass box that
+    overlaps a coarse one by more than a third (IoU) is the same face and is dropped."""
+    gray = _gray(image)
+    height, width = gray.shape
+    if min(height, width) < _HAAR_WINDOW:
+        return []
+    coarse = _run_pass(gray, _COARSE)
+    kept = list(coarse)
+    for box in _run_pass(gray, _FULL):
+        if all(_iou(box, other) <= 1 / 3 for other in kept):
+            kept.append(box)
+    return _boxes(np.asarray(kept, dtype=np.float64).reshape(-1, 4), height, width)
+
+
+def _iou(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(0.0, w) * max(0.0, h)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _run_pass(gray: np.ndarray, scan: _Pass, calibrated: bool = True) -> np.ndarray:
@@ -268,7 +303,7 @@ def find_and_crop(image, frame_scale: float = DEFAULT_FRAME_SCALE, assume_crop: 
     if not boxes:
         return FaceCrop(whole, None, 0, True, "no face found; used the whole image")
     note = "face found" if len(boxes) == 1 else f"{len(boxes)} faces found; used the largest"
-    return FaceCrop(crop_face(whole, boxes[0], frame_scale), boxes[0], len(boxes), False, note)
+    return FaceCrop(crop_face(whole, boxes[0], frame_scale), boxes[0], len(boxes), False, note, finder="haar")
 
 
 def measure_frame_scale(paths, raw_pass: str | None = None) -> dict:

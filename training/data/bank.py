@@ -2,9 +2,10 @@
 
 Training the matcher on the CPU is bound by the network, not the data, only when a training step costs
 no decoding, face finding or distortion. A bank does all three once: each photo is read, framed as the
-app frames it (Haar box, `frame_scale`), resized to `size` px and kept with `copies` distorted versions
-(the whole photo distorted with a condition and severity, then face-found again, as the app and the
-benchmarks see a degraded probe). Training then slices arrays in memory.
+app frames it (the framing's finder and, for BlazeFace, optional eye alignment; `frame_scale`), resized
+to `size` px and kept with `copies` distorted versions (the whole photo distorted with a condition and
+severity, then face-found again, as the app and the benchmarks see a degraded probe). Training then
+slices arrays in memory, centre-cropping to its own frame scale (`framing.at_scale`).
 
 File: one uncompressed `.npz`, read without pickle:
   clean       (N, S, S, 3) uint8        the clean crops
@@ -15,9 +16,12 @@ File: one uncompressed `.npz`, read without pickle:
   keys        (N,) str                  `<folder>/<file name>` (the teacher file's key)
   identities  (N,) str                  who is on the photo (validation pairs are split by identity)
   size, frame_scale, seed               scalars
+  framing     () str                    the framing block as JSON (`training.framing`); banks written
+                                        before it have none and were cropped with Haar at frame_scale
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
@@ -28,7 +32,7 @@ from PIL import Image
 
 from ..atomic import atomic_open
 from ..distortions import CONDITIONS, apply
-from ..faces import find_and_crop
+from ..framing import Framing, as_framing
 from ..imaging import ImageLoadError, load_image
 from .errors import DataError
 from .teacher import teacher_key
@@ -48,6 +52,10 @@ class FaceBank:
     size: int
     frame_scale: float
     seed: int = 0
+    framing: dict | None = None  # the crops' framing block at frame_scale; None: Haar (older banks)
+
+    def __post_init__(self):
+        self.framing = as_framing(self.framing or {"detector": "haar"}).at_scale(self.frame_scale).to_dict()
 
     def __len__(self) -> int:
         return len(self.clean)
@@ -64,9 +72,11 @@ class FaceBank:
                 arrays = {name: data[name] for name in ARRAYS}
                 scalars = dict(size=int(data["size"]), frame_scale=float(data["frame_scale"]),
                                seed=int(data["seed"]))
+                if "framing" in data.files:
+                    scalars["framing"] = json.loads(str(data["framing"]))
         except FileNotFoundError as exc:
             raise DataError(f"face bank {path} does not exist") from exc
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DataError(f"{path} is not a face bank (an .npz written by build_bank): {exc}") from exc
         bank = cls(**arrays, **scalars)
         bank.check()
@@ -85,13 +95,14 @@ class FaceBank:
         path = Path(path)
         with atomic_open(path, "wb") as fh:
             np.savez(fh, **{name: getattr(self, name) for name in ARRAYS},
-                     size=self.size, frame_scale=self.frame_scale, seed=self.seed)
+                     size=self.size, frame_scale=self.frame_scale, seed=self.seed,
+                     framing=np.array(json.dumps(self.framing)))
         return path
 
     def subset(self, rows) -> "FaceBank":
         rows = np.asarray(rows)
         return FaceBank(*(getattr(self, name)[rows] for name in ARRAYS), size=self.size,
-                        frame_scale=self.frame_scale, seed=self.seed)
+                        frame_scale=self.frame_scale, seed=self.seed, framing=self.framing)
 
 
 @dataclass(frozen=True)
@@ -102,10 +113,11 @@ class _Job:
     frame_scale: float
     copies: int
     seed: int
+    framing: dict
 
 
 def _crop(image: Image.Image, job: _Job) -> tuple[np.ndarray, bool]:
-    face = find_and_crop(image, job.frame_scale)
+    face = as_framing(job.framing).find_and_crop(image)
     crop = face.image.resize((job.size, job.size), resample=Image.Resampling.BICUBIC)
     return np.asarray(crop, dtype=np.uint8), face.box is not None
 
@@ -130,14 +142,18 @@ def _bank_row(job: _Job):
 
 
 def build_bank(photos: Sequence[tuple[str, str]], size: int, frame_scale: float, copies: int, seed: int = 0,
-               processes: int = 2, progress: Callable[[int, int], None] | None = None
+               processes: int = 2, progress: Callable[[int, int], None] | None = None, framing=None
                ) -> tuple[FaceBank, list[tuple[str, str]]]:
-    """Bank of `photos` ((path, identity) pairs); returns it and the (path, reason) of unreadable ones."""
+    """Bank of `photos` ((path, identity) pairs); returns it and the (path, reason) of unreadable ones.
+
+    `framing`: a framing block or `Framing` naming the finder and alignment (None: Haar); the crops are
+    made at `frame_scale` (an aligned framing's eyes move with it, `Framing.at_scale`)."""
     if copies < 1 or size < 16:
         raise ValueError("a bank needs at least one distorted copy per photo and crops of 16 px or more")
-    jobs = [_Job(i, str(path), size, frame_scale, copies, seed) for i, (path, _) in enumerate(photos)]
+    block = as_framing(framing or Framing()).at_scale(frame_scale).to_dict()
+    jobs = [_Job(i, str(path), size, frame_scale, copies, seed, block) for i, (path, _) in enumerate(photos)]
     rows, kept, skipped = [], [], []
-    with Pool(processes) as pool:
+    with Pool(processes, initializer=_one_thread) as pool:
         for done, (job, row) in enumerate(zip(jobs, pool.imap(_bank_row, jobs, chunksize=8)), 1):
             if isinstance(row, str):
                 skipped.append((job.path, row))
@@ -151,5 +167,13 @@ def build_bank(photos: Sequence[tuple[str, str]], size: int, frame_scale: float,
     clean, distorted, conditions, severities, found = (np.stack(parts) for parts in zip(*rows))
     keys = np.array([teacher_key(photos[i][0]) for i in kept])
     identities = np.array([str(photos[i][1]) for i in kept])
-    bank = FaceBank(clean, distorted, conditions, severities, found, keys, identities, size, frame_scale, seed)
+    bank = FaceBank(clean, distorted, conditions, severities, found, keys, identities, size, frame_scale, seed,
+                    framing=block)
     return bank, skipped
+
+
+def _one_thread() -> None:
+    """Worker processes share the cores: BlazeFace's torch passes run on one thread each."""
+    import torch
+
+    torch.set_num_threads(1)

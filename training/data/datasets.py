@@ -117,12 +117,20 @@ class PairDataset(Dataset):
         return sample + (torch.from_numpy(self.teacher.lookup(pair.reference)), torch.from_numpy(probe_target))
 
 
-def _crop(frame_scale: float, image: Image.Image) -> Image.Image:
-    from ..faces import find_and_crop
+def _crop(framing, image: Image.Image) -> Image.Image:
+    from ..framing import as_framing
 
-    return find_and_crop(image, frame_scale).image
+    return as_framing(framing).find_and_crop(image).image
 
 
-def face_cropper(enabled: bool, frame_scale: float):
-    """The app's face finding as a picklable function for DataLoader workers, or None when off."""
-    return partial(_crop, frame_scale) if enabled else None
+def face_cropper(enabled: bool, framing):
+    """The app's face finding as a picklable function for DataLoader workers, or None when off.
+
+    `framing`: a checkpoint framing block (dict), a `training.framing.Framing`, or a bare frame scale
+    (float: Haar at that scale, as before framings had a finder)."""
+    if not enabled:
+        return None
+    from ..framing import Framing, as_framing
+
+    block = Framing(frame_scale=float(framing)) if isinstance(framing, (int, float)) else as_framing(framing)
+    return partial(_crop, block.to_dict())

@@ -10,9 +10,12 @@ Everything is plain torch and numpy on the CPU, on the caller's thread."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -151,10 +154,36 @@ class BlazeFaceDetector:
         return self._anchor_cache[side]
 
     def run_network(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Raw (logits N x A, regressions N x A x 16) for N x S x S x 3 uint8 RGB inputs."""
+        """Raw (logits N x A, regressions N x A x 16) for N x S x S x 3 uint8 RGB inputs, on the caller's
+        thread alone (`one_thread`)."""
         x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-        with torch.inference_mode():
+        with one_thread(), torch.inference_mode():
             logits, raw = self.net(x)
         return logits.numpy(), raw.numpy()
 
 
+@contextmanager
+def one_thread():
+    """Run the block on torch's intra-op threads of 1 for the calling thread. The network's layers are too
+    small to share: on the 2-core VM under load, two OpenMP threads made a photo's detection take 380 ms
+    of wall time (190 ms CPU, mostly spinning) against 18 ms (10 ms CPU) on one, and tagging runs several
+    preparation threads beside the model anyway.
+
+    OpenMP's setting is per thread, so a model on another thread keeps its own. A worker (any thread but
+    the main one, or any thread of a child process: tagging's preparation pool, the benchmarks' probe
+    processes) is set to 1 for good: switching back and forth makes oneDNN rebuild every layer's kernels
+    (35 ms CPU a photo instead of 10). The main thread of the main process, which may run a model itself,
+    is switched for the block and back."""
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread() or multiprocessing.parent_process() is not None:
+        torch.set_num_threads(1)
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -25,6 +25,7 @@ from ..data.bank import FaceBank
 from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
 from ..error_rates import ScoreHistograms
+from ..framing import Framing, as_framing
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD
 from .losses import distillation_loss, relational_loss
@@ -83,6 +84,7 @@ class BankMatcherSetup(MatcherTask):
         if not config.teacher:
             raise DataError("training from a face bank distils a teacher: pass --teacher FILE.npz")
         self.bank = bank
+        self.framing = self._bank_framing(bank, config)
         self.crop = min(bank.size, round(bank.size * bank.frame_scale / self.frame_scale))
         if self.crop < 16:
             raise DataError(f"the bank's crops ({bank.size} px at frame {bank.frame_scale}) hold no "
@@ -107,6 +109,17 @@ class BankMatcherSetup(MatcherTask):
         self.std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
 
     # -- data
+    def _bank_framing(self, bank: FaceBank, config) -> Framing:
+        """The crops' framing is the bank's (finder, alignment), at this run's frame scale; a config that
+        asks for another finder or alignment than the bank was cropped with is refused."""
+        framing = as_framing(bank.framing).at_scale(self.frame_scale)
+        asked = (config.face_detector, bool(config.align_faces))
+        if asked != ("haar", False) and asked != (framing.detector, framing.aligned):
+            raise DataError(f"the bank was cropped with {framing.describe()}; training from it cannot give "
+                            f"{config.face_detector}{' aligned' if config.align_faces else ''} crops: build "
+                            "a bank with that framing (python -m benchmarks.bank --face-detector ... --align)")
+        return framing
+
     def _teacher_rows(self, path: str, bank: FaceBank) -> np.ndarray:
         teacher = TeacherEmbeddings.load(path)
         if teacher.dim != self.config.embedding_dim:

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 from .. import distributed
 from ..data.datasets import skip_none_collate
 from ..faces import DEFAULT_FRAME_SCALE
+from ..framing import Framing, default_eyes
 
 
 def worker_count(requested: int) -> int:
@@ -43,7 +44,10 @@ class TaskSetup:
         self.device = device
         self.log = log
         self.workers = worker_count(config.workers)
-        self.frame_scale = config.frame_scale or DEFAULT_FRAME_SCALE  # stored in checkpoints as the framing
+        self.frame_scale = config.frame_scale or DEFAULT_FRAME_SCALE
+        # stored in checkpoints as the framing block; a face-bank setup replaces it with the bank's own
+        self.framing = Framing(config.face_detector, self.frame_scale,
+                               default_eyes(self.frame_scale) if config.align_faces else None)
         self.pin = device.type == "cuda"
         self.model = None
         self.skipped: list[tuple[str, str]] = []  # unreadable files found up front

@@ -48,7 +48,7 @@ class GenderSetup(TaskSetup):
         self.sample_weights = [float(half[self.classes.index(i.label)]) for i in self.train_items]
         self.minority = self.classes[int(np.argmin(counts))]
         size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
-        self.prepare = face_cropper(config.crop_faces, self.frame_scale)
+        self.prepare = face_cropper(config.crop_faces, self.framing)
         strong = train_transform(size, mean, std, strong=True) if config.minority_augmentation else None
         self.train_set = LabeledImageDataset(self.train_items, self.classes, train_transform(size, mean, std),
                                              strong, strong_labels=[self.minority], prepare=self.prepare,

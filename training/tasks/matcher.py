@@ -69,7 +69,7 @@ class MatcherSetup(MatcherTask):
         size, mean, std = config.input_size, IMAGENET_MEAN, IMAGENET_STD
         self.train_tf = train_transform(size, mean, std)
         self.eval_tf = eval_transform(size, mean, std)
-        self.prepare = face_cropper(config.crop_faces, self.frame_scale)
+        self.prepare = face_cropper(config.crop_faces, self.framing)
         self.pair_options = dict(clean_probe_fraction=config.clean_probe_fraction,
                                  same_photo_fraction=config.same_photo_fraction,
                                  min_severity=config.min_severity, max_severity=config.max_severity)
