@@ -248,3 +248,39 @@ def test_the_console_scripts_are_declared():
     tomllib = pytest.importorskip("tomllib")
     scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["faceapp-tag"] == "faceapp.cli.tag:main" and scripts["faceapp-verify"] == "faceapp.cli.verify:main"
+
+
+def test_faces_all_writes_a_row_per_face_and_resumes_by_photo(tmp_path, gender_model, monkeypatch, capsys):
+    """--faces all: every face of a photo is a row with its face_index and box; the default stays one row."""
+    from PIL import Image
+
+    from faceapp.core import tagging
+    from training.faces import FaceBox, FaceCrop
+
+    def two_faces(image, framing, assume_crop=False):
+        return [FaceCrop(Image.new("RGB", (40, 40), "white"), FaceBox(1, 2, 30, 30), 2, False, "face 1 of 2", "haar"),
+                FaceCrop(Image.new("RGB", (20, 20), "black"), FaceBox(50, 5, 12, 12), 2, False, "face 2 of 2", "haar")]
+
+    monkeypatch.setattr(tagging, "find_faces", two_faces)
+    photos = photo_folder(tmp_path / "photos", top=3, nested=0, broken=False)["good"]
+    out = tmp_path / "faces.csv"
+    assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "--faces", "all") == 0
+    rows = csv_rows(out)
+    assert sorted((r["path"], r["face_index"], r["face_x"], r["face_w"]) for r in rows) == sorted(
+        (str(p), i, x, w) for p in photos for i, x, w in (("0", "1", "30"), ("1", "50", "12")))
+    assert "3 images, 6 faces" in capsys.readouterr().err
+    # a resumed run skips photos whose rows are there (all of a photo's rows are written at once)
+    lines = out.read_bytes().splitlines(keepends=True)
+    out.write_bytes(b"".join(lines[:3]))  # the header and the first photo's two rows
+    assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "--faces", "all", "--resume", "-q") == 0
+    assert sorted((r["path"], r["face_index"]) for r in csv_rows(out)) == sorted((r["path"], r["face_index"])
+                                                                                 for r in rows)
+    largest = tmp_path / "largest.csv"
+    assert run(tmp_path / "photos", "-o", largest, "--model", gender_model, "-q") == 0
+    assert sorted(r["face_index"] for r in csv_rows(largest)) == ["0", "0", "0"]
+
+
+def test_faces_takes_only_largest_or_all(tmp_path, gender_model, capsys):
+    with pytest.raises(SystemExit):
+        run(tmp_path, "-o", tmp_path / "x.csv", "--model", gender_model, "--faces", "some")
+    assert "invalid choice" in capsys.readouterr().err

@@ -169,11 +169,17 @@ class ResultsWriter:
             self._write_line(self._csv_line(self.columns))
 
     def write(self, result: TagResult) -> None:
+        self._write_line(self._line(result))
+
+    def write_all(self, results) -> None:
+        """Several rows (the faces of one photo) in one `write` call."""
+        self._write_line("".join(self._line(result) for result in results))
+
+    def _line(self, result: TagResult) -> str:
         if self.fmt == "csv":
             record = csv_record(result, self.uncertain_below, self.classes)
-            self._write_line(self._csv_line([record[c] for c in self.columns]))
-        else:
-            self._write_line(_json_line(result_record(result, self.uncertain_below)))
+            return self._csv_line([record[c] for c in self.columns])
+        return _json_line(result_record(result, self.uncertain_below))
 
     def close(self) -> None:
         os.fsync(self._file.fileno())  # the rows survive a power cut too, once the command has ended

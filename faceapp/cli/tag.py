@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the level the model suggests, else 60%%)")
     parser.add_argument("--assume-crop", action="store_true",
                         help="the photos are already face crops: skip face finding")
+    parser.add_argument("--faces", choices=("largest", "all"), default=defaults.faces,
+                        help="largest: one row per photo, its largest face; all: one row per face of a group "
+                             "photo (face_index 0 is the largest, with its box); a photo without a face has "
+                             "one row either way")
     parser.add_argument("--batch-size", type=_positive, default=defaults.batch_size, help="images per model call")
     parser.add_argument("--workers", type=_positive, default=defaults.workers,
                         help="threads reading photos and finding faces")
@@ -107,9 +111,14 @@ def _run(todo, classifier, options, writer: ResultsWriter, tally: "Tally", bar) 
 
     results = tag_folder((f.path for f in todo), classifier, options)
     try:
-        for result in results:
-            writer.write(result)
-            tally.add(result, options.uncertain_below)
+        for photo in _by_photo(results):
+            if len(photo) == 1:
+                writer.write(photo[0])
+            else:
+                writer.write_all(photo)  # a photo's rows in one write: --resume never finds half a photo
+            for result in photo:
+                tally.add(result, options.uncertain_below)
+            tally.photos += 1
             bar.update()
     except KeyboardInterrupt:
         return True
@@ -119,6 +128,18 @@ def _run(todo, classifier, options, writer: ResultsWriter, tally: "Tally", bar) 
         results.close()  # stops the reading threads
         bar.close()
     return False
+
+
+def _by_photo(results):
+    """Lists of consecutive results of the same photo (one per face with --faces all)."""
+    photo = []
+    for result in results:
+        if photo and result.index != photo[0].index:
+            yield photo
+            photo = []
+        photo.append(result)
+    if photo:
+        yield photo
 
 
 @dataclass
@@ -144,7 +165,8 @@ class Pending:
 class Tally:
     """Counts per label and the first few failures of this run (not every result: memory stays flat)."""
 
-    labels: Counter = field(default_factory=Counter)
+    labels: Counter = field(default_factory=Counter)  # per row: per face with --faces all
+    photos: int = 0
     failed: int = 0
     failures: list = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -212,7 +234,7 @@ def _options(args, level: float):
     from faceapp.core.tagging import TagOptions
 
     return TagOptions(assume_crop=args.assume_crop, uncertain_below=level, batch_size=args.batch_size,
-                      workers=args.workers)
+                      workers=args.workers, faces=args.faces)
 
 
 def _progress(args, past: PastRun | None):
@@ -246,10 +268,11 @@ def _report(args, tally: Tally, past: PastRun | None, todo: Pending, listing: Li
     if not args.quiet:
         seconds = time.perf_counter() - tally.started
         labels = ", ".join(f"{label} {n:,}" for label, n in sorted(tally.labels.items())) or "nothing to do"
-        rate = f" ({tally.total / seconds:.1f} images/s)" if tally.total and seconds > 0 else ""
+        rate = f" ({tally.photos / seconds:.1f} images/s)" if tally.photos and seconds > 0 else ""
         notes = [f"{todo.already:,} already in {args.output.name}" if todo.already else "", listing.skipped_text()]
         extra = "".join(f"; {n}" for n in notes if n)
-        say(PROG, f"{tally.total:,} images in {seconds:.1f} s{rate}: {labels}{extra}; results in {args.output}")
+        rows = f", {tally.total:,} faces" if tally.total != tally.photos else ""
+        say(PROG, f"{tally.photos:,} images{rows} in {seconds:.1f} s{rate}: {labels}{extra}; results in {args.output}")
     _list_failures(args, tally, failed_before)
     if interrupted:
         say(PROG, f"interrupted; every row written is whole: run again with --resume to continue {args.output}")

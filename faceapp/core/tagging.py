@@ -2,6 +2,11 @@
 
 Qt-free: the app wraps these generators in a worker; every `yield` is a progress report and a cancel
 point. Bad files and missed faces never stop a run: they become results with a reason.
+
+`TagOptions.faces` says what a photo yields: "largest" (the default) one result for its largest face,
+"all" one result per face of a group photo, largest first, each with its `face_index` (0 = the largest)
+and `face_box`; the results of one photo share its `index` and come one after the other. A photo
+without a face gives one result (whole image, flagged) either way. Exports carry face_index and box.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from faceapp import __version__
-from faceapp.core.framing import decode_side, find_face
+from faceapp.core.framing import decode_side, find_face, find_faces
 from training.atomic import atomic_open
 from training.calibration import FALLBACK_UNCERTAIN_BELOW
 from training.faces import cannot_hold_a_face
@@ -36,6 +41,9 @@ log = logging.getLogger(__name__)
 
 UNCERTAIN = "uncertain"
 ERROR = "error"
+FACES = ("largest", "all")
+
+
 @dataclass(frozen=True)
 class TagOptions:
     recursive: bool = False
@@ -45,11 +53,20 @@ class TagOptions:
     thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
     workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))  # threads reading + finding faces
     reduced_decode: bool = True  # large JPEGs decoded at 1/2-1/8 size where crops keep full resolution
+    faces: str = "largest"  # "largest": one result per photo; "all": one per face (group photos)
+
+    def __post_init__(self):
+        if self.faces not in FACES:
+            raise ValueError(f"faces must be one of {', '.join(FACES)}, got {self.faces!r}")
 
 
 @dataclass
 class TagResult:
-    """One image's outcome. `error` set means it could not be tagged (the reason is one sentence)."""
+    """One image's (or, with `TagOptions.faces == "all"`, one face's) outcome. `error` set means it could
+    not be tagged (the reason is one sentence). `face_box` (x, y, w, h), `face_keypoints` ((x, y) in
+    `training.detectors.detection.KEYPOINT_NAMES` order; BlazeFace framings only) are in the photo's own
+    pixels; `face_index` numbers the faces of one photo from 0, the largest; `face_finder` names what
+    found the face ("haar", "blazeface"; "" for the whole image)."""
 
     index: int
     path: Path
@@ -59,6 +76,10 @@ class TagResult:
     faces_found: int = 0
     face_fallback: bool = False  # no face found: the whole image was classified
     face_box: tuple[int, int, int, int] | None = None
+    face_index: int = 0
+    face_score: float | None = None
+    face_keypoints: tuple[tuple[float, float], ...] | None = None
+    face_finder: str = ""
     note: str = ""
     error: str | None = None
     unfit: str = ""  # no face found, and the image is too small or too thin to show one: never a class
@@ -106,7 +127,8 @@ def face_thumbnail(crop: Image.Image, input_size: int, size: int, resized: np.nd
 
 
 def tag_folder(paths: Iterable, classifier, options: TagOptions | None = None) -> Iterator[TagResult]:
-    """Yield one `TagResult` per path: bad files at once, good ones after each model batch (`index` keeps the order).
+    """Yield one `TagResult` per path (per face with `faces="all"`): bad files at once, good ones after each
+    model batch (`index`, the photo's place in `paths`, keeps the order).
 
     Reading, face finding, resizing to the model's input and thumbnails run on `options.workers`
     threads a bounded distance ahead of the model (PIL, OpenCV and torch release the GIL), so
@@ -118,13 +140,14 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions | None = None) -
         options = TagOptions()
     batch: list[TagResult] = []
     crops: list[np.ndarray] = []
-    for result, crop in _prepared(paths, classifier.framing, classifier.input_size, options):
-        if crop is None:
-            yield result
-            continue
-        batch.append(result)
-        crops.append(crop)
-        if len(batch) >= options.batch_size:
+    for prepared in _prepared(paths, classifier.framing, classifier.input_size, options):
+        for result, crop in prepared:  # one item per photo, or per face with options.faces == "all"
+            if crop is None:
+                yield result
+                continue
+            batch.append(result)
+            crops.append(crop)
+        if len(batch) >= options.batch_size:  # a photo's faces stay in one batch
             yield from _predict(batch, crops, classifier)
             batch, crops = [], []
     if batch:
@@ -132,8 +155,9 @@ def tag_folder(paths: Iterable, classifier, options: TagOptions | None = None) -
 
 
 def _prepared(paths: Iterable, framing, input_size: int,
-              options: TagOptions) -> Iterator[tuple[TagResult, np.ndarray | None]]:
-    """(result, model input) per path in order; None means the file could not be read (result.error says why)."""
+              options: TagOptions) -> Iterator[list[tuple[TagResult, np.ndarray | None]]]:
+    """Per path in order, a list of (result, model input): one item, or one per face with `faces="all"`;
+    None means it could not be prepared (result.error says why)."""
     min_side = decode_side(framing, input_size) if options.reduced_decode else None
 
     def work(item):
@@ -141,7 +165,7 @@ def _prepared(paths: Iterable, framing, input_size: int,
         try:
             image, factor = load_reduced(path, min_side)
         except ImageLoadError as exc:
-            return TagResult(index, Path(path), error=exc.reason), None
+            return [(TagResult(index, Path(path), error=exc.reason), None)]
         return _prepare(index, Path(path), image, framing, input_size, options, factor)
 
     numbered = enumerate(paths)
@@ -162,27 +186,42 @@ def _prepared(paths: Iterable, framing, input_size: int,
 
 
 def _prepare(index: int, path: Path, image: Image.Image, framing, input_size: int, options: TagOptions,
-             factor: float = 1.0) -> tuple[TagResult, np.ndarray | None]:
-    """Find and crop the face and resize it for the model (the thumbnail is made from that small copy);
-    `factor` maps `image`'s pixels to the photo's own (it may be decoded smaller)."""
-    result = TagResult(index, path)
+             factor: float = 1.0) -> list[tuple[TagResult, np.ndarray | None]]:
+    """Find and crop the face (or every face) and resize each for the model (thumbnails are made from that
+    small copy); `factor` maps `image`'s pixels to the photo's own (it may be decoded smaller)."""
     try:
-        found = find_face(image, framing, assume_crop=options.assume_crop)
-        crop = found.image
-        result.faces_found = int(found.faces_found)
-        result.face_fallback = bool(found.fallback)
-        box = box_tuple(found.box)
-        result.face_box = box if box is None or factor == 1.0 else tuple(round(v * factor) for v in box)
-        result.note = found.note or ""
-        if found.box is None:
-            width, height = (round(v * factor) for v in image.size)
-            result.unfit = cannot_hold_a_face(width, height)
-            result.note = f"{result.note}; {result.unfit}" if result.unfit else result.note
+        if options.faces == "all":
+            found = find_faces(image, framing, assume_crop=options.assume_crop)
+        else:
+            found = [find_face(image, framing, assume_crop=options.assume_crop)]
     except Exception as exc:  # noqa: BLE001 - a detector crash on one odd image must not end the run
         log.warning("face finding failed on %s", path, exc_info=True)
-        crop = image
-        result.face_fallback = True
-        result.note = f"face finding failed ({type(exc).__name__}); the whole image was used"
+        result = TagResult(index, path, face_fallback=True,
+                           note=f"face finding failed ({type(exc).__name__}); the whole image was used")
+        return [_model_input(result, image, input_size, options)]
+    return [_model_input(_face_result(index, path, image, face, number, factor), face.image, input_size, options)
+            for number, face in enumerate(found)]
+
+
+def _face_result(index: int, path: Path, image: Image.Image, found, number: int, factor: float) -> TagResult:
+    """The result fields of one found face (`training.faces.FaceCrop`), in the photo's own pixels."""
+    result = TagResult(index, path, faces_found=int(found.faces_found), face_fallback=bool(found.fallback),
+                       face_index=number, note=found.note or "", face_finder=found.finder or "")
+    box = box_tuple(found.box)
+    result.face_box = box if box is None or factor == 1.0 else tuple(round(v * factor) for v in box)
+    if found.score is not None:
+        result.face_score = float(found.score)
+    if found.keypoints is not None:
+        result.face_keypoints = tuple((float(x) * factor, float(y) * factor) for x, y in found.keypoints)
+    if found.box is None:
+        width, height = (round(v * factor) for v in image.size)
+        result.unfit = cannot_hold_a_face(width, height)
+        result.note = f"{result.note}; {result.unfit}" if result.unfit else result.note
+    return result
+
+
+def _model_input(result: TagResult, crop: Image.Image, input_size: int,
+                 options: TagOptions) -> tuple[TagResult, np.ndarray | None]:
     try:
         from training.transforms import model_input  # torchvision: imported by the worker, not at start-up
 
@@ -190,7 +229,7 @@ def _prepare(index: int, path: Path, image: Image.Image, framing, input_size: in
         if options.thumbnail_size > 0:
             result.thumbnail = face_thumbnail(crop, input_size, options.thumbnail_size, resized)
     except Exception as exc:  # noqa: BLE001 - e.g. MemoryError on an absurd aspect ratio: this file only
-        log.warning("could not prepare %s for the model", path, exc_info=True)
+        log.warning("could not prepare %s for the model", result.path, exc_info=True)
         result.error = f"could not be prepared for the model ({type(exc).__name__}: {exc})"
         return result, None
     return result, resized
@@ -228,7 +267,12 @@ def result_record(result: TagResult, uncertain_below: float) -> dict:
         "probabilities": {k: round(v, 6) for k, v in result.probabilities.items()},
         "faces_found": result.faces_found,
         "face_fallback": result.face_fallback,
+        "face_index": result.face_index,
         "face_box": dict(zip(("x", "y", "w", "h"), box)) if box else None,
+        "face_score": None if result.face_score is None else round(result.face_score, 4),
+        "face_finder": result.face_finder,
+        "face_keypoints": None if result.face_keypoints is None else [[round(x, 1), round(y, 1)]
+                                                                        for x, y in result.face_keypoints],
         "note": result.note,
         "error": result.error,
     }
@@ -237,18 +281,21 @@ def result_record(result: TagResult, uncertain_below: float) -> dict:
 def csv_columns(classes) -> list[str]:
     """The CSV export's header for these classes (one probability column each); `faceapp-tag` writes it too."""
     return ["path", "label", "predicted", "confidence", *[f"p_{c}" for c in classes],
-            "faces_found", "face_fallback", "face_x", "face_y", "face_w", "face_h", "note", "error"]
+            "faces_found", "face_fallback", "face_index", "face_x", "face_y", "face_w", "face_h", "face_score",
+            "face_finder", "note", "error"]
 
 
 def csv_record(result: TagResult, uncertain_below: float, classes) -> dict:
     """`result_record` flattened to `csv_columns(classes)`: the app's export and `faceapp-tag` write the same rows."""
     record = result_record(result, uncertain_below)
+    record.pop("face_keypoints")  # the JSON export's; one CSV cell per number would be 12 columns
     box = record.pop("face_box") or {}
     probabilities = record.pop("probabilities")
     record.update({f"p_{c}": probabilities.get(c, "") for c in classes})
     record.update({f"face_{k}": box.get(k, "") for k in ("x", "y", "w", "h")})
     record["predicted"] = record["predicted"] or ""
     record["error"] = record["error"] or ""
+    record["face_score"] = "" if record["face_score"] is None else record["face_score"]
     return record
 
 
