@@ -6,6 +6,10 @@ crops it and kept with `--copies` distorted versions. The bank is a copy of the 
 ignored folder (`.devdata/`), never commit it.
 
     python -m benchmarks.bank ../shared/data .devdata/bank80.npz --size 80 --frame-scale 0.63 --copies 4
+    python -m benchmarks.bank ../shared/data .devdata/bank80_aligned.npz --size 80 --frame-scale 0.63 \
+        --copies 4 --face-detector blazeface --align
+
+The bank stores its framing; a matcher trained from it records that framing at its own frame scale.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import time
 from pathlib import Path
 
 from training.data.bank import build_bank
+from training.framing import Framing
 
 from .protocols import distill_photos
 
@@ -27,10 +32,19 @@ def main(argv=None) -> int:
                    help="face-box side over crop side (default 0.63: a margin around the 0.7 framing that "
                         "training crops from)")
     p.add_argument("--copies", type=int, default=4, help="distorted copies per photo (default 4)")
+    p.add_argument("--face-detector", choices=("haar", "blazeface"), default="haar",
+                   help="face finder (default haar; blazeface falls back to Haar when it finds nothing)")
+    p.add_argument("--align", action="store_true",
+                   help="with --face-detector blazeface: turn and scale each crop so the eyes land on fixed "
+                        "places (training.framing.default_eyes at the frame scale)")
     p.add_argument("--seed", type=int, default=0, help="seed of the conditions, severities and noise")
     p.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all), for a trial")
     args = p.parse_args(argv)
+    if args.align and args.face_detector != "blazeface":
+        p.error("--align needs --face-detector blazeface (the eye keypoints)")
+    framing = Framing(args.face_detector, args.frame_scale) if args.face_detector == "haar" else \
+        Framing.blazeface(args.frame_scale, align=args.align)
     photos = [(str(path), identity) for path, identity in distill_photos(args.data)]
     if args.limit:
         photos = photos[: args.limit]
@@ -40,12 +54,13 @@ def main(argv=None) -> int:
         if done % 500 == 0 or done == total:
             print(f"{done}/{total} photos, {time.perf_counter() - start:.0f} s", flush=True)
 
-    bank, skipped = build_bank(photos, args.size, args.frame_scale, args.copies, args.seed, args.processes, progress)
+    bank, skipped = build_bank(photos, args.size, args.frame_scale, args.copies, args.seed, args.processes, progress,
+                               framing=framing)
     bank.save(args.out)
     missed = (~bank.found).sum(axis=0)
     print(f"{len(bank)} photos x (1 clean + {bank.copies} distorted) at {bank.size} px in "
           f"{time.perf_counter() - start:.0f} s -> {args.out}; no face found: {missed[0]} clean, "
-          f"{missed[1:].sum()} distorted; {len(skipped)} unreadable")
+          f"{missed[1:].sum()} distorted; {len(skipped)} unreadable; framing {bank.framing}")
     for path, reason in skipped:
         print(f"  {path}: {reason}")
     return 0

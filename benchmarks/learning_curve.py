@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from training.checkpoint import load_checkpoint
-from training.faces import find_and_crop, frame_scale_of
+from training.framing import as_framing
 from training.imaging import ImageLoadError, load_image
 from training.inference import FaceMatcher
 from training.metrics import verification_metrics
@@ -47,13 +47,13 @@ def _history(run: Path) -> list[dict]:
 def v1_crops(data: Path, framing: dict) -> tuple[list, list, np.ndarray]:
     """Face crops of every V1 reference and clean probe at `framing`, and the pairs' labels."""
     pairs = v1_pairs(data)
-    scale = frame_scale_of(framing)
+    framing = as_framing(framing)
     cache: dict[str, object] = {}
 
     def crop(path: str):
         if path not in cache:
             try:
-                cache[path] = find_and_crop(load_image(path), scale).image
+                cache[path] = framing.find_and_crop(load_image(path)).image
             except ImageLoadError:
                 cache[path] = None
         return cache[path]

@@ -5,7 +5,7 @@
 
 Exports both checkpoints (default: the bundled ones) into a temporary folder with
 `training.onnx_export`, takes `--count` photos of the V1 test identities (evenly spread, fixed order),
-crops each as the app does (`find_and_crop` at the checkpoint's own frame scale) and preprocesses it
+crops each as the app does (`find_and_crop_framed` with the checkpoint's framing) and preprocesses it
 with `batch_tensor`. Then it compares:
 
 * gender: ONNX Runtime's probabilities with `GenderClassifier.predict`'s (largest absolute difference,
@@ -41,7 +41,7 @@ from PIL import Image
 
 from benchmarks.protocols import v1_test_names
 from training.checkpoint import load_checkpoint
-from training.faces import find_and_crop
+from training.framing import find_and_crop_framed
 from training.imaging import load_image
 from training.inference import FaceMatcher, GenderClassifier
 from training.onnx_export import INPUT_NAME, export_onnx, graph_module, match_probabilities, read_metadata
@@ -58,9 +58,9 @@ def face_photos(data: Path, count: int) -> list[Path]:
     return photos[::step][:count]
 
 
-def crops(photos: list[Path], frame_scale: float) -> list:
+def crops(photos: list[Path], framing: dict) -> list:
     """The face crops the app would hand the model (the whole photo, flagged, where none is found)."""
-    return [find_and_crop(load_image(p), frame_scale).image for p in photos]
+    return [find_and_crop_framed(load_image(p), framing).image for p in photos]
 
 
 def _normalization(model) -> tuple:
@@ -127,7 +127,7 @@ def _service_batch(faces, model) -> np.ndarray:
 
 def check_gender(checkpoint: Path, onnx_path: Path, photos, threads: int) -> tuple[dict, np.ndarray]:
     classifier = GenderClassifier.load(checkpoint)
-    faces = crops(photos, classifier.framing["frame_scale"])
+    faces = crops(photos, classifier.framing)
     expected = np.array([[p.probabilities[c] for c in classifier.classes] for p in classifier.predict(faces)])
     images = batch_tensor(faces, classifier.input_size, *_normalization(classifier)).numpy()
     ort = session(onnx_path, threads)
@@ -141,7 +141,7 @@ def check_gender(checkpoint: Path, onnx_path: Path, photos, threads: int) -> tup
 
 def check_matcher(checkpoint: Path, onnx_path: Path, photos, threads: int) -> tuple[dict, np.ndarray]:
     matcher = FaceMatcher.load(checkpoint)
-    faces = crops(photos, matcher.framing["frame_scale"])
+    faces = crops(photos, matcher.framing)
     expected = matcher.embed(faces)
     images = batch_tensor(faces, matcher.input_size, *_normalization(matcher)).numpy()
     ort = session(onnx_path, threads)

@@ -2,10 +2,13 @@
 
     python -m benchmarks.run ../shared/data --json results.json
     python -m benchmarks.run ../shared/data --gender my_gender.pt --protocols g1
+    python -m benchmarks.run ../shared/data --protocols g1,v1 --conditions none --framing blazeface
 
 Prints one table per protocol (every condition at one severity) and writes all figures as JSON.
 Images go through the app's pipeline: the probe is degraded first, then the face is found and
 cropped with the checkpoint's framing (whole image when no face is found), then the model runs.
+--framing swaps the finder at the checkpoint's own frame scale (`training.framing`), to see what the
+finder alone changes for a model trained on other crops.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from tqdm import tqdm
 from training.distortions import CONDITIONS
 from training.distortions import apply as distort
 from training.evaluation import evaluate_gender, evaluate_pairs
+from training.framing import Framing, as_framing
 from training.inference import FaceMatcher, GenderClassifier
 
 from .protocols import g1_val, v1_pairs
@@ -30,6 +34,18 @@ from .stress import STRESS
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "resources" / "models"
 ALL_CONDITIONS = ("none",) + CONDITIONS
+
+
+FRAMINGS = ("checkpoint", "haar", "blazeface", "blazeface-aligned")
+
+
+def framing_override(model, mode: str) -> None:
+    """Replace a loaded model's framing by `mode` at its own frame scale ("checkpoint": keep it)."""
+    if model is None or mode == "checkpoint":
+        return
+    scale = as_framing(model.framing).frame_scale
+    framing = Framing("haar", scale) if mode == "haar" else Framing.blazeface(scale, align=mode.endswith("aligned"))
+    model.framing = framing.to_dict()
 
 
 def seeded_distorter(condition: str, severity: int):
@@ -152,6 +168,9 @@ def main(argv=None) -> int:
                         "a collapse of one class's recall there is a learned shortcut")
     p.add_argument("--severity", type=int, default=3, help="distortion severity 1-5 (3: typical CCTV/phone)")
     p.add_argument("--processes", type=int, default=2, help="processes preparing distorted probes")
+    p.add_argument("--framing", choices=FRAMINGS, default="checkpoint",
+                   help="crop with the checkpoint's framing (default) or with this finder at the checkpoint's "
+                        "frame scale: haar, blazeface (box), blazeface-aligned (eyes)")
     p.add_argument("--json", type=Path, default=None, help="write every figure to this JSON file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
@@ -159,8 +178,12 @@ def main(argv=None) -> int:
     conditions = ALL_CONDITIONS if args.conditions == "all" else tuple(args.conditions.split(","))
     gender = GenderClassifier.load(args.gender) if protocols & {"g1", "speed"} else None
     matcher = FaceMatcher.load(args.matcher) if protocols & {"v1", "v1same", "speed"} else None
+    framing_override(gender, args.framing)
+    framing_override(matcher, args.framing)
     results: dict = {"severity": args.severity, "gender_checkpoint": str(args.gender),
-                     "matcher_checkpoint": str(args.matcher), "torch": torch.__version__}
+                     "matcher_checkpoint": str(args.matcher), "torch": torch.__version__,
+                     "framing": {name: model.framing for name, model in (("gender", gender), ("matcher", matcher))
+                                 if model is not None}}
     stressed = conditions + (tuple(STRESS) if args.stress else ())  # G1 and V1; V1-same-photo keeps the protocol's
     t0 = time.perf_counter()
     if "g1" in protocols:

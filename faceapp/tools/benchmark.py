@@ -39,6 +39,10 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=0, help="preparation threads (0: the app's default)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--assume-crop", action="store_true", help="skip face detection (images are face crops)")
+    parser.add_argument("--framing", choices=("checkpoint", "haar", "blazeface", "blazeface-aligned"),
+                        default="checkpoint",
+                        help="face finder: the model's own framing (default), or this one at the model's frame "
+                             "scale (a copy of the checkpoint with its framing block replaced)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="rounds of (headless, app, model alone); each round's model rate is the mean of the "
                              "model runs just before and after it, so machine drift hits all three alike; "
@@ -56,6 +60,19 @@ def _stand_in_model(folder: Path, input_size: int) -> Path:
                            framing={"detector": "haar"}, threshold=0.5, metrics={}, config={}, history=[], epoch=0,
                            extra={"train_data": "untrained stand-in for the benchmark"})
     return save_checkpoint(folder / "gender.pt", ckpt)
+
+
+def _with_framing(source: Path, mode: str, folder: Path) -> Path:
+    """A copy of the checkpoint whose framing block is `mode` at the checkpoint's own frame scale."""
+    from training.checkpoint import load_checkpoint, save_checkpoint
+    from training.framing import Framing, as_framing
+
+    checkpoint = load_checkpoint(source, task="gender")
+    scale = as_framing(checkpoint.get("framing")).frame_scale
+    framing = Framing("haar", scale) if mode == "haar" else Framing.blazeface(scale, align=mode.endswith("aligned"))
+    checkpoint["framing"] = framing.to_dict()
+    folder.mkdir(parents=True, exist_ok=True)
+    return save_checkpoint(folder / Path(source).name, checkpoint)
 
 
 def model_only_rate(classifier, crops, batch_size: int, images: int) -> tuple[float, float]:
@@ -169,7 +186,10 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         store = ModelStore(tmp / "models", bundled_dir=tmp / "none")
         source = args.model or ActiveModels(ModelStore(data_path() / "models")).path("gender")  # not created
-        store.import_checkpoint(source or _stand_in_model(tmp, args.input_size), task="gender")
+        checkpoint = source or _stand_in_model(tmp, args.input_size)
+        if args.framing != "checkpoint":
+            checkpoint = _with_framing(checkpoint, args.framing, tmp / "reframed")
+        store.import_checkpoint(checkpoint, task="gender")
         models = ActiveModels(store, device=args.device)
         classifier = models.gender()
         options = TagOptions(batch_size=args.batch_size, thumbnail_size=48, assume_crop=args.assume_crop,
@@ -208,7 +228,7 @@ def main(argv=None) -> int:
     report = {
         "images": len(paths), "data": str(args.data), "batch_size": args.batch_size,
         "device": str(classifier.device), "input_size": classifier.input_size, "workers": options.workers,
-        "face_detection": not options.assume_crop,
+        "face_detection": not options.assume_crop, "framing": classifier.framing,
         "model": str(source or "untrained stand-in"),
         "rounds": len(rounds),
         "model_only_images_per_s": median("model_only"),
