@@ -2,6 +2,11 @@
 
 The decision is `probability >= threshold`, computed outside the model so a threshold change never
 needs a new model call.
+
+Which face of a group photo: `score_pair` finds every face of both photos (`FacePart.faces`, largest
+first) and compares the largest unless given `reference_face` / `probe_face`, a box (x, y, w, h) the user
+picked among them. The distortion preview, the sweep and the gallery search take the same box for the
+probe and, in a distorted copy where faces are found again, use the face that overlaps it most.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import numpy as np
 from PIL import Image
 
 from faceapp.core.embedding_cache import EmbeddingCache
-from faceapp.core.framing import decode_side, find_face
+from faceapp.core.framing import decode_side, find_face, find_faces
 from faceapp.core.tagging import box_tuple
 from training import distortions
 from training.faces import cannot_hold_a_face
 from training.imaging import iter_images, list_images
+
+Box = tuple[int, int, int, int]  # x, y, w, h in the photo's pixels
 
 
 @dataclass
@@ -31,6 +38,7 @@ class FacePart:
     box: tuple[int, int, int, int] | None
     note: str
     unfit: str = ""  # why no face can be in this image (too small or too thin), when none was found
+    faces: tuple[Box, ...] = ()  # every face found, largest first (score_pair only)
 
 
 @dataclass
@@ -106,11 +114,52 @@ def gallery_verdict(probabilities, threshold: float, margin: float = DEFAULT_MAR
     return verdict(near[0], threshold, margin)
 
 
-def face_part(image: Image.Image, framing, assume_crop: bool = False) -> FacePart:
-    found = find_face(image, framing, assume_crop=assume_crop)
+def face_part(image: Image.Image, framing, assume_crop: bool = False, face: Box | None = None,
+              every: bool = False) -> FacePart:
+    """The crop the matcher compares: the largest face (exactly what the benchmarks and tagging crop), or
+    with `face` the found face that overlaps that box most (`pick_face`). `every` (or `face`) also finds
+    every face, small ones too, and lists them in `faces` for a face picker."""
+    if face is None:
+        part = _part(image, find_face(image, framing, assume_crop=assume_crop), ())
+        if every:
+            part.faces = tuple(box_tuple(f.box) for f in find_faces(image, framing, assume_crop) if f.box is not None)
+        return part
+    found = find_faces(image, framing, assume_crop=assume_crop)
+    boxes = tuple(box_tuple(f.box) for f in found if f.box is not None)
+    chosen = pick_face(boxes, face)
+    part = _part(image, found[chosen] if boxes else found[0], boxes)
+    if len(boxes) > 1:
+        part.note = f"face {chosen + 1} of {len(boxes)}" + (" (the largest)" if chosen == 0 else "")
+    return part
+
+
+def _part(image: Image.Image, found, boxes: tuple) -> FacePart:
     unfit = cannot_hold_a_face(*image.size) if found.box is None else ""
     note = f"{found.note}; {unfit}" if unfit else found.note or ""
-    return FacePart(found.image, int(found.faces_found), bool(found.fallback), box_tuple(found.box), note, unfit)
+    return FacePart(found.image, int(found.faces_found), bool(found.fallback), box_tuple(found.box), note, unfit,
+                    boxes)
+
+
+
+def pick_face(boxes: tuple[Box, ...], wanted: Box) -> int:
+    """The index of the box that overlaps `wanted` most (intersection over union); with no overlap at all,
+    the one whose centre is nearest. 0 when there are no boxes."""
+    if not boxes:
+        return 0
+
+    def overlap(box: Box) -> float:
+        x0, y0 = max(box[0], wanted[0]), max(box[1], wanted[1])
+        x1, y1 = min(box[0] + box[2], wanted[0] + wanted[2]), min(box[1] + box[3], wanted[1] + wanted[3])
+        inter = max(0, x1 - x0) * max(0, y1 - y0)
+        return inter / (box[2] * box[3] + wanted[2] * wanted[3] - inter)
+
+    def distance(box: Box) -> float:
+        dx = box[0] + box[2] / 2 - wanted[0] - wanted[2] / 2
+        dy = box[1] + box[3] / 2 - wanted[1] - wanted[3] / 2
+        return dx * dx + dy * dy
+
+    best = max(range(len(boxes)), key=lambda i: overlap(boxes[i]))
+    return best if overlap(boxes[best]) > 0 else min(range(len(boxes)), key=lambda i: distance(boxes[i]))
 
 
 def _score(matcher, reference: np.ndarray, probes: np.ndarray) -> np.ndarray:
@@ -118,37 +167,41 @@ def _score(matcher, reference: np.ndarray, probes: np.ndarray) -> np.ndarray:
     return np.asarray(matcher.score_embeddings(references, probes), dtype=float).reshape(-1)
 
 
-def score_pair(matcher, reference: Image.Image, probe: Image.Image, assume_crop: bool = False) -> PairScore:
-    ref_part = face_part(reference, matcher.framing, assume_crop)
-    probe_part = face_part(probe, matcher.framing, assume_crop)
+def score_pair(matcher, reference: Image.Image, probe: Image.Image, assume_crop: bool = False,
+               reference_face: Box | None = None, probe_face: Box | None = None) -> PairScore:
+    """Score the largest faces, or the faces picked by box; both parts list every face found (`faces`)."""
+    ref_part = face_part(reference, matcher.framing, assume_crop, reference_face, every=True)
+    probe_part = face_part(probe, matcher.framing, assume_crop, probe_face, every=True)
     embeddings = matcher.embed([ref_part.crop, probe_part.crop])
     probability = float(_score(matcher, embeddings[0], embeddings[1:2])[0])
     return PairScore(probability, ref_part, probe_part, np.asarray(embeddings[0]))
 
 
-def reference_embedding(matcher, reference: Image.Image, assume_crop: bool = False) -> np.ndarray:
-    return np.asarray(matcher.embed([face_part(reference, matcher.framing, assume_crop).crop]))[0]
+def reference_embedding(matcher, reference: Image.Image, assume_crop: bool = False,
+                        face: Box | None = None) -> np.ndarray:
+    return np.asarray(matcher.embed([face_part(reference, matcher.framing, assume_crop, face).crop]))[0]
 
 
 def score_distorted(matcher, reference_emb: np.ndarray, probe: Image.Image, condition: str | None,
                     severity: int = distortions.DEFAULT_SEVERITY, seed: int = 0,
-                    assume_crop: bool = False) -> DistortedScore:
+                    assume_crop: bool = False, probe_face: Box | None = None) -> DistortedScore:
     """Distort the whole probe photo (as a camera would), then find the face again and score it."""
     distorted = probe if not condition else distortions.apply(probe, condition, severity=severity, seed=seed)
-    part = face_part(distorted, matcher.framing, assume_crop)
+    part = face_part(distorted, matcher.framing, assume_crop, probe_face)
     probability = float(_score(matcher, reference_emb, matcher.embed([part.crop]))[0])
     return DistortedScore(condition, severity, probability, distorted, part)
 
 
 def sweep(matcher, reference: Image.Image, probe: Image.Image, conditions=None, severities=None,
-          seed: int = 0, assume_crop: bool = False) -> Iterator[SweepPoint]:
+          seed: int = 0, assume_crop: bool = False, reference_face: Box | None = None,
+          probe_face: Box | None = None) -> Iterator[SweepPoint]:
     """Score the pair under every condition x severity; one model call per condition."""
     conditions = tuple(conditions or distortions.CONDITIONS)
     severities = tuple(severities or distortions.SEVERITIES)
-    ref_emb = reference_embedding(matcher, reference, assume_crop)
+    ref_emb = reference_embedding(matcher, reference, assume_crop, reference_face)
     for condition in conditions:
-        parts = [face_part(distortions.apply(probe, condition, severity=s, seed=seed), matcher.framing, assume_crop)
-                 for s in severities]
+        parts = [face_part(distortions.apply(probe, condition, severity=s, seed=seed), matcher.framing, assume_crop,
+                           probe_face) for s in severities]
         scores = _score(matcher, ref_emb, matcher.embed([p.crop for p in parts]))
         for severity, part, probability in zip(severities, parts, scores):
             yield SweepPoint(condition, severity, float(probability), part.fallback)
@@ -167,14 +220,14 @@ def gallery_identities(root) -> dict[str, list[Path]]:
 
 
 def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], assume_crop: bool = False,
-                   batch_size: int = 32, cache: EmbeddingCache | None = None
+                   batch_size: int = 32, cache: EmbeddingCache | None = None, probe_face: Box | None = None
                    ) -> Iterator[GalleryMatch | GalleryUnreadable]:
     """Yield a `GalleryMatch` per identity, then, if some of its files could not be read, a
     `GalleryUnreadable` that lists them; an identity with no readable photo gets only that. Identities
     are scored by template, not by their best photo: that ranks better and does not favour people with
     many photos. With a `cache`, photos embedded by an earlier search (same file, matcher and crop
     setting) are not read or embedded again."""
-    probe_emb = reference_embedding(matcher, probe, assume_crop)
+    probe_emb = reference_embedding(matcher, probe, assume_crop, probe_face)
     min_side = decode_side(matcher.framing, matcher.input_size)  # camera JPEGs: decode smaller
     if cache is not None:
         cache.bind(matcher, assume_crop)

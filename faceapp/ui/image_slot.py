@@ -1,4 +1,5 @@
-"""An image slot for the Verify page: fill it by drop, file dialog or paste; shows the photo and the compared crop."""
+"""An image slot for the Verify page: fill it by drop, file dialog or paste; shows the photo, the faces found in
+it (pick one of a group photo from the menu or by a click) and the compared crop."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from faceapp.ui import jobs
+from faceapp.ui.face_picker import Box, FaceMenu, draw_faces, face_at
 from faceapp.ui.qimage import pil_to_qimage, qimage_to_pil
 from faceapp.ui.widgets import MUTED, ImageView
 from faceapp.ui.workers import GeneratorWorker, WorkerPool
@@ -19,6 +21,7 @@ FILTER = "Images (" + " ".join(f"*{e}" for e in IMAGE_EXTENSIONS) + ")"
 
 class ImageSlot(QGroupBox):
     changed = Signal()  # a new image is in the slot
+    face_chosen = Signal()  # the user picked another face of a group photo: compare again
     failed = Signal(str)  # one sentence: why the file could not be used
 
     def __init__(self, name: str, title: str, pool: WorkerPool, settings, parent: QWidget | None = None):
@@ -26,9 +29,15 @@ class ImageSlot(QGroupBox):
         self.name, self.pool, self.settings = name, pool, settings
         self.image = None  # PIL RGB
         self.source = ""
+        self.face: Box | None = None  # the face the user picked; None: the largest
+        self.faces: tuple[Box, ...] = ()  # every face the last comparison found, largest first
+        self._preview: QImage | None = None
         self._loading: GeneratorWorker | None = None
         self.setAcceptDrops(True)
         self.view = ImageView("Drop a photo here\nor use Open… / Paste", min_size=160)
+        self.view.clicked_at.connect(self._clicked)
+        self.face_menu = FaceMenu()
+        self.face_menu.picked.connect(self._pick)
         self.crop_view = ImageView("face crop", min_size=72)
         self.crop_view.setMaximumSize(96, 96)
         self.crop_note = QLabel("")
@@ -43,6 +52,7 @@ class ImageSlot(QGroupBox):
         buttons.addWidget(open_button)
         buttons.addWidget(paste_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.face_menu)
         crop_row = QHBoxLayout()
         crop_row.addWidget(self.crop_view)
         crop_row.addWidget(self.crop_note, 1)
@@ -99,7 +109,10 @@ class ImageSlot(QGroupBox):
     def set_image(self, image, preview: QImage | None = None, source: str = "") -> None:
         self.image = to_rgb(image)
         self.source = source
-        self.view.set_image(preview if preview is not None else pil_to_qimage(self.image, jobs.PREVIEW_SIDE))
+        self.face, self.faces = None, ()
+        self.face_menu.show_faces(0, 0)
+        self._preview = preview if preview is not None else pil_to_qimage(self.image, jobs.PREVIEW_SIDE)
+        self.view.set_image(self._preview)
         self.source_label.setText(Path(source).name if source else "")
         self.source_label.setToolTip(source)
         self.set_crop(None, "")
@@ -108,6 +121,30 @@ class ImageSlot(QGroupBox):
     def set_crop(self, crop: QImage | None, note: str) -> None:
         self.crop_view.set_image(crop)
         self.crop_note.setText(note)
+
+    # ---------------------------------------------------------------- faces of a group photo
+    def set_faces(self, faces: tuple[Box, ...], used: Box | None) -> None:
+        """What the comparison found: every face, and the one it compared (outlined on the photo when there
+        are several, with the menu to pick another)."""
+        self.faces = tuple(faces)
+        chosen = self.faces.index(used) if used in self.faces else 0
+        self.face_menu.show_faces(len(self.faces), chosen)
+        if self._preview is not None and self.image is not None:
+            shown = draw_faces(self._preview, self.faces, chosen, self.image.width) if len(self.faces) > 1 \
+                else self._preview
+            self.view.set_image(shown)
+
+    def _pick(self, index: int) -> None:
+        if 0 <= index < len(self.faces) and self.faces[index] != self.face:
+            self.face = self.faces[index]
+            self.set_faces(self.faces, self.face)
+            self.face_chosen.emit()
+
+    def _clicked(self, x: float, y: float) -> None:
+        if len(self.faces) > 1 and self.image is not None:
+            index = face_at(self.faces, x * self.image.width, y * self.image.height)
+            if index is not None:
+                self._pick(index)
 
     # ---------------------------------------------------------------- drops
     def dragEnterEvent(self, event) -> None:  # noqa: N802

@@ -82,6 +82,10 @@ class PairView:
     probe_note: str
     reference_embedding: object  # numpy vector
     unfit: str = ""  # "reference: <why>" / "probe: <why>": a photo that cannot show a face, so no verdict
+    reference_faces: tuple = ()  # every face found in each photo, largest first, and the one compared
+    probe_faces: tuple = ()
+    reference_box: tuple | None = None
+    probe_box: tuple | None = None
 
 
 def _note(part: verify.FacePart) -> str:
@@ -90,14 +94,16 @@ def _note(part: verify.FacePart) -> str:
     return note[:1].upper() + note[1:].rstrip(".") + "."
 
 
-def pair_job(models, reference, probe, assume_crop: bool) -> PairView:
+def pair_job(models, reference, probe, assume_crop: bool, reference_face=None, probe_face=None) -> PairView:
     matcher = models.matcher()
-    score = verify.score_pair(matcher, reference, probe, assume_crop=assume_crop)
+    score = verify.score_pair(matcher, reference, probe, assume_crop=assume_crop, reference_face=reference_face,
+                              probe_face=probe_face)
     unfit = "; ".join(f"the {side} photo: {part.unfit}" for side, part in
                       (("reference", score.reference), ("probe", score.probe)) if part.unfit)
     return PairView(score.probability, float(matcher.threshold),
                     pil_to_qimage(score.reference.crop, 200), pil_to_qimage(score.probe.crop, 200),
-                    _note(score.reference), _note(score.probe), score.reference_embedding, unfit)
+                    _note(score.reference), _note(score.probe), score.reference_embedding, unfit,
+                    score.reference.faces, score.probe.faces, score.reference.box, score.probe.box)
 
 
 @dataclass
@@ -111,20 +117,23 @@ class DistortedView:
 
 
 def distorted_job(models, reference, probe, condition, severity: int, assume_crop: bool,
-                  ref_emb=None) -> DistortedView:
+                  ref_emb=None, reference_face=None, probe_face=None) -> DistortedView:
     matcher = models.matcher()
     if ref_emb is None:
-        ref_emb = verify.reference_embedding(matcher, reference, assume_crop)
-    result = verify.score_distorted(matcher, ref_emb, probe, condition, severity, assume_crop=assume_crop)
+        ref_emb = verify.reference_embedding(matcher, reference, assume_crop, reference_face)
+    result = verify.score_distorted(matcher, ref_emb, probe, condition, severity, assume_crop=assume_crop,
+                                    probe_face=probe_face)
     return DistortedView(condition, severity, result.probability, pil_to_qimage(result.image, PREVIEW_SIDE),
                          pil_to_qimage(result.probe.crop, 200), _note(result.probe))
 
 
-def sweep_job(models, reference, probe, assume_crop: bool):
-    yield from verify.sweep(models.matcher(), reference, probe, assume_crop=assume_crop)
+def sweep_job(models, reference, probe, assume_crop: bool, reference_face=None, probe_face=None):
+    yield from verify.sweep(models.matcher(), reference, probe, assume_crop=assume_crop,
+                            reference_face=reference_face, probe_face=probe_face)
 
 
-def gallery_job(models, probe, folder, assume_crop: bool, cache=None):
+def gallery_job(models, probe, folder, assume_crop: bool, cache=None, probe_face=None):
     gallery = verify.gallery_identities(folder)
     yield JobStarted(len(gallery))
-    yield from verify.gallery_search(models.matcher(), probe, gallery, assume_crop=assume_crop, cache=cache)
+    yield from verify.gallery_search(models.matcher(), probe, gallery, assume_crop=assume_crop, cache=cache,
+                                     probe_face=probe_face)

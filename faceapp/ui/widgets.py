@@ -16,6 +16,8 @@ MUTED = "#6b6b6b"  # secondary text: readable on light and grey backgrounds
 class ImageView(QLabel):
     """Shows a QImage scaled to fit, keeping its aspect ratio; a placeholder text when empty."""
 
+    clicked_at = Signal(float, float)  # a left click on the picture, as fractions of its width and height
+
     def __init__(self, placeholder: str = "", min_size: int = 120, parent: QWidget | None = None):
         super().__init__(parent)
         self._image: QImage | None = None
@@ -31,6 +33,18 @@ class ImageView(QLabel):
     def set_image(self, image: QImage | None) -> None:
         self._image = image if image is not None and not image.isNull() else None
         self._rescale()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        """A left click on the picture emits `clicked_at(x, y)`, as fractions of the picture's width and height."""
+        shown = self.pixmap()
+        if event.button() == Qt.MouseButton.LeftButton and self._image is not None and not shown.isNull():
+            area = self.contentsRect()
+            left = area.left() + (area.width() - shown.width()) / 2
+            top = area.top() + (area.height() - shown.height()) / 2
+            x, y = (event.position().x() - left) / shown.width(), (event.position().y() - top) / shown.height()
+            if 0 <= x <= 1 and 0 <= y <= 1:
+                self.clicked_at.emit(x, y)
+        super().mousePressEvent(event)
 
     def image(self) -> QImage | None:
         return self._image

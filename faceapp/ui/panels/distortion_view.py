@@ -91,7 +91,8 @@ class DistortionView(QWidget):
             return
         self.score.setText("Scoring the distorted probe…")
         self.runner.submit(jobs.distorted_job, self.inputs.models, self.inputs.reference.image, probe.image,
-                           condition, self.severity.value(), self.inputs.assume_crop(), self.pair.reference_embedding)
+                           condition, self.severity.value(), self.inputs.assume_crop(), self.pair.reference_embedding,
+                           self.inputs.reference.face, probe.face)
 
     def _on_preview(self, view: jobs.DistortedView) -> None:
         self.preview = view

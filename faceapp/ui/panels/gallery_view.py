@@ -96,6 +96,7 @@ class GalleryView(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
         inputs.probe.changed.connect(self.probe_changed)
+        inputs.probe.face_chosen.connect(self.probe_changed)
         inputs.decision.changed.connect(self.redecide)
 
     def _reset_results(self) -> None:
@@ -131,7 +132,7 @@ class GalleryView(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
         worker = GeneratorWorker(jobs.gallery_job, self.inputs.models, probe, Path(folder), self.inputs.assume_crop(),
-                                 self.cache)
+                                 self.cache, self.inputs.probe.face)
         self._search += 1
         search = self._search  # results still queued from a search the probe outdated are dropped
         worker.signals.yielded.connect(lambda item: self._on_item(item) if search == self._search else None)

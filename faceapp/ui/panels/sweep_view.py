@@ -73,7 +73,7 @@ class SweepView(QWidget):
         self.points = []
         inputs = self.inputs
         worker = GeneratorWorker(jobs.sweep_job, inputs.models, inputs.reference.image, inputs.probe.image,
-                                 inputs.assume_crop())
+                                 inputs.assume_crop(), inputs.reference.face, inputs.probe.face)
         worker.signals.yielded.connect(self._on_point)
         worker.signals.finished.connect(lambda _: self._ended("finished"))
         worker.signals.cancelled.connect(lambda: self._ended("cancelled"))

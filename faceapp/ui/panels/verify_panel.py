@@ -48,6 +48,7 @@ class VerifyPanel(QWidget):
         self.probe = ImageSlot("probe", "Probe (photo to check)", self.pool, self.settings)
         for slot in (self.reference, self.probe):
             slot.changed.connect(self._slot_changed)
+            slot.face_chosen.connect(self._face_chosen)
             slot.failed.connect(self.status)
         self.decision_controls = DecisionControls(self.settings)
         self.decision_controls.changed.connect(self._show_decision)
@@ -155,6 +156,12 @@ class VerifyPanel(QWidget):
         if self.compare_button.isEnabled():
             self.compare()
 
+    def _face_chosen(self) -> None:
+        """Another face of a group photo: what was scored for the old one no longer holds."""
+        self.distortion.set_pair(None)
+        self.sweep.clear()
+        self.compare()
+
     def _crop_toggled(self, checked: bool) -> None:
         self.settings.set("verify/assume_crop", checked)
         if self.compare_button.isEnabled():
@@ -164,12 +171,15 @@ class VerifyPanel(QWidget):
         if not self.compare_button.isEnabled():
             return
         self.probability.setText("Scoring…")
-        self.pair_runner.submit(jobs.pair_job, self.models, self.reference.image, self.probe.image, self.assume_crop())
+        self.pair_runner.submit(jobs.pair_job, self.models, self.reference.image, self.probe.image, self.assume_crop(),
+                                self.reference.face, self.probe.face)
 
     def _on_pair(self, pair: jobs.PairView) -> None:
         self.pair = pair
         self.reference.set_crop(pair.reference_crop, pair.reference_note)
         self.probe.set_crop(pair.probe_crop, pair.probe_note)
+        self.reference.set_faces(pair.reference_faces, pair.reference_box)
+        self.probe.set_faces(pair.probe_faces, pair.probe_box)
         self._show_decision()
         self.scored.emit(pair.probability)
         self.distortion.set_pair(pair)
