@@ -370,10 +370,15 @@ def sort_into_folders(results: Iterable[TagResult], out_dir, *, uncertain_below:
     """Copy (or, only when `move`, move) each tagged file into `out_dir/<label>/`; never overwrite.
 
     One outcome per result. Each file is finished before the next yield, so stopping between yields
-    leaves every destination complete and every source in place (or moved, for a move).
+    leaves every destination complete and every source in place (or moved, for a move). A photo tagged
+    face by face (`TagOptions.faces == "all"`) goes where its largest face's label says, once: its other
+    faces' rows are skipped, saying so.
     """
     out_dir = Path(out_dir)
     for result in results:
+        if result.face_index > 0:
+            yield SortOutcome(result.path, None, "skipped", "a photo goes where its largest face's label says")
+            continue
         if not result.ok:
             yield SortOutcome(result.path, None, "skipped", f"not tagged: {result.error}")
             continue

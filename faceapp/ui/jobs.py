@@ -46,7 +46,8 @@ def thumbnail_job(row: int, result: TagResult, models, size: int):
         framing, input_size = classifier.framing, classifier.input_size
         image, factor = load_reduced(result.path, decode_side(framing, max(size, input_size)))
         box = result.face_box and tuple(round(v / factor) for v in result.face_box)
-        crop = crop_box(image, box, framing)
+        keypoints = result.face_keypoints and tuple((x / factor, y / factor) for x, y in result.face_keypoints)
+        crop = crop_box(image, box, framing, keypoints=keypoints, finder=result.face_finder)
         return row, array_to_qimage(face_thumbnail(crop, input_size, size))
     except Exception:  # noqa: BLE001 - a thumbnail is decoration; the row keeps its data
         return row, None

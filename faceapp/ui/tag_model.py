@@ -76,6 +76,7 @@ class TagTableModel(QAbstractTableModel):
         self._rows: list[TagResult] = []
         self._pending: list[TagResult] = []
         self.uncertain_below = FALLBACK_UNCERTAIN_BELOW
+        self.every_face = False  # rows are faces of photos (TagOptions.faces == "all"): name each row's face
         self.thumbnails = ThumbnailCache(thumbnail_capacity, self)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self._flush_timer = QTimer(self, singleShot=True, interval=flush_ms)
@@ -159,6 +160,8 @@ class TagTableModel(QAbstractTableModel):
 
     def _display(self, result: TagResult, column: int):
         if column == COL_FILE:
+            if result.face_index > 0 or (self.every_face and result.faces_found > 1):
+                return f"{result.path.name} · face {result.face_index + 1} of {result.faces_found}"
             return result.path.name
         if column == COL_LABEL:
             return result.label(self.uncertain_below)

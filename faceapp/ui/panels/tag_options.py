@@ -58,6 +58,10 @@ class TagFolderBox(QWidget):
         self.recursive = QCheckBox("Include sub-folders")
         self.assume_crop = QCheckBox("Images are already face crops")
         self.assume_crop.setToolTip("Skip face detection and classify each whole image (for pre-cropped faces).")
+        self.every_face = QCheckBox("Every face")
+        self.every_face.setToolTip("Tag each face of a group photo on a row of its own (its box goes into the "
+                                   "exports). Off: the largest face of each photo only. Sorting into folders "
+                                   "always files a photo by its largest face.")
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel", enabled=False)
@@ -66,7 +70,7 @@ class TagFolderBox(QWidget):
         for w in (QLabel("Folder:"), self.folder_edit, browse):
             top.addWidget(w, 1 if w is self.folder_edit else 0)
         options = QHBoxLayout()  # below the folder: the path keeps the whole width
-        for w in (self.recursive, self.assume_crop):
+        for w in (self.recursive, self.assume_crop, self.every_face):
             options.addWidget(w)
         options.addStretch(1)
         options.addWidget(self.start_button)
@@ -93,12 +97,14 @@ class TagFolderBox(QWidget):
         self.folder_edit.setText(s.get("tag/last_folder"))
         self.recursive.setChecked(s.get("tag/recursive"))
         self.assume_crop.setChecked(s.get("tag/assume_crop"))
+        self.every_face.setChecked(s.get("tag/every_face"))
 
     def save(self) -> None:
         s = self.settings
         s.set("tag/last_folder", self.folder_edit.text())
         s.set("tag/recursive", self.recursive.isChecked())
         s.set("tag/assume_crop", self.assume_crop.isChecked())
+        s.set("tag/every_face", self.every_face.isChecked())
 
 
 class UncertainLevelBox(QWidget):

@@ -50,11 +50,11 @@ class TagOutputBar(QWidget):
         self.sort_button.setToolTip(f"Copies files into {folders} under a folder you pick. "
                                     "Never overwrites; originals stay untouched.")
 
-    def show_summary(self, counts: Counter) -> None:
+    def show_summary(self, counts: Counter, unit: str = "images") -> None:
         if not counts:
             self.summary.setText("No results yet.")
             return
-        parts = [f"{sum(counts.values()):,} images"]
+        parts = [f"{sum(counts.values()):,} {unit}"]
         parts += [f"{label}: {counts[label]:,}" for label in sorted(counts) if label not in (UNCERTAIN, ERROR)]
         parts += [f"{label}: {counts[label]:,}" for label in (UNCERTAIN, ERROR) if counts[label]]
         self.summary.setText(" · ".join(parts))

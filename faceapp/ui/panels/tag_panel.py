@@ -114,7 +114,7 @@ class TagPanel(QWidget):
         self.busy_changed.emit(busy)
 
     def _show_summary(self) -> None:
-        self.output.show_summary(self.results.counts)
+        self.output.show_summary(self.results.counts, "faces" if self.model.every_face else "images")
 
     # ---------------------------------------------------------------- actions
     def choose_folder(self) -> None:
@@ -125,7 +125,8 @@ class TagPanel(QWidget):
 
     def options(self) -> TagOptions:
         return TagOptions(recursive=self.folder.recursive.isChecked(), assume_crop=self.folder.assume_crop.isChecked(),
-                          uncertain_below=self.level.value(), thumbnail_size=THUMB, batch_size=self.batch_size)
+                          uncertain_below=self.level.value(), thumbnail_size=THUMB, batch_size=self.batch_size,
+                          faces="all" if self.folder.every_face.isChecked() else "largest")
 
     def start(self) -> None:
         if self.busy or not self.start_button.isEnabled():
@@ -135,7 +136,9 @@ class TagPanel(QWidget):
         self.total = self.done = 0
         self._skipped = ""
         self.last_report = None
-        worker = GeneratorWorker(jobs.tag_job, Path(self.folder.folder()), self.models, self.options())
+        options = self.options()
+        self.model.every_face = options.faces == "all"
+        worker = GeneratorWorker(jobs.tag_job, Path(self.folder.folder()), self.models, options)
         worker.signals.yielded.connect(self._on_tag_item)
         self._run(worker, "tag")
 
@@ -181,7 +184,8 @@ class TagPanel(QWidget):
         if isinstance(item, jobs.JobStarted):
             self.total, self._skipped = item.total, item.skipped
             return
-        self.done += 1
+        if item[0].face_index == 0:  # progress counts photos; a group photo's other faces follow its first
+            self.done += 1
         self.results.add(*item)  # result, thumbnail
 
     def _on_sort_item(self, item) -> None:
