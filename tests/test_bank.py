@@ -182,3 +182,32 @@ def test_a_bank_keeps_its_framing_and_training_from_it_writes_that_framing(bank_
         old = {name: data[name] for name in data.files if name != "framing"}
     np.savez(tmp_path / "old.npz", **old)
     assert FaceBank.load(tmp_path / "old.npz").framing == {"detector": "haar", "frame_scale": 0.63}
+
+
+def test_balanced_sampling_draws_each_group_equally_and_leaves_unlisted_people_their_share(bank_files, tmp_path):
+    path, teacher, _, _ = bank_files
+    plain = BankMatcherSetup(path, _config(teacher), torch.device("cpu"), lambda m: None)
+    people = sorted({str(plain.bank.identities[r]) for r in plain.train_rows.tolist()})
+    groups = tmp_path / "groups.csv"  # one listed person in "a", the others but one in "b", one not listed
+    groups.write_text("identity,gender\n" + f"{people[0]},a\n" + "".join(f"{p},b\n" for p in people[1:-1]))
+    logged = []
+    setup = BankMatcherSetup(path, _config(teacher, balance_groups=str(groups), pairs_per_epoch=4000),
+                             torch.device("cpu"), logged.append)
+    group_of = {people[0]: "a", **{p: "b" for p in people[1:-1]}}
+    drawn = torch.cat([rows for rows in _epoch_rows(setup)])
+    names = [group_of.get(str(setup.bank.identities[r]), "none") for r in drawn.tolist()]
+    share = {g: names.count(g) / len(names) for g in ("a", "b", "none")}
+    unlisted = sum(str(setup.bank.identities[r]) == people[-1] for r in setup.train_rows.tolist())
+    natural = unlisted / len(setup.train_rows)
+    assert abs(share["a"] - share["b"]) < 0.05 and abs(share["none"] - natural) < 0.05
+    assert any("balanced sampling" in line for line in logged)
+    assert set(drawn.tolist()) <= set(setup.train_rows.tolist())  # validation people stay out
+    with pytest.raises(DataError, match="two groups"):
+        groups.write_text("identity,gender\n" + f"{people[0]},a\n")
+        BankMatcherSetup(path, _config(teacher, balance_groups=str(groups)), torch.device("cpu"), lambda m: None)
+
+
+def _epoch_rows(setup):
+    """The photo rows an epoch's batches are made of (make_batch stubbed to return them)."""
+    setup.make_batch = lambda rows, gen: rows
+    return list(setup.train_loader(0))

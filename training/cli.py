@@ -59,6 +59,10 @@ HELP = {
     "distill_weight": "weight of the distillation loss (1 - cosine to the teacher's embedding); used with --teacher",
     "relational_weight": "training from a face bank: weight of the relational loss (the batch's pairwise "
                          "similarities against the teacher's)",
+    "balance_groups": "training from a face bank: a CSV with an 'identity' column and a group column "
+                      "(FILE.csv:COLUMN; default column 'group', else 'gender'), e.g. LFW's gender list: each "
+                      "epoch draws the photos of every group equally often (people not in the list keep their "
+                      "share); empty: every photo once an epoch",
     "crop_faces": "find the face in each photo and crop it the way the app will (turn off for ready-made crops)",
     "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
     "face_detector": "face finder, written into the checkpoint's framing so the app and the benchmarks crop "
@@ -69,7 +73,7 @@ HELP = {
 GENDER_ONLY = {"minority_augmentation", "distort_prob"}
 MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
                 "min_severity", "max_severity", "identity_loss_weight", "teacher", "distill_weight",
-                "relational_weight"}
+                "relational_weight", "balance_groups"}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:

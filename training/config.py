@@ -55,6 +55,7 @@ class TrainConfig:
     teacher: str = ""  # .npz of teacher embeddings per photo (training only); "" trains without a teacher
     distill_weight: float = 4.0  # weight of the cosine distillation loss towards the teacher (with `teacher`)
     relational_weight: float = 1.0  # face-bank training: batch similarity matrix against the teacher's
+    balance_groups: str = ""  # face-bank training: CSV of identity -> group (FILE[:COLUMN]); groups drawn equally
     # face framing of the training photos (see training/faces.py); stored in checkpoints
     frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
     crop_faces: bool = True  # find the face in each photo and crop it as the app will; off for ready crops

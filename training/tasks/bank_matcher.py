@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .. import distributed
 from ..data import DataError
 from ..data.bank import FaceBank
+from ..data.groups import balanced_weights, read_groups
 from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
 from ..error_rates import ScoreHistograms
@@ -59,8 +60,13 @@ class BankBatches:
     def __iter__(self):
         seed = self.setup.config.seed * 100_003 + self.epoch
         gen = torch.Generator().manual_seed(seed)
-        rows = self.setup.train_rows
-        order = distributed.shard(rows[torch.randperm(len(rows), generator=gen)])
+        rows, weights = self.setup.train_rows, self.setup.row_weights
+        if weights is None:  # every photo once an epoch
+            order = distributed.shard(rows[torch.randperm(len(rows), generator=gen)])
+        else:  # groups drawn equally often: photos of the smaller groups come back within an epoch
+            drawn = torch.multinomial(weights, self.steps * self.half * distributed.world_size(), replacement=True,
+                                      generator=gen)
+            order = distributed.shard(rows[drawn])
         if distributed.rank() > 0:
             gen.manual_seed(distributed.rank_seed(seed))  # views and crops of its own
         for step in range(self.steps):
@@ -99,6 +105,7 @@ class BankMatcherSetup(MatcherTask):
         self.train_rows = torch.nonzero(torch.from_numpy(np.isin(self.identity.numpy(), train_ids))
                                         & has_target).flatten()
         self.val_rows = np.flatnonzero(np.isin(self.identity.numpy(), val_ids))
+        self.row_weights = self._balance(config.balance_groups, bank) if config.balance_groups else None
         self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
         self.model = build_model("matcher", start=config.start, dropout=config.dropout,
                                  embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
@@ -119,6 +126,13 @@ class BankMatcherSetup(MatcherTask):
                             f"{config.face_detector}{' aligned' if config.align_faces else ''} crops: build "
                             "a bank with that framing (python -m benchmarks.bank --face-detector ... --align)")
         return framing
+
+    def _balance(self, spec: str, bank: FaceBank) -> torch.Tensor:
+        """Per training photo, the chance an epoch draws it: every group of `spec` (FILE.csv[:COLUMN]) alike."""
+        weights, shares = balanced_weights(np.asarray(bank.identities)[self.train_rows.numpy()], read_groups(spec))
+        self.log("balanced sampling: " + ", ".join(f"{group} {before:.0%} -> {after:.0%} of the draws"
+                                                    for group, (before, after) in shares.items()))
+        return torch.from_numpy(weights)
 
     def _teacher_rows(self, path: str, bank: FaceBank) -> np.ndarray:
         teacher = TeacherEmbeddings.load(path)

@@ -63,6 +63,9 @@ class MatcherSetup(MatcherTask):
 
     def __init__(self, data, config, device, log):
         super().__init__(data, config, device, log)
+        if config.balance_groups:
+            raise DataError("--balance-groups draws photos from a face bank; pairs from identity folders "
+                            "cannot use it (build a bank with python -m benchmarks.bank)")
         people = data if isinstance(data, list) and data and isinstance(data[0], Identity) \
             else load_identity_sources(data)
         self.train_people, self.val_people = split_identities(people, config.val_fraction, config.seed)
