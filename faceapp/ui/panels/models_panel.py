@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceapp.core.devices import available_devices
 from faceapp.core.messages import user_message
 from faceapp.core.model_store import TASK_TITLES, TASKS, TRAIN_COMMANDS, ModelEntry
 from faceapp.ui.panels.model_details import describe_entry
@@ -29,19 +30,6 @@ from faceapp.ui.workers import GeneratorWorker, WorkerPool
 log = logging.getLogger(__name__)
 ERROR_STYLE = ("QLabel { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
                " color: #8e1c1c; }")
-
-
-def available_devices() -> list[tuple[str, str]]:
-    """(label, value) pairs for the device menu; CUDA and MPS only when present."""
-    import torch
-
-    devices = [("Automatic (GPU when available)", "auto"), ("CPU", "cpu")]
-    if torch.cuda.is_available():
-        devices.append((f"CUDA — {torch.cuda.get_device_name(0)}", "cuda"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append(("Apple GPU (MPS)", "mps"))
-    return devices
 
 
 class TaskBox(QGroupBox):

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from faceapp.core.devices import available_devices
 from faceapp.core.wizard.defaults import imagenet_problem, suggested_config
-from faceapp.ui.panels.models_panel import available_devices
 from faceapp.ui.widgets import MUTED, Notice, format_eta
 from faceapp.ui.wizard.bridge import error_sentence
 from faceapp.ui.wizard.page_widgets import ErrorLabel, announce_complete
