@@ -357,3 +357,25 @@ def test_a_config_asking_for_aligned_blazeface_crops_writes_that_framing(tmp_pat
         TrainConfig(align_faces=True)
     with pytest.raises(ValueError, match="unknown face detector"):
         TrainConfig(face_detector="dlib")
+
+
+def _frame_in_child(_):
+    return Framing.blazeface().find_and_crop(_face_photo()).finder
+
+
+def test_blazeface_framing_works_in_processes_forked_after_torch_ran_on_threads():
+    """The benchmarks crop probes in forked processes after the parent ran its model on OpenMP threads; a
+    torch op on more than one thread in such a child waits forever for the parent's threads."""
+    import multiprocessing
+
+    import torch
+
+    _shipped_weights()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.ones(1 << 20).mul_(2).sum()  # parallel work in the parent: OpenMP's team exists
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            assert pool.map_async(_frame_in_child, range(2)).get(timeout=60) == ["blazeface"] * 2
+    finally:
+        torch.set_num_threads(threads)

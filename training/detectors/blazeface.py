@@ -156,8 +156,8 @@ class BlazeFaceDetector:
     def run_network(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw (logits N x A, regressions N x A x 16) for N x S x S x 3 uint8 RGB inputs, on the caller's
         thread alone (`one_thread`)."""
-        x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-        with one_thread(), torch.inference_mode():
+        with one_thread(), torch.inference_mode():  # every torch op: a forked child must not use OpenMP's pool
+            x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
             logits, raw = self.net(x)
         return logits.numpy(), raw.numpy()
 
@@ -173,7 +173,9 @@ def one_thread():
     the main one, or any thread of a child process: tagging's preparation pool, the benchmarks' probe
     processes) is set to 1 for good: switching back and forth makes oneDNN rebuild every layer's kernels
     (35 ms CPU a photo instead of 10). The main thread of the main process, which may run a model itself,
-    is switched for the block and back."""
+    is switched for the block and back. A child forked after its parent ran OpenMP work hangs in its first
+    parallel region (libgomp's team is not forked): the benchmarks' probe processes did, so every torch op
+    of a detection runs inside this block."""
     before = torch.get_num_threads()
     if before == 1:
         yield
