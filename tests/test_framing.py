@@ -12,7 +12,7 @@ from PIL import Image
 from training import faces
 from training import framing as framing_module
 from training.data.datasets import face_cropper
-from training.detectors.blazeface import BOX_TO_FRAME
+from training.detectors.blazeface import BOX_CENTRE_DROP, BOX_TO_FRAME
 from training.detectors.detection import Detection
 from training.faces import DEFAULT_FRAME_SCALE, FaceBox
 from training.framing import (
@@ -146,6 +146,10 @@ def test_blazeface_box_square_is_scaled_to_the_haar_convention(stub):
     assert crop.box == FaceBox(150, 100, 100, 110) and len(crop.keypoints) == 6 and not crop.fallback
     # side: the BlazeFace box made a Haar box (x 0.464 / 0.423), then over frame_scale
     assert crop.image.size == (round(110 / (0.5 * BOX_TO_FRAME / DEFAULT_FRAME_SCALE)),) * 2
+    # ...around the box raised by BOX_CENTRE_DROP of its side (where Haar's box would be centred)
+    raised = FaceBox(150, round(100 - BOX_CENTRE_DROP * 110), 100, 110)
+    expected = faces.crop_face(_face_photo(), raised, 0.5 * BOX_TO_FRAME / DEFAULT_FRAME_SCALE)
+    assert np.array_equal(np.asarray(crop.image), np.asarray(expected))
 
 
 def test_alignment_puts_the_eyes_at_the_asked_places():

@@ -11,8 +11,9 @@ Two finders (the block's "detector"):
   transform (rotation, uniform scale, translation) fixed by the two eye keypoints that puts the eyes at
   `align["eyes"]` of the output square (fractions of its side; the subject's right eye, on the image's
   left, first). Without "align", the square around the box, at the same frame_scale convention as Haar:
-  the box is first scaled to a Haar box (HAAR_TO_FRAME / BOX_TO_FRAME, both measured on LFW frames), so
-  frame_scale 0.464 reproduces an LFW frame whichever finder found the face.
+  the box is first made a Haar box (raised by BOX_CENTRE_DROP of its side, scaled by HAAR_TO_FRAME /
+  BOX_TO_FRAME, all measured on LFW frames), so frame_scale 0.464 reproduces an LFW frame whichever
+  finder found the face.
   If BlazeFace finds nothing, the Haar cascade looks (its box cropped at frame_scale); if that finds
   nothing either, the whole image is used, flagged, as before. Never raises because of a photo.
 
@@ -181,6 +182,8 @@ class Framing:
             aligned = self.align(image, keypoints, (box.x, box.y, box.x + box.w, box.y + box.h))
             if aligned is not None:
                 return aligned
+        if finder == BLAZEFACE:
+            box = _centred(box.x, box.y, box.x + box.w, box.y + box.h)
         return faces.crop_face(image, box, self.box_scale(finder))
 
     def box_scale(self, finder: str) -> float:
@@ -226,9 +229,8 @@ class Framing:
             note += "; eyes unusable for alignment, cropped by the box"
         aligned = crop is not None
         if crop is None:
-            x0, y0, x1, y1 = detection.box  # unclipped, so a face at the edge keeps its place in the crop
-            raw = FaceBox(round(x0), round(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0)))
-            crop = faces.crop_face(whole, raw, self.box_scale(BLAZEFACE))
+            # unclipped, so a face at the edge keeps its place in the crop
+            crop = faces.crop_face(whole, _centred(*detection.box), self.box_scale(BLAZEFACE))
         return FaceCrop(crop, box, count, False, note, finder=BLAZEFACE, score=float(detection.score),
                         keypoints=tuple(detection.keypoints), aligned=aligned)
 
@@ -258,6 +260,15 @@ def _blazeface_faces(whole: Image.Image, small_faces: str) -> list:
         return []
     found = blazeface_detector().detect(whole, small_faces=None if small_faces == "auto" else small_faces)
     return [d for d in found if d.face_box(width, height).area > 0]
+
+
+def _centred(x0: float, y0: float, x1: float, y1: float) -> FaceBox:
+    """A BlazeFace box raised to where Haar's calibrated box is centred (`BOX_CENTRE_DROP`), rounded."""
+    from training.detectors.blazeface import BOX_CENTRE_DROP
+
+    side = max(x1 - x0, y1 - y0)
+    lift = BOX_CENTRE_DROP * side
+    return FaceBox(round(x0), round(y0 - lift), max(1, round(x1 - x0)), max(1, round(y1 - y0)))
 
 
 def _nth(i: int, count: int) -> str:
