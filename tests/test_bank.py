@@ -211,3 +211,16 @@ def _epoch_rows(setup):
     """The photo rows an epoch's batches are made of (make_batch stubbed to return them)."""
     setup.make_batch = lambda rows, gen: rows
     return list(setup.train_loader(0))
+
+
+def test_a_group_list_names_its_column_or_is_refused_with_its_name(tmp_path):
+    from training.data.groups import read_groups
+
+    listing = tmp_path / "people.csv"
+    listing.write_text("identity,gender,team\nAnn,female,red\nBob,male,blue\n")
+    assert read_groups(str(listing)) == {"Ann": "female", "Bob": "male"}  # 'gender' when there is no 'group'
+    assert read_groups(f"{listing}:team") == {"Ann": "red", "Bob": "blue"}
+    with pytest.raises(DataError, match="missing.csv: the group list cannot be read"):
+        read_groups(str(tmp_path / "missing.csv"))
+    with pytest.raises(DataError, match="group column"):
+        read_groups(f"{listing}:age")

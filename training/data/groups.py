@@ -17,7 +17,9 @@ DEFAULT_COLUMNS = ("group", "gender")
 
 def read_groups(spec: str) -> dict[str, str]:
     """`FILE.csv[:COLUMN]` -> {identity: group}; the column defaults to 'group', else 'gender'."""
-    path, _, column = spec.rpartition(":") if not Path(spec).is_file() else (spec, "", "")
+    path, column = spec, ""
+    if not Path(spec).is_file() and ":" in spec:  # FILE.csv:COLUMN (a Windows drive's colon is in a file that exists)
+        path, _, column = spec.rpartition(":")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
