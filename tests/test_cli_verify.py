@@ -62,7 +62,7 @@ def test_the_threshold_and_margin_decide(photos, matcher, capsys):
     assert decided("--threshold", str(min(1.0, score + 0.01)), "--margin", "0")["decision"] == NO_MATCH
     result = decided("--threshold", str(score), "--margin", "0.02")
     assert result["decision"] == UNCERTAIN and result["threshold"] == pytest.approx(score)
-    assert set(result["a"]) == {"path", "faces_found", "face_fallback", "note"}
+    assert set(result["a"]) == {"path", "faces_found", "face_fallback", "note", "face_box"}
 
 
 def test_an_unreadable_photo_exits_1_with_its_reason(photos, matcher, capsys):
@@ -104,3 +104,30 @@ def test_usage_and_model_errors_exit_2(photos, matcher, capsys, tmp_path):
     assert code == 2 and "holds no photos" in err
     code, _, err = run(capsys, photos / "a.jpg", photos / "b.jpg", "--model", photos / "broken.jpg")
     assert code == 2 and err.startswith("faceapp-verify: error: ") and err.count("\n") == 1
+
+
+def test_a_face_of_a_group_photo_is_picked_by_number(photos, matcher, capsys, monkeypatch):
+    """--face-b 2 compares the second largest face of B; a number past the faces found is a usage error."""
+    from PIL import Image
+
+    from faceapp.core import verify
+    from training.faces import FaceBox, FaceCrop
+
+    def two_faces(image, framing, assume_crop=False):
+        return [FaceCrop(Image.new("RGB", (40, 40), "white"), FaceBox(1, 2, 30, 30), 2, False, ""),
+                FaceCrop(Image.new("RGB", (20, 20), "black"), FaceBox(50, 5, 12, 12), 2, False, "")]
+
+    monkeypatch.setattr(verify, "find_faces", two_faces)
+    monkeypatch.setattr(verify, "find_face", lambda image, framing, assume_crop=False: two_faces(image, framing)[0])
+    a, b = str(photos / "a.jpg"), str(photos / "b.jpg")
+    assert verify_cli.main([a, b, "--model", str(matcher), "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert default["b"]["face_box"] == [1, 2, 30, 30] and default["b"]["faces"] == [[1, 2, 30, 30], [50, 5, 12, 12]]
+    assert verify_cli.main([a, b, "--model", str(matcher), "--json", "--face-b", "2"]) == 0
+    picked = json.loads(capsys.readouterr().out)
+    assert picked["b"]["face_box"] == [50, 5, 12, 12] and picked["b"]["note"] == "face 2 of 2"
+    assert picked["a"]["face_box"] == [1, 2, 30, 30]
+    assert verify_cli.main([a, b, "--model", str(matcher), "--face-a", "3"]) == 2
+    assert "face 3 asked for, but 2 faces found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        verify_cli.main([a, b, "--model", str(matcher), "--face-b", "0"])

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--margin", type=_probability, default=DEFAULT_MARGIN,
                         help="scores this close to the threshold are UNCERTAIN (default %(default)s)")
     parser.add_argument("--assume-crop", action="store_true", help="the photos are face crops: skip face finding")
+    parser.add_argument("--face-a", type=_face_number, default=1, metavar="N",
+                        help="which face of the first photo (A, or the gallery's probe) to compare when it shows "
+                             "several: 1 is the largest (default), the output lists how many were found")
+    parser.add_argument("--face-b", type=_face_number, default=1, metavar="N", help="the same for the second photo")
     parser.add_argument("--batch-size", type=int, default=32, help="gallery photos per model call")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_model_options(parser, "matcher")
@@ -72,7 +76,10 @@ def pair(args: argparse.Namespace) -> int:
 
     first, second = (_photo(p) for p in args.photos)
     matcher, described = load_model("matcher", args)
-    score = score_pair(matcher, first, second, assume_crop=args.assume_crop)
+    faces = [_face_box(matcher, image, path, number, args.assume_crop)
+             for image, path, number in zip((first, second), args.photos, (args.face_a, args.face_b))]
+    score = score_pair(matcher, first, second, assume_crop=args.assume_crop, reference_face=faces[0],
+                       probe_face=faces[1])
     threshold = matcher.threshold if args.threshold is None else args.threshold
     unfit = "; ".join(f"{path.name}: {part.unfit}" for path, part in zip(args.photos, (score.reference, score.probe))
                       if part.unfit)
@@ -98,8 +105,10 @@ def gallery(args: argparse.Namespace) -> int:
     identities = _identities(args.gallery)
     probe = _photo(args.photos[0])
     matcher, described = load_model("matcher", args)
+    face = _face_box(matcher, probe, args.photos[0], args.face_a, args.assume_crop)
     matches, unreadable = [], []
-    for item in gallery_search(matcher, probe, identities, assume_crop=args.assume_crop, batch_size=args.batch_size):
+    for item in gallery_search(matcher, probe, identities, assume_crop=args.assume_crop, batch_size=args.batch_size,
+                               probe_face=face):
         if isinstance(item, GalleryMatch):
             matches.append(item)
         else:
@@ -156,9 +165,31 @@ def _identities(folder: Path) -> dict:
 
 
 def _part(path: Path, part) -> dict:
-    """What face finding said about one photo, for the output."""
+    """What face finding said about one photo, for the output (every face's box when there are several)."""
     note = part.note or ("no face found; used the whole image" if part.fallback else "face found")
-    return {"path": str(path), "faces_found": part.faces_found, "face_fallback": part.fallback, "note": note}
+    found = {"path": str(path), "faces_found": part.faces_found, "face_fallback": part.fallback, "note": note,
+             "face_box": list(part.box) if part.box else None}
+    if len(part.faces) > 1:
+        found["faces"] = [list(box) for box in part.faces]
+    return found
+
+
+def _face_box(matcher, image, path: Path, number: int, assume_crop: bool):
+    """The box of face `number` (1: the largest) of a photo; None for the largest, so nothing is searched twice."""
+    if number == 1:
+        return None
+    from faceapp.core.verify import face_boxes
+
+    boxes = face_boxes(image, matcher.framing, assume_crop)
+    if number > len(boxes):
+        raise CommandError(f"{path}: face {number} asked for, but {len(boxes)} face{'s' * (len(boxes) != 1)} found")
+    return boxes[number - 1]
+
+
+def _face_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a face number (1 is the largest)")
+    return int(text)
 
 
 def _print_json(**document) -> None:

@@ -122,7 +122,7 @@ def face_part(image: Image.Image, framing, assume_crop: bool = False, face: Box 
     if face is None:
         part = _part(image, find_face(image, framing, assume_crop=assume_crop), ())
         if every:
-            part.faces = tuple(box_tuple(f.box) for f in find_faces(image, framing, assume_crop) if f.box is not None)
+            part.faces = face_boxes(image, framing, assume_crop)
         return part
     found = find_faces(image, framing, assume_crop=assume_crop)
     boxes = tuple(box_tuple(f.box) for f in found if f.box is not None)
@@ -131,6 +131,11 @@ def face_part(image: Image.Image, framing, assume_crop: bool = False, face: Box 
     if len(boxes) > 1:
         part.note = f"face {chosen + 1} of {len(boxes)}" + (" (the largest)" if chosen == 0 else "")
     return part
+
+
+def face_boxes(image: Image.Image, framing, assume_crop: bool = False) -> tuple[Box, ...]:
+    """Every face's box (x, y, w, h), largest first: what a face is picked from."""
+    return tuple(box_tuple(f.box) for f in find_faces(image, framing, assume_crop=assume_crop) if f.box is not None)
 
 
 def _part(image: Image.Image, found, boxes: tuple) -> FacePart:
