@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from training.data.bank import build_bank
-from training.framing import Framing
 
+from .finder_options import add_finder_options, chosen_framing
 from .protocols import distill_photos
 
 
@@ -32,19 +32,12 @@ def main(argv=None) -> int:
                    help="face-box side over crop side (default 0.63: a margin around the 0.7 framing that "
                         "training crops from)")
     p.add_argument("--copies", type=int, default=4, help="distorted copies per photo (default 4)")
-    p.add_argument("--face-detector", choices=("haar", "blazeface"), default="haar",
-                   help="face finder (default haar; blazeface falls back to Haar when it finds nothing)")
-    p.add_argument("--align", action="store_true",
-                   help="with --face-detector blazeface: turn and scale each crop so the eyes land on fixed "
-                        "places (training.framing.default_eyes at the frame scale)")
+    add_finder_options(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the conditions, severities and noise")
     p.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all), for a trial")
     args = p.parse_args(argv)
-    if args.align and args.face_detector != "blazeface":
-        p.error("--align needs --face-detector blazeface (the eye keypoints)")
-    framing = Framing(args.face_detector, args.frame_scale) if args.face_detector == "haar" else \
-        Framing.blazeface(args.frame_scale, align=args.align)
+    framing = chosen_framing(p, args)
     photos = [(str(path), identity) for path, identity in distill_photos(args.data)]
     if args.limit:
         photos = photos[: args.limit]

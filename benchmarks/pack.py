@@ -16,9 +16,10 @@ from multiprocessing import Pool
 from pathlib import Path
 
 from training.faces import DEFAULT_FRAME_SCALE
-from training.framing import Framing, find_and_crop_framed
+from training.framing import find_and_crop_framed
 from training.imaging import ImageLoadError, load_image
 
+from .finder_options import add_finder_options, chosen_framing
 from .protocols import v1_train_photos
 
 
@@ -41,16 +42,10 @@ def main(argv=None) -> int:
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
     p.add_argument("--frame-scale", type=float, default=DEFAULT_FRAME_SCALE,
                    help="face-box side over crop side (larger: a tighter crop); train with the same --frame-scale")
-    p.add_argument("--face-detector", choices=("haar", "blazeface"), default="haar",
-                   help="face finder (blazeface falls back to Haar when it finds nothing)")
-    p.add_argument("--align", action="store_true",
-                   help="with --face-detector blazeface: turn and scale each crop so the eyes land on fixed places")
+    add_finder_options(p)
     p.add_argument("--processes", type=int, default=2, help="worker processes")
     args = p.parse_args(argv)
-    if args.align and args.face_detector != "blazeface":
-        p.error("--align needs --face-detector blazeface (the eye keypoints)")
-    framing = (Framing(args.face_detector, args.frame_scale) if args.face_detector == "haar" else
-               Framing.blazeface(args.frame_scale, align=args.align)).to_dict()
+    framing = chosen_framing(p, args).to_dict()
     jobs = []
     for src in v1_train_photos(args.data):
         jobs.append((src, args.out / "lfw" / src.parent.name / src.name, args.size, args.quality, framing))

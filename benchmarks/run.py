@@ -26,6 +26,7 @@ from tqdm import tqdm
 from training.distortions import CONDITIONS
 from training.distortions import apply as distort
 from training.evaluation import evaluate_gender, evaluate_pairs
+from training.framing import NAMES as FRAMING_NAMES
 from training.framing import Framing, as_framing
 from training.inference import FaceMatcher, GenderClassifier
 
@@ -36,7 +37,7 @@ DEFAULTS = Path(__file__).resolve().parent.parent / "resources" / "models"
 ALL_CONDITIONS = ("none",) + CONDITIONS
 
 
-FRAMINGS = ("checkpoint", "haar", "blazeface", "blazeface-aligned")
+FRAMINGS = ("checkpoint", *FRAMING_NAMES)
 
 
 def framing_override(model, mode: str) -> None:
@@ -44,8 +45,7 @@ def framing_override(model, mode: str) -> None:
     if model is None or mode == "checkpoint":
         return
     scale = as_framing(model.framing).frame_scale
-    framing = Framing("haar", scale) if mode == "haar" else Framing.blazeface(scale, align=mode.endswith("aligned"))
-    model.framing = framing.to_dict()
+    model.framing = Framing.named(mode, scale).to_dict()
 
 
 def seeded_distorter(condition: str, severity: int):

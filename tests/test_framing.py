@@ -383,3 +383,16 @@ def test_blazeface_framing_works_in_processes_forked_after_torch_ran_on_threads(
             assert pool.map_async(_frame_in_child, range(2)).get(timeout=60) == ["blazeface"] * 2
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_framing_chosen_by_finder_name_and_alignment():
+    from training.framing import NAMES, FramingError
+
+    assert Framing.chosen("haar", 0.5) == Framing("haar", 0.5)
+    assert Framing.chosen("blazeface", 0.5) == Framing("blazeface", 0.5)
+    assert Framing.chosen("blazeface", 0.5, align=True) == Framing.blazeface(0.5, align=True)
+    with pytest.raises(FramingError, match="eye keypoints"):
+        Framing.chosen("haar", 0.5, align=True)
+    assert [Framing.named(name, 0.7).to_dict() for name in NAMES] == [
+        {"detector": "haar", "frame_scale": 0.7}, {"detector": "blazeface", "frame_scale": 0.7},
+        Framing.blazeface(0.7).to_dict()]

@@ -180,12 +180,12 @@ def detect_every_face(image) -> list[FaceBox]:
     coarse = _run_pass(gray, _COARSE)
     kept = list(coarse)
     for box in _run_pass(gray, _FULL):
-        if all(_iou(box, other) <= 1 / 3 for other in kept):
+        if all(box_iou(box, other) <= 1 / 3 for other in kept):
             kept.append(box)
     return _boxes(np.asarray(kept, dtype=np.float64).reshape(-1, 4), height, width)
 
 
-def _iou(a, b) -> float:
+def box_iou(a, b) -> float:
     """Intersection over union of two (x, y, w, h) boxes."""
     w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])

@@ -40,6 +40,8 @@ from training.imaging import rgb_array, to_rgb
 HAAR = "haar"
 BLAZEFACE = "blazeface"
 DETECTORS = (HAAR, BLAZEFACE)
+# The finders by name, as the benchmarks' --framing offers them: each finder, and BlazeFace aligned on the eyes.
+NAMES = (HAAR, BLAZEFACE, f"{BLAZEFACE}-aligned")
 
 # Where BlazeFace puts the eyes in an LFW deep-funneled frame: the medians over 300 clean V1 probe frames
 # (`python -m benchmarks.detectors DATA --sections framing`) are (0.414, 0.459) and (0.590, 0.453); made
@@ -112,6 +114,20 @@ class Framing:
     def blazeface(cls, frame_scale: float = DEFAULT_FRAME_SCALE, align: bool = True) -> "Framing":
         """BlazeFace framing at `frame_scale`, aligned to `default_eyes(frame_scale)` unless `align` is off."""
         return cls(BLAZEFACE, frame_scale, default_eyes(frame_scale) if align else None)
+
+    @classmethod
+    def chosen(cls, detector: str, frame_scale: float = DEFAULT_FRAME_SCALE, align: bool = False) -> "Framing":
+        """The framing a user picks by finder and alignment (training options, the benchmarks' options)."""
+        if detector == BLAZEFACE:
+            return cls.blazeface(frame_scale, align=align)
+        if align:
+            raise FramingError("aligning faces needs the eye keypoints of the blazeface finder")
+        return cls(detector, frame_scale)
+
+    @classmethod
+    def named(cls, name: str, frame_scale: float = DEFAULT_FRAME_SCALE) -> "Framing":
+        """One of NAMES ("haar", "blazeface", "blazeface-aligned") at `frame_scale`."""
+        return cls.chosen(name.removesuffix("-aligned"), frame_scale, align=name.endswith("-aligned"))
 
     def to_dict(self) -> dict:
         block = {"detector": self.detector, "frame_scale": self.frame_scale}

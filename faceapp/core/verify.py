@@ -22,7 +22,7 @@ from faceapp.core.embedding_cache import EmbeddingCache
 from faceapp.core.framing import decode_side, find_face, find_faces
 from faceapp.core.tagging import box_tuple
 from training import distortions
-from training.faces import cannot_hold_a_face
+from training.faces import box_iou, cannot_hold_a_face
 from training.imaging import iter_images, list_images
 
 Box = tuple[int, int, int, int]  # x, y, w, h in the photo's pixels
@@ -35,7 +35,7 @@ class FacePart:
     crop: Image.Image
     faces_found: int
     fallback: bool
-    box: tuple[int, int, int, int] | None
+    box: Box | None
     note: str
     unfit: str = ""  # why no face can be in this image (too small or too thin), when none was found
     faces: tuple[Box, ...] = ()  # every face found, largest first (score_pair only)
@@ -125,7 +125,7 @@ def face_part(image: Image.Image, framing, assume_crop: bool = False, face: Box 
             part.faces = face_boxes(image, framing, assume_crop)
         return part
     found = find_faces(image, framing, assume_crop=assume_crop)
-    boxes = tuple(box_tuple(f.box) for f in found if f.box is not None)
+    boxes = _boxes(found)
     chosen = pick_face(boxes, face)
     part = _part(image, found[chosen] if boxes else found[0], boxes)
     if len(boxes) > 1:
@@ -135,7 +135,11 @@ def face_part(image: Image.Image, framing, assume_crop: bool = False, face: Box 
 
 def face_boxes(image: Image.Image, framing, assume_crop: bool = False) -> tuple[Box, ...]:
     """Every face's box (x, y, w, h), largest first: what a face is picked from."""
-    return tuple(box_tuple(f.box) for f in find_faces(image, framing, assume_crop=assume_crop) if f.box is not None)
+    return _boxes(find_faces(image, framing, assume_crop=assume_crop))
+
+
+def _boxes(found) -> tuple[Box, ...]:
+    return tuple(box_tuple(f.box) for f in found if f.box is not None)
 
 
 def _part(image: Image.Image, found, boxes: tuple) -> FacePart:
@@ -145,26 +149,19 @@ def _part(image: Image.Image, found, boxes: tuple) -> FacePart:
                     boxes)
 
 
-
 def pick_face(boxes: tuple[Box, ...], wanted: Box) -> int:
     """The index of the box that overlaps `wanted` most (intersection over union); with no overlap at all,
     the one whose centre is nearest. 0 when there are no boxes."""
     if not boxes:
         return 0
 
-    def overlap(box: Box) -> float:
-        x0, y0 = max(box[0], wanted[0]), max(box[1], wanted[1])
-        x1, y1 = min(box[0] + box[2], wanted[0] + wanted[2]), min(box[1] + box[3], wanted[1] + wanted[3])
-        inter = max(0, x1 - x0) * max(0, y1 - y0)
-        return inter / (box[2] * box[3] + wanted[2] * wanted[3] - inter)
-
     def distance(box: Box) -> float:
         dx = box[0] + box[2] / 2 - wanted[0] - wanted[2] / 2
         dy = box[1] + box[3] / 2 - wanted[1] - wanted[3] / 2
         return dx * dx + dy * dy
 
-    best = max(range(len(boxes)), key=lambda i: overlap(boxes[i]))
-    return best if overlap(boxes[best]) > 0 else min(range(len(boxes)), key=lambda i: distance(boxes[i]))
+    best = max(range(len(boxes)), key=lambda i: box_iou(boxes[i], wanted))
+    return best if box_iou(boxes[best], wanted) > 0 else min(range(len(boxes)), key=lambda i: distance(boxes[i]))
 
 
 def _score(matcher, reference: np.ndarray, probes: np.ndarray) -> np.ndarray:

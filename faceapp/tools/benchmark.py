@@ -39,7 +39,9 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=0, help="preparation threads (0: the app's default)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--assume-crop", action="store_true", help="skip face detection (images are face crops)")
-    parser.add_argument("--framing", choices=("checkpoint", "haar", "blazeface", "blazeface-aligned"),
+    from training.framing import NAMES as FRAMING_NAMES  # here, not at the top: it loads OpenCV
+
+    parser.add_argument("--framing", choices=("checkpoint", *FRAMING_NAMES),
                         default="checkpoint",
                         help="face finder: the model's own framing (default), or this one at the model's frame "
                              "scale (a copy of the checkpoint with its framing block replaced)")
@@ -69,8 +71,7 @@ def _with_framing(source: Path, mode: str, folder: Path) -> Path:
 
     checkpoint = load_checkpoint(source, task="gender")
     scale = as_framing(checkpoint.get("framing")).frame_scale
-    framing = Framing("haar", scale) if mode == "haar" else Framing.blazeface(scale, align=mode.endswith("aligned"))
-    checkpoint["framing"] = framing.to_dict()
+    checkpoint["framing"] = Framing.named(mode, scale).to_dict()
     folder.mkdir(parents=True, exist_ok=True)
     return save_checkpoint(folder / Path(source).name, checkpoint)
 

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 from .. import distributed
 from ..data.datasets import skip_none_collate
 from ..faces import DEFAULT_FRAME_SCALE
-from ..framing import Framing, default_eyes
+from ..framing import Framing
 
 
 def worker_count(requested: int) -> int:
@@ -46,8 +46,7 @@ class TaskSetup:
         self.workers = worker_count(config.workers)
         self.frame_scale = config.frame_scale or DEFAULT_FRAME_SCALE
         # stored in checkpoints as the framing block; a face-bank setup replaces it with the bank's own
-        self.framing = Framing(config.face_detector, self.frame_scale,
-                               default_eyes(self.frame_scale) if config.align_faces else None)
+        self.framing = Framing.chosen(config.face_detector, self.frame_scale, config.align_faces)
         self.pin = device.type == "cuda"
         self.model = None
         self.skipped: list[tuple[str, str]] = []  # unreadable files found up front
