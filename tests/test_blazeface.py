@@ -277,3 +277,27 @@ def test_shipped_weights_find_nothing_in_a_blank_image():
     assert detector.detect(np.full((300, 400, 3), 128, np.uint8)) == []
     assert detector.detect(np.zeros((0, 10, 3), np.uint8)) == []
     assert detector.detect(np.full((5, 7), 255, np.uint8)) == []  # gray, tiny
+
+
+def test_detecting_many_images_at_once_finds_what_one_at_a_time_finds():
+    """One network batch for several photos of different sizes (a face, a blank, an empty and a group
+    needing the fine pass) gives each photo the faces `detect` gives it alone."""
+    _shipped_weights()
+    detector = BlazeFaceDetector()
+    face = np.full((240, 360, 3), (70, 90, 120), np.uint8)
+    face[30:230, 100:300] = _drawn_face(200, (70, 90, 120))
+    group = np.full((600, 800, 3), (200, 200, 200), np.uint8)  # small faces: only the fine pass sees them
+    for x in (60, 330, 600):
+        group[200:320, x:x + 120] = _drawn_face(120, (200, 200, 200))
+    images = [face, np.full((300, 400, 3), 128, np.uint8), np.zeros((0, 10, 3), np.uint8), group,
+              Image.fromarray(face[:, ::-1].copy())]
+    alone = [detector.detect(image) for image in images]
+    together = detector.detect_many(images)
+    assert [len(found) for found in together] == [len(found) for found in alone]
+    assert len(alone[0]) == 1 and alone[1] == alone[2] == [] and len(alone[4]) == 1
+    for many, one in zip(together, alone):
+        for a, b in zip(many, one):
+            np.testing.assert_allclose(a.box, b.box, atol=1e-3)
+            np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
+            assert a.score == pytest.approx(b.score, abs=1e-4)
+    assert detector.detect_many([]) == []

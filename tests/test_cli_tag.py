@@ -254,14 +254,14 @@ def test_faces_all_writes_a_row_per_face_and_resumes_by_photo(tmp_path, gender_m
     """--faces all: every face of a photo is a row with its face_index and box; the default stays one row."""
     from PIL import Image
 
-    from faceapp.core import tagging
+    from faceapp.core import tag_preparation
     from training.faces import FaceBox, FaceCrop
 
     def two_faces(image, framing, assume_crop=False):
         return [FaceCrop(Image.new("RGB", (40, 40), "white"), FaceBox(1, 2, 30, 30), 2, False, "face 1 of 2", "haar"),
                 FaceCrop(Image.new("RGB", (20, 20), "black"), FaceBox(50, 5, 12, 12), 2, False, "face 2 of 2", "haar")]
 
-    monkeypatch.setattr(tagging, "find_faces", two_faces)
+    monkeypatch.setattr(tag_preparation, "find_faces", two_faces)
     photos = photo_folder(tmp_path / "photos", top=3, nested=0, broken=False)["good"]
     out = tmp_path / "faces.csv"
     assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "--faces", "all") == 0

@@ -48,11 +48,15 @@ class StubDetector:
     """BlazeFace's place: gives the detections it was made with, and records the mode asked for."""
 
     def __init__(self, found):
-        self.found, self.modes = found, []
+        self.found, self.modes, self.batches = found, [], []
 
     def detect(self, image, small_faces=None):
         self.modes.append(small_faces)
         return list(self.found(image) if callable(self.found) else self.found)
+
+    def detect_many(self, images, small_faces=None):
+        self.batches.append(len(images))
+        return [self.detect(image, small_faces) for image in images]
 
 
 @pytest.fixture
@@ -187,6 +191,27 @@ def test_nothing_from_blazeface_falls_back_to_haar_then_the_whole_image(stub, mo
     crop = find_and_crop_framed(photo, Framing.blazeface(0.6))
     assert crop.fallback and crop.box is None and crop.image.size == photo.size and crop.finder == ""
     assert find_and_crop_framed(photo, Framing.blazeface(), assume_crop=True).note == "treated as a face crop"
+
+
+def test_many_photos_are_framed_as_one_at_a_time_with_one_network_batch(stub, monkeypatch):
+    """find_and_crop_many: each photo's crop is find_and_crop's, a photo with no face falls back on its own,
+    a photo too small for a face is not shown to the network, and the network runs once for all."""
+    face = _detection((150, 100, 250, 210), ((180, 140), (222, 140)))
+    photo, blank, tiny = _face_photo(), Image.new("RGB", (400, 300), "gray"), Image.new("RGB", (5, 5), "white")
+    detector = stub(lambda image: [] if image.size != photo.size else [face])
+    monkeypatch.setattr(faces, "detect_faces", lambda image: [])
+    framing = Framing.blazeface(0.6)
+    many = framing.find_and_crop_many([photo, blank, tiny, photo])
+    assert detector.batches == [3]  # one network batch; the 5 px image never reaches it
+    alone = [framing.find_and_crop(image) for image in (photo, blank, tiny, photo)]
+    for a, b in zip(many, alone):
+        assert (a.box, a.note, a.fallback, a.finder, a.aligned) == (b.box, b.note, b.fallback, b.finder, b.aligned)
+        assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
+    assert many[0].aligned and many[1].fallback and many[2].fallback and framing.finds_in_batches
+    trusted = framing.find_and_crop_many([photo, blank], assume_crop=True)
+    assert [c.note for c in trusted] == ["treated as a face crop"] * 2
+    assert not Framing.from_dict(None).finds_in_batches
+    assert framing.find_and_crop_many([]) == []
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 200), (23, 23), (640, 2)])
@@ -339,13 +364,8 @@ def test_a_config_asking_for_aligned_blazeface_crops_writes_that_framing(tmp_pat
     from .synthetic import make_gender_folder
 
     calls = []
-
-    class NoFaces:
-        def detect(self, image, small_faces=None):
-            calls.append(image.size)
-            return []
-
-    monkeypatch.setattr(framing_module, "blazeface_detector", lambda: NoFaces())
+    no_faces = StubDetector(lambda image: calls.append(image.size) or [])
+    monkeypatch.setattr(framing_module, "blazeface_detector", lambda: no_faces)
     data = make_gender_folder(tmp_path / "d", counts={"female": 8, "male": 12})
     args = build_parser().parse_args(["train-gender", str(data), "--face-detector", "blazeface", "--align-faces",
                                       "--frame-scale", "0.5"])

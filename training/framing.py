@@ -157,16 +157,29 @@ class Framing:
 
     def find_and_crop(self, image, assume_crop: bool = False) -> FaceCrop:
         """The largest face framed for the model; the whole image, flagged, when no face is found."""
+        return self.find_and_crop_many([image], assume_crop)[0]
+
+    @property
+    def finds_in_batches(self) -> bool:
+        """Whether `find_and_crop_many` is cheaper than `find_and_crop` image by image (BlazeFace: one
+        network batch), so a caller with many photos should hand them over together."""
+        return self.detector == BLAZEFACE
+
+    def find_and_crop_many(self, images, assume_crop: bool = False) -> list[FaceCrop]:
+        """`find_and_crop` of each image, the same crops; BlazeFace runs its network once for all of them."""
         if self.detector == HAAR:
-            return faces.find_and_crop(image, self.frame_scale, assume_crop=assume_crop)
-        whole = _whole(image)
+            return [faces.find_and_crop(image, self.frame_scale, assume_crop=assume_crop) for image in images]
+        wholes = [_whole(image) for image in images]
         if assume_crop:
-            return FaceCrop(whole, None, 0, False, "treated as a face crop")
-        found = _blazeface_faces(whole, "auto")
-        if found:
-            note = "face found" if len(found) == 1 else f"{len(found)} faces found; used the largest"
-            return self._from_detection(whole, found[0], len(found), note)
-        return self._haar_fallback(whole, every=False)[0]
+            return [FaceCrop(whole, None, 0, False, "treated as a face crop") for whole in wholes]
+        out = []
+        for whole, found in zip(wholes, _blazeface_faces_many(wholes, "auto")):
+            if found:
+                note = "face found" if len(found) == 1 else f"{len(found)} faces found; used the largest"
+                out.append(self._from_detection(whole, found[0], len(found), note))
+            else:
+                out.append(self._haar_fallback(whole, every=False)[0])
+        return out
 
     def every_face(self, image, assume_crop: bool = False) -> list[FaceCrop]:
         """Every face, largest first, each framed for the model (`faces_found` is the count on each);
@@ -271,11 +284,20 @@ class Framing:
 def _blazeface_faces(whole: Image.Image, small_faces: str) -> list:
     """BlazeFace's faces with a box inside the image, none in an image too small to hold a face (it
     finds faces in a blown-up 1 px image; the Haar cascade's 24 px window is the rule elsewhere)."""
-    width, height = whole.size
-    if min(width, height) < faces.MIN_FACE_SIDE:
-        return []
-    found = blazeface_detector().detect(whole, small_faces=None if small_faces == "auto" else small_faces)
-    return [d for d in found if d.face_box(width, height).area > 0]
+    return _blazeface_faces_many([whole], small_faces)[0]
+
+
+def _blazeface_faces_many(wholes: list[Image.Image], small_faces: str) -> list[list]:
+    """`_blazeface_faces` of each image, the network run once for all."""
+    fit = [i for i, whole in enumerate(wholes) if min(whole.size) >= faces.MIN_FACE_SIDE]
+    found: list[list] = [[] for _ in wholes]
+    if fit:
+        many = blazeface_detector().detect_many([wholes[i] for i in fit],
+                                                small_faces=None if small_faces == "auto" else small_faces)
+        for i, detections in zip(fit, many):
+            width, height = wholes[i].size
+            found[i] = [d for d in detections if d.face_box(width, height).area > 0]
+    return found
 
 
 def _centred(x0: float, y0: float, x1: float, y1: float) -> FaceBox:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from faceapp.core.embedding_cache import EmbeddingCache
 from faceapp.core.framing import decode_side, find_face, find_faces
-from faceapp.core.tagging import box_tuple
+from faceapp.core.tag_result import box_tuple
 from training import distortions
 from training.faces import box_iou, cannot_hold_a_face
 from training.imaging import iter_images, list_images

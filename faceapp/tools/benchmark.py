@@ -110,10 +110,10 @@ def preparation_cpu_ms(classifier, paths, options) -> float:
     """CPU ms per image of the pipeline's preparation alone, on one thread, without the model."""
     from dataclasses import replace
 
-    from faceapp.core.tagging import _prepared
+    from faceapp.core.tag_preparation import prepared_batches
 
     cpu = time.process_time()
-    for _ in _prepared(paths, classifier.framing, classifier.input_size, replace(options, workers=1)):
+    for _ in prepared_batches(paths, classifier.framing, classifier.input_size, replace(options, workers=1)):
         pass
     return 1000 * (time.process_time() - cpu) / len(paths)
 

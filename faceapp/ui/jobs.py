@@ -11,7 +11,8 @@ from PySide6.QtGui import QImage
 
 from faceapp.core import verify
 from faceapp.core.framing import crop_box, decode_side
-from faceapp.core.tagging import TagOptions, TagResult, face_thumbnail, sort_into_folders, tag_folder
+from faceapp.core.tag_preparation import face_thumbnail
+from faceapp.core.tagging import TagOptions, TagResult, sort_into_folders, tag_folder
 from faceapp.ui.qimage import array_to_qimage, pil_to_qimage
 from training.imaging import load_image, load_reduced, scan_images
 

@@ -7,7 +7,7 @@ import csv
 
 from PIL import Image
 
-from faceapp.core import tagging
+from faceapp.core import tag_preparation
 from training.faces import FaceBox, FaceCrop
 
 TIMEOUT = 30_000
@@ -20,7 +20,7 @@ def two_faces(image, framing, assume_crop=False):
 
 def test_every_face_lists_each_face_and_sorts_each_photo_once(make_window, installed_store, photo_folder, tmp_path,
                                                               qtbot, monkeypatch):
-    monkeypatch.setattr(tagging, "find_faces", two_faces)
+    monkeypatch.setattr(tag_preparation, "find_faces", two_faces)
     window = make_window(installed_store)
     tag = window.tag_panel
     tag.set_folder(photo_folder)

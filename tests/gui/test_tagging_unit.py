@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from faceapp.core import tagging
+from faceapp.core import tag_preparation
 from faceapp.core.tagging import (
     ERROR,
     UNCERTAIN,
@@ -91,18 +91,18 @@ def test_a_camera_jpeg_is_decoded_smaller_unless_reduced_decoding_is_off(tmp_pat
 
     photo = tmp_path / "camera.jpg"
     Image.new("RGB", (4000, 3000), (128, 128, 128)).save(photo, quality=80)
-    real, decoded = tagging.load_reduced, {}
+    real, decoded = tag_preparation.load_reduced, {}
 
     def spy(path, min_side):
         image, factor = real(path, min_side)
         decoded[min_side] = image.size
         return image, factor
 
-    monkeypatch.setattr(tagging, "load_reduced", spy)  # what the preparation thread reads
+    monkeypatch.setattr(tag_preparation, "load_reduced", spy)  # what the preparation thread reads
     for reduced in (True, False):
         (result,) = tag_folder([photo], FakeClassifier(), TagOptions(workers=1, reduced_decode=reduced))
         assert result.ok
-    smallest = tagging.decode_side(FakeClassifier.framing, FakeClassifier.input_size)
+    smallest = tag_preparation.decode_side(FakeClassifier.framing, FakeClassifier.input_size)
     assert decoded == {smallest: (1000, 750), None: (4000, 3000)}
 
 
@@ -202,7 +202,7 @@ def test_large_jpegs_are_decoded_smaller_and_boxes_reported_in_photo_pixels(tmp_
         box = FaceBox(image.width // 4, image.height // 4, image.width // 2, image.width // 2)
         return FaceCrop(image.crop((0, 0, 64, 64)), box, 1, False, "face found")
 
-    monkeypatch.setattr(tagging, "find_face", fake_find_face)
+    monkeypatch.setattr(tag_preparation, "find_face", fake_find_face)
     results = {r.path.name: r for r in tag_folder(list_images(tmp_path), FakeClassifier(), TagOptions(workers=1))}
     # The 12 MP JPEG is decoded at a quarter (shorter side 750 >= the 480 px face finding needs)...
     assert seen == [(1000, 750), (400, 300)]
@@ -216,11 +216,11 @@ def test_face_thumbnail_shows_what_the_model_saw():
 
     rng = np.random.default_rng(4)
     crop = Image.fromarray(np.kron(rng.integers(0, 256, (10, 10, 3)), np.ones((25, 25, 1))).astype(np.uint8))
-    thumb = tagging.face_thumbnail(crop, 112, 48)
+    thumb = tag_preparation.face_thumbnail(crop, 112, 48)
     assert thumb.shape == (48, 48, 3) and thumb.dtype == np.uint8 and thumb.flags["C_CONTIGUOUS"]
     reference = np.asarray(crop.resize((48, 48), Image.Resampling.BOX), dtype=np.float64)
     assert np.abs(thumb - reference).mean() < 6  # the same picture, shrunk from the 112 px model input
-    large = tagging.face_thumbnail(crop, 112, 160)  # larger than the model input: from the crop itself
+    large = tag_preparation.face_thumbnail(crop, 112, 160)  # larger than the model input: from the crop itself
     assert large.shape == (160, 160, 3)
 
 
@@ -290,3 +290,59 @@ def test_a_move_onto_an_identical_copy_leaves_the_original_in_place(tagged, phot
     before = _digest(photo_folder)
     outcomes = list(sort_into_folders(tagged, out, uncertain_below=0.5, move=True))
     assert {o.action for o in outcomes} == {"skipped"} and _digest(photo_folder) == before
+
+
+class BatchDetector:
+    """BlazeFace's place: a face box in the middle of every image; records the size of each network batch.
+    `fail_batches`: a batch of several images raises (photo-by-photo finding must take over)."""
+
+    def __init__(self, fail_batches=False):
+        self.batches, self.fail_batches = [], fail_batches
+
+    def detect(self, image, small_faces=None):
+        return self.detect_many([image], small_faces)[0]
+
+    def detect_many(self, images, small_faces=None):
+        from training.detectors.detection import Detection
+
+        self.batches.append(len(images))
+        if self.fail_batches and len(images) > 1:
+            raise RuntimeError("out of memory")
+        found = []
+        for image in images:
+            w, h = image.size
+            box = (w * 0.25, h * 0.25, w * 0.75, h * 0.75)
+            eyes = ((w * 0.4, h * 0.4), (w * 0.6, h * 0.4))
+            found.append([Detection(box, 0.99, (*eyes, (w / 2, h / 2), (w / 2, h * 0.6), (w * 0.3, h / 2),
+                                                (w * 0.7, h / 2)))])
+        return found
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.parametrize("fail_batches", [False, True])
+def test_blazeface_finds_the_faces_of_a_model_batch_in_one_network_batch(photo_folder, monkeypatch, workers,
+                                                                         fail_batches):
+    """Largest face with a BlazeFace framing: one detector batch per batch of readable photos, the same
+    results as photo by photo (faces="all" finds them one photo at a time); a failing batch is found again
+    photo by photo."""
+    from training import framing as framing_module
+
+    detector = BatchDetector(fail_batches)
+    monkeypatch.setattr(framing_module, "blazeface_detector", lambda: detector)
+    classifier = FakeClassifier()
+    classifier.framing = {"detector": "blazeface", "frame_scale": 0.5, "align": {"eyes": [[0.4, 0.4], [0.6, 0.4]]}}
+    paths = list_images(photo_folder)  # 10 files, 2 of them unreadable
+    batched = sorted(tag_folder(paths, classifier, TagOptions(workers=workers, batch_size=4, thumbnail_size=16)),
+                     key=lambda r: r.index)
+    readable = [sum(1 for p in paths[i:i + 4] if p.name not in ("broken.jpg", "notes.png")) for i in (0, 4, 8)]
+    if fail_batches:  # the batch, then each of its photos alone
+        assert detector.batches == [size for n in readable for size in ([n] + [1] * n if n > 1 else [1])]
+    else:
+        assert detector.batches == readable
+    detector.batches.clear()
+    alone = sorted(tag_folder(paths, classifier, TagOptions(workers=1, batch_size=4, faces="all")),
+                   key=lambda r: r.index)
+    assert set(detector.batches) == {1}
+    assert [(r.path, r.predicted, r.error, r.face_box, r.face_finder, r.note) for r in batched] == \
+        [(r.path, r.predicted, r.error, r.face_box, r.face_finder, r.note) for r in alone]
+    assert sum(r.ok for r in batched) == 8 and all(r.face_finder == "blazeface" for r in batched if r.ok)

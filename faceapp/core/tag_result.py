@@ -1,0 +1,78 @@
+"""What tagging is asked to do (`TagOptions`) and what it gives for each photo or face (`TagResult`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from training.calibration import FALLBACK_UNCERTAIN_BELOW
+
+UNCERTAIN = "uncertain"
+ERROR = "error"
+FACES = ("largest", "all")
+
+
+@dataclass(frozen=True)
+class TagOptions:
+    recursive: bool = False
+    assume_crop: bool = False  # "images are already face crops": skip detection
+    uncertain_below: float = FALLBACK_UNCERTAIN_BELOW  # confidence under this level is labelled "uncertain"
+    batch_size: int = 32
+    thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
+    workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))  # threads reading + finding faces
+    reduced_decode: bool = True  # large JPEGs decoded at 1/2-1/8 size where crops keep full resolution
+    faces: str = "largest"  # "largest": one result per photo; "all": one per face (group photos)
+
+    def __post_init__(self):
+        if self.faces not in FACES:
+            raise ValueError(f"faces must be one of {', '.join(FACES)}, got {self.faces!r}")
+
+
+@dataclass
+class TagResult:
+    """One image's (or, with `TagOptions.faces == "all"`, one face's) outcome. `error` set means it could
+    not be tagged (the reason is one sentence). `face_box` (x, y, w, h), `face_keypoints` ((x, y) in
+    `training.detectors.detection.KEYPOINT_NAMES` order; BlazeFace framings only) are in the photo's own
+    pixels; `face_index` numbers the faces of one photo from 0, the largest; `face_finder` names what
+    found the face ("haar", "blazeface"; "" for the whole image)."""
+
+    index: int
+    path: Path
+    predicted: str | None = None
+    confidence: float = 0.0
+    probabilities: dict[str, float] = field(default_factory=dict)
+    faces_found: int = 0
+    face_fallback: bool = False  # no face found: the whole image was classified
+    face_box: tuple[int, int, int, int] | None = None
+    face_index: int = 0
+    face_score: float | None = None
+    face_keypoints: tuple[tuple[float, float], ...] | None = None
+    face_finder: str = ""
+    note: str = ""
+    error: str | None = None
+    unfit: str = ""  # no face found, and the image is too small or too thin to show one: never a class
+    thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def label(self, uncertain_below: float) -> str:
+        """The label shown to the user: the prediction, "uncertain" below the level, or "error"."""
+        if self.error is not None:
+            return ERROR
+        if self.confidence < uncertain_below or self.unfit:
+            return UNCERTAIN
+        return self.predicted or UNCERTAIN
+
+
+def box_tuple(box) -> tuple[int, int, int, int] | None:
+    """A `FaceBox` (or any x/y/w/h object or 4-sequence) as a plain int tuple that crosses threads."""
+    if box is None:
+        return None
+    if all(hasattr(box, k) for k in ("x", "y", "w", "h")):
+        return (int(box.x), int(box.y), int(box.w), int(box.h))
+    return tuple(int(v) for v in box)  # type: ignore[return-value]
