@@ -54,3 +54,12 @@ def decode_side(framing: dict | None, crop_size: int) -> int:
     """How small a large photo may be decoded (`training.imaging.load_reduced`, shorter side) and still
     give `crop_size`-px face crops under this framing, with face finding at its usual resolution."""
     return as_framing(framing).decode_side(crop_size)
+
+
+def box_tuple(box) -> tuple[int, int, int, int] | None:
+    """A `FaceBox` (or any x/y/w/h object or 4-sequence) as a plain int tuple that crosses threads."""
+    if box is None:
+        return None
+    if all(hasattr(box, k) for k in ("x", "y", "w", "h")):
+        return (int(box.x), int(box.y), int(box.w), int(box.h))
+    return tuple(int(v) for v in box)  # type: ignore[return-value]

@@ -22,8 +22,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from faceapp.core.framing import decode_side, find_face, find_faces, find_largest_faces, finds_in_batches
-from faceapp.core.tag_result import TagOptions, TagResult, box_tuple
+from faceapp.core.framing import (
+    box_tuple,
+    decode_side,
+    find_face,
+    find_faces,
+    find_largest_faces,
+    finds_in_batches,
+)
+from faceapp.core.tag_result import TagOptions, TagResult
 from training.faces import cannot_hold_a_face
 from training.imaging import ImageLoadError, load_reduced
 

@@ -67,12 +67,3 @@ class TagResult:
         if self.confidence < uncertain_below or self.unfit:
             return UNCERTAIN
         return self.predicted or UNCERTAIN
-
-
-def box_tuple(box) -> tuple[int, int, int, int] | None:
-    """A `FaceBox` (or any x/y/w/h object or 4-sequence) as a plain int tuple that crosses threads."""
-    if box is None:
-        return None
-    if all(hasattr(box, k) for k in ("x", "y", "w", "h")):
-        return (int(box.x), int(box.y), int(box.w), int(box.h))
-    return tuple(int(v) for v in box)  # type: ignore[return-value]

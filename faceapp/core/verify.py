@@ -19,8 +19,7 @@ import numpy as np
 from PIL import Image
 
 from faceapp.core.embedding_cache import EmbeddingCache
-from faceapp.core.framing import decode_side, find_face, find_faces
-from faceapp.core.tag_result import box_tuple
+from faceapp.core.framing import box_tuple, decode_side, find_face, find_faces, find_largest_faces
 from training import distortions
 from training.faces import box_iou, cannot_hold_a_face
 from training.imaging import iter_images, list_images
@@ -253,7 +252,8 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
                     loaded.append((path, image))
             if not loaded:
                 continue
-            embeddings = matcher.embed([face_part(img, matcher.framing, assume_crop).crop for _, img in loaded])
+            faces = find_largest_faces([img for _, img in loaded], matcher.framing, assume_crop)  # one batch
+            embeddings = matcher.embed([face.image for face in faces])
             for (path, _), embedding in zip(loaded, embeddings):
                 known[path] = embedding
                 if cache is not None:
