@@ -670,6 +670,16 @@ def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
     assert _error_rates(None, 0.5) == "not stored with this model"
 
 
+def test_the_models_page_names_how_a_model_finds_faces():
+    from faceapp.ui.panels.model_details import _framing
+    from training.framing import Framing
+
+    assert _framing(Framing.named("blazeface-aligned", 0.464).to_dict()) == "BlazeFace, eyes aligned, frame scale 0.464"
+    assert _framing({"detector": "haar", "frame_scale": 0.7}) == "Haar face box at frame scale 0.7"
+    assert _framing(None).startswith("default")
+    assert _framing({"detector": "dlib"}).startswith("unreadable (") and "dlib" in _framing({"detector": "dlib"})
+
+
 def test_a_gallery_decides_at_the_threshold_for_its_size(make_window, installed_store, tmp_path):
     from faceapp.core.verify import GalleryMatch
     from faceapp.ui.jobs import JobStarted

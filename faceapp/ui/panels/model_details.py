@@ -8,6 +8,7 @@ import html
 from faceapp.core.model_store import ModelEntry
 from training.calibration import valid_level
 from training.error_rates import ScoreHistograms, one_in
+from training.framing import FramingError, as_framing
 from training.metrics import class_gaps
 
 
@@ -84,6 +85,10 @@ def describe_entry(entry: ModelEntry) -> str:
 
 
 def _framing(framing) -> str:
+    """How the model's faces are found and cropped, in words ("BlazeFace, eyes aligned, frame scale 0.464")."""
     if not isinstance(framing, dict):
-        return "default"
-    return ", ".join(f"{k} {v}" for k, v in framing.items())
+        return "default (Haar face box, LFW framing)"
+    try:
+        return as_framing(framing).describe()
+    except FramingError as exc:
+        return f"unreadable ({exc})"
