@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from training.checkpoint import load_checkpoint
+from training.framing import as_framing
 from training.inference import FaceMatcher, GenderClassifier
 
 from .synthetic import pattern_image
@@ -25,9 +26,9 @@ def test_metadata_matches_the_model_card(name, task, arch):
     assert torch.load(MODELS / f"{name}.pt", weights_only=True)["half"] is True  # shipped as fp16
     size = {"gender": 112, "matcher": 64}[task]  # the matcher's CPU campaign trains at 64 px
     assert ckpt["input_size"] == size and f"{size} × {size}" in card
-    framing = ckpt["framing"]  # the gender model keeps the LFW framing; the matcher is trained on tighter crops
-    assert set(framing) == {"detector", "frame_scale"} and framing["detector"] == "haar"
-    assert 0.4 <= framing["frame_scale"] <= 0.8 and f"frame_scale {framing['frame_scale']}" in card
+    # how its training faces were found and cropped (the app crops alike), in the card's words
+    framing = as_framing(ckpt["framing"])
+    assert framing.describe() in card and 0.4 <= framing.frame_scale <= 0.8
     assert "optimizer_state" not in ckpt  # exported for shipping
     if task == "matcher":
         assert f"{ckpt['threshold']:.3f}" in card and ckpt["embedding_dim"] == 128
