@@ -5,8 +5,9 @@
 For every snapshot (`--snapshot-every`) and the best checkpoint of each run folder, in order: the
 training images seen and the training hours on this machine up to that epoch (summed over the runs
 before it), the run's own validation AUC, and V1 on clean probes (1,566 pairs: accuracy at the
-snapshot's stored threshold, ROC AUC, TAR at FAR 1 %). The V1 photos are face-cropped once (every
-snapshot of a campaign shares one framing) and embedded by each snapshot with the mirror view.
+snapshot's stored threshold, ROC AUC, TAR at FAR 1 %). The V1 photos are face-cropped once per framing
+(stages may differ: s1 and s2 Haar boxes, s3 on eye-aligned BlazeFace crops), each snapshot's own, and
+embedded by each snapshot with the mirror view.
 """
 from __future__ import annotations
 
@@ -77,15 +78,18 @@ def main(argv=None) -> int:
         full = histories[run] = _history(run)
         images += sum(int(h.get("train_samples", 0)) for h in full)
         seconds += sum(float(h.get("epoch_seconds", 0)) for h in full)
-    refs = probes = labels = None
+    crops: dict[str, tuple] = {}  # V1 crops per framing: the stages may find and crop faces differently
     rows = []
     for run, path in points:
         matcher = FaceMatcher.load(path)
         ckpt = matcher.meta  # the checkpoint but its weights
         epoch = int(ckpt.get("epoch", 0))
         upto = [h for h in histories[run] if int(h["epoch"]) <= epoch]
-        if refs is None:
-            refs, probes, labels = v1_crops(args.data, ckpt.get("framing") or {})
+        framing = as_framing(ckpt.get("framing")).to_dict()
+        key = json.dumps(framing, sort_keys=True)
+        if key not in crops:
+            crops[key] = v1_crops(args.data, framing)
+        refs, probes, labels = crops[key]
         scores = matcher.score_embeddings(matcher.embed(refs, 64), matcher.embed(probes, 64))
         m = verification_metrics(labels, scores, matcher.threshold)
         rows.append({"run": run.name, "checkpoint": path.name, "epoch": epoch,
