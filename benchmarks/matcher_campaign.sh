@@ -55,8 +55,8 @@ stage s2 "$BANK" "$RUNS/s1/best.pt" 60 2e-3  # stopped after 38 of 60 epochs (20
 # s3: aligned crops (a 3-epoch A/B from scratch on 2,000 photos: validation AUC 0.806 aligned, 0.768 Haar)
 # and each gender drawn equally often (the shipped matcher accepts two women 4x as often as two men).
 stage s3 "$ALIGNED" "$RUNS/s2/best.pt" 40 2e-3 --balance-groups "$GENDER_LIST"  # stopped after 10 of 40 epochs
-# s3a: a short anneal of s3's best epoch (9). Two epochs at 5e-4 (no warm-up) lifted V1 clean AUC from 0.941
-# to 0.952 (2026-12-01); the same anneal at 80 px input reached 0.944 (it must first adapt to the new size).
+# s3a: a short anneal of s3's best epoch (9; V1 clean AUC 0.941). Two epochs at 5e-4 (no warm-up) reached 0.952
+# (2026-12-01); the same anneal at 80 px input reached 0.944 (it must first adapt to the new size).
 # Long cycles at a high rate were leaving the gain of annealing unshipped for hours, hence shorter cycles.
 stage s3a "$ALIGNED" "$RUNS/s3/best.pt" 2 5e-4 --balance-groups "$GENDER_LIST" --warmup-epochs 0
 stage s4 "$ALIGNED" "$RUNS/s3a/best.pt" 16 1e-3 --balance-groups "$GENDER_LIST"
