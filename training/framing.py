@@ -185,14 +185,25 @@ class Framing:
         """Every face, largest first, each framed for the model (`faces_found` is the count on each);
         a one-item list with the whole image, flagged, when there is none. BlazeFace runs both passes
         (small faces of a group photo too); the Haar cascade runs both of its passes."""
-        whole = _whole(image)
+        return self.every_face_many([image], assume_crop)[0]
+
+    def every_face_many(self, images, assume_crop: bool = False) -> list[list[FaceCrop]]:
+        """`every_face` of each image, the same crops; BlazeFace runs each of its passes once for all of them."""
+        wholes = [_whole(image) for image in images]
         if assume_crop:
-            return [FaceCrop(whole, None, 0, False, "treated as a face crop")]
-        if self.detector == BLAZEFACE:
-            found = _blazeface_faces(whole, "always")
+            return [[FaceCrop(whole, None, 0, False, "treated as a face crop")] for whole in wholes]
+        if self.detector == HAAR:
+            return [self._haar_every_face(whole) for whole in wholes]
+        out = []
+        for whole, found in zip(wholes, _blazeface_faces_many(wholes, "always")):
             if found:
-                return [self._from_detection(whole, d, len(found), _nth(i, len(found))) for i, d in enumerate(found)]
-            return self._haar_fallback(whole, every=True)
+                out.append([self._from_detection(whole, d, len(found), _nth(i, len(found)))
+                            for i, d in enumerate(found)])
+            else:
+                out.append(self._haar_fallback(whole, every=True))
+        return out
+
+    def _haar_every_face(self, whole: Image.Image) -> list[FaceCrop]:
         try:
             boxes = faces.detect_every_face(whole)
         except cv2.error as exc:

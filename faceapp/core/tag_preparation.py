@@ -3,9 +3,9 @@ crop it as the model's framing says, resize it to the model's input, and make th
 
 `prepared_batches` takes the photos in batches of `TagOptions.batch_size`, in order, and prepares each
 batch on a background thread while the caller runs the model on the one before (PIL, OpenCV and torch
-release the GIL). The per-photo steps run on `TagOptions.workers` threads. With a BlazeFace framing and
-the largest face only, the face finding of a batch is one network batch between the reading and the
-cropping (`training.framing.Framing.find_and_crop_many`): about half the detector's CPU a photo.
+release the GIL). The per-photo steps run on `TagOptions.workers` threads. With a BlazeFace framing the
+face finding of a batch is one network batch per pass between the reading and the cropping
+(`training.framing.Framing.find_and_crop_many`, `every_face_many`): about half the detector's CPU a photo.
 Every failure stays with its photo: a result with a reason, never an exception out of the generator.
 """
 
@@ -25,6 +25,7 @@ from PIL import Image
 from faceapp.core.framing import (
     box_tuple,
     decode_side,
+    find_every_faces,
     find_face,
     find_faces,
     find_largest_faces,
@@ -72,15 +73,14 @@ class _Preparer:
     def __init__(self, framing, input_size: int, options: TagOptions):
         self.framing, self.input_size, self.options = framing, input_size, options
         self.min_side = decode_side(framing, input_size) if options.reduced_decode else None
-        self.batched_finding = (options.faces == "largest" and not options.assume_crop
-                                and finds_in_batches(framing))
+        self.batched_finding = not options.assume_crop and finds_in_batches(framing)
 
     def batch(self, numbered: list[tuple[int, object]], mapper: Callable) -> list[list[Prepared]]:
         if not self.batched_finding:
             return list(mapper(self.photo, numbered))
         read = list(mapper(self.read, numbered))
         images = [(index, path, image, factor) for index, path, image, factor in read if image is not None]
-        found = self.find_largest([image for _, _, image, _ in images])
+        found = self.find_batch([image for _, _, image, _ in images])
         framed = iter(mapper(self.frame, images, found))
         return [[(TagResult(index, path, error=factor), None)] if image is None else next(framed)
                 for index, path, image, factor in read]
@@ -109,27 +109,31 @@ class _Preparer:
             return index, Path(path), None, exc.reason
         return index, Path(path), image, factor
 
-    def find_largest(self, images: list[Image.Image]) -> list:
-        """The largest face of each image, found in one batch; photo by photo when the batch fails, so
-        only a photo that fails alone gets the whole-image answer."""
+    def find_batch(self, images: list[Image.Image]) -> list:
+        """Each image's faces (a list: the largest, or every face), found in one batch; photo by photo
+        when the batch fails, so only a photo that fails alone gets the whole-image answer."""
+        every = self.options.faces == "all"
         try:
-            return find_largest_faces(images, self.framing)
+            if every:
+                return find_every_faces(images, self.framing)
+            return [[face] for face in find_largest_faces(images, self.framing)]
         except Exception:  # noqa: BLE001 - retried photo by photo below, each with its own outcome
             log.warning("face finding failed on a batch of %d photos; finding them one by one", len(images),
                         exc_info=True)
         found = []
         for image in images:
             try:
-                found.append(find_face(image, self.framing))
+                found.append(find_faces(image, self.framing) if every else [find_face(image, self.framing)])
             except Exception as exc:  # noqa: BLE001 - this photo only
                 found.append(exc)
         return found
 
-    def frame(self, image_item: tuple[int, Path, Image.Image, float], face) -> list[Prepared]:
+    def frame(self, image_item: tuple[int, Path, Image.Image, float], faces) -> list[Prepared]:
         index, path, image, factor = image_item
-        if isinstance(face, Exception):
-            return [self.finding_failed(index, path, image, face)]
-        return [self.model_input(face_result(index, path, image, face, 0, factor), face.image)]
+        if isinstance(faces, Exception):
+            return [self.finding_failed(index, path, image, faces)]
+        return [self.model_input(face_result(index, path, image, face, number, factor), face.image)
+                for number, face in enumerate(faces)]
 
     def finding_failed(self, index: int, path: Path, image: Image.Image, exc: Exception) -> Prepared:
         log.warning("face finding failed on %s", path, exc_info=exc)

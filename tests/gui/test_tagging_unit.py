@@ -293,7 +293,8 @@ def test_a_move_onto_an_identical_copy_leaves_the_original_in_place(tagged, phot
 
 
 class BatchDetector:
-    """BlazeFace's place: a face box in the middle of every image; records the size of each network batch.
+    """BlazeFace's place: a face box in the middle of every image (and a small one in a corner when every face
+    is asked for); records the size of each network batch.
     `fail_batches`: a batch of several images raises (photo-by-photo finding must take over)."""
 
     def __init__(self, fail_batches=False):
@@ -308,23 +309,25 @@ class BatchDetector:
         self.batches.append(len(images))
         if self.fail_batches and len(images) > 1:
             raise RuntimeError("out of memory")
-        found = []
-        for image in images:
+        def face(image, x, y, side):  # a square face at (x, y) of `side`, as fractions of the image
             w, h = image.size
-            box = (w * 0.25, h * 0.25, w * 0.75, h * 0.75)
-            eyes = ((w * 0.4, h * 0.4), (w * 0.6, h * 0.4))
-            found.append([Detection(box, 0.99, (*eyes, (w / 2, h / 2), (w / 2, h * 0.6), (w * 0.3, h / 2),
-                                                (w * 0.7, h / 2)))])
-        return found
+            box = (w * x, h * y, w * (x + side), h * (y + side))
+            eyes = ((w * (x + 0.3 * side), h * (y + 0.3 * side)), (w * (x + 0.7 * side), h * (y + 0.3 * side)))
+            rest = [(w * (x + side / 2), h * (y + side * k)) for k in (0.5, 0.7, 0.5, 0.5)]
+            return Detection(box, 0.99, (*eyes, *rest))
+
+        every = small_faces == "always"  # every face: a small second face the fine pass finds
+        return [[face(image, 0.25, 0.25, 0.5)] + ([face(image, 0.8, 0.05, 0.15)] if every else []) for image in images]
 
 
+@pytest.mark.parametrize("faces", ["largest", "all"])
 @pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("fail_batches", [False, True])
 def test_blazeface_finds_the_faces_of_a_model_batch_in_one_network_batch(photo_folder, monkeypatch, workers,
-                                                                         fail_batches):
-    """Largest face with a BlazeFace framing: one detector batch per batch of readable photos, the same
-    results as photo by photo (faces="all" finds them one photo at a time); a failing batch is found again
-    photo by photo."""
+                                                                         fail_batches, faces):
+    """A BlazeFace framing: one detector batch per batch of readable photos, the same results as photo by
+    photo, for the largest face and for every face; a failing batch is found again photo by photo."""
+    from faceapp.core import tag_preparation
     from training import framing as framing_module
 
     detector = BatchDetector(fail_batches)
@@ -332,17 +335,18 @@ def test_blazeface_finds_the_faces_of_a_model_batch_in_one_network_batch(photo_f
     classifier = FakeClassifier()
     classifier.framing = {"detector": "blazeface", "frame_scale": 0.5, "align": {"eyes": [[0.4, 0.4], [0.6, 0.4]]}}
     paths = list_images(photo_folder)  # 10 files, 2 of them unreadable
-    batched = sorted(tag_folder(paths, classifier, TagOptions(workers=workers, batch_size=4, thumbnail_size=16)),
-                     key=lambda r: r.index)
+    options = TagOptions(workers=workers, batch_size=4, thumbnail_size=16, faces=faces)
+    batched = sorted(tag_folder(paths, classifier, options), key=lambda r: r.index)
     readable = [sum(1 for p in paths[i:i + 4] if p.name not in ("broken.jpg", "notes.png")) for i in (0, 4, 8)]
     if fail_batches:  # the batch, then each of its photos alone
         assert detector.batches == [size for n in readable for size in ([n] + [1] * n if n > 1 else [1])]
     else:
         assert detector.batches == readable
     detector.batches.clear()
-    alone = sorted(tag_folder(paths, classifier, TagOptions(workers=1, batch_size=4, faces="all")),
-                   key=lambda r: r.index)
+    monkeypatch.setattr(tag_preparation, "finds_in_batches", lambda framing: False)  # photo by photo
+    alone = sorted(tag_folder(paths, classifier, options), key=lambda r: r.index)
     assert set(detector.batches) == {1}
-    assert [(r.path, r.predicted, r.error, r.face_box, r.face_finder, r.note) for r in batched] == \
-        [(r.path, r.predicted, r.error, r.face_box, r.face_finder, r.note) for r in alone]
-    assert sum(r.ok for r in batched) == 8 and all(r.face_finder == "blazeface" for r in batched if r.ok)
+    assert [(r.path, r.predicted, r.error, r.face_box, r.face_finder, r.note, r.face_index) for r in batched] == \
+        [(r.path, r.predicted, r.error, r.face_box, r.face_finder, r.note, r.face_index) for r in alone]
+    assert sum(r.ok for r in batched) == (16 if faces == "all" else 8)  # a group of two in "all"
+    assert all(r.face_finder == "blazeface" for r in batched if r.ok)
