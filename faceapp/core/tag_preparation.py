@@ -87,18 +87,17 @@ class _Preparer:
 
     def photo(self, item: tuple[int, object]) -> list[Prepared]:
         """Every step of one photo (face finding included)."""
-        index, path, image, factor = self.read(item)
+        read = index, path, image, reason = self.read(item)
         if image is None:
-            return [(TagResult(index, path, error=factor), None)]
+            return [(TagResult(index, path, error=reason), None)]
         try:
             if self.options.faces == "all":
                 found = find_faces(image, self.framing, assume_crop=self.options.assume_crop)
             else:
                 found = [find_face(image, self.framing, assume_crop=self.options.assume_crop)]
         except Exception as exc:  # noqa: BLE001 - a detector crash on one odd image must not end the run
-            return [self.finding_failed(index, path, image, exc)]
-        return [self.model_input(face_result(index, path, image, face, number, factor), face.image)
-                for number, face in enumerate(found)]
+            found = exc
+        return self.frame(read, found)
 
     def read(self, item: tuple[int, object]) -> tuple[int, Path, Image.Image | None, float | str]:
         """(index, path, image, factor from its pixels to the photo's), or image None and the reason."""
@@ -129,6 +128,7 @@ class _Preparer:
         return found
 
     def frame(self, image_item: tuple[int, Path, Image.Image, float], faces) -> list[Prepared]:
+        """The found faces (or the exception that finding them raised) as model inputs."""
         index, path, image, factor = image_item
         if isinstance(faces, Exception):
             return [self.finding_failed(index, path, image, faces)]
