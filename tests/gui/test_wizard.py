@@ -117,8 +117,17 @@ def test_gender_run_through_every_page(make_panel, gender_folder, tmp_path, qtbo
     qtbot.waitUntil(lambda: "per epoch" in page.estimate_label.text(), timeout=TIMEOUT)
     assert page.last_estimate.seconds_per_epoch > 0 and page.last_estimate.train_batches >= 1
 
+    # faces are found as the bundled models find them, unless the user picks another finder
+    assert page.finder.currentData() == "blazeface-aligned"
+    page.finder.setCurrentIndex(page.finder.findData("haar"))
+    assert (page.config().face_detector, page.config().align_faces) == ("haar", False)
+    page.finder.setCurrentIndex(page.finder.findData("blazeface-aligned"))
+    assert (page.config().face_detector, page.config().align_faces) == ("blazeface", True)
+
     result = train(qtbot, wizard)
     assert result.stop_reason == "completed" and result.best_path.is_file()
+    framing = load_checkpoint(result.best_path, task="gender")["framing"]  # what the app will crop with
+    assert framing["detector"] == "blazeface" and "align" in framing
     charts = wizard.training_page.charts
     assert charts.batch_points() == len(recorder.batches) == 2 * recorder.started[0]["batches"]
     assert charts.epoch_points() == len(recorder.epochs) == len(result.history) == 2
@@ -173,10 +182,15 @@ def test_matcher_run_shows_probes_roc_and_conditions(make_panel, identity_folder
     assert "distortion/ folders found" in wizard.state.report.notes[0]
     assert wizard.data_page.probes.count >= 4 and not wizard.data_page.probes.isHidden()
 
-    fast_settings(wizard.settings_page, epochs=1)
-    assert wizard.settings_page.form.isRowVisible(wizard.settings_page.pairs_per_epoch)
+    page = wizard.settings_page
+    fast_settings(page, epochs=1)
+    assert page.form.isRowVisible(page.pairs_per_epoch)
+    assert page.finder.currentData() == "blazeface-aligned"  # as for the gender model
+
     result = train(qtbot, wizard)
     assert result.stop_reason == "completed" and result.best_path.is_file()
+    framing = load_checkpoint(result.best_path, task="matcher")["framing"]  # what the app will crop with
+    assert framing["detector"] == "blazeface" and "align" in framing
     charts = wizard.training_page.charts
     assert charts.batch_points() == len(recorder.batches) == 48 // 8
     assert charts.epoch_points() == 1 and set(charts.score_curves) == {"val_auc", "val_accuracy"}

@@ -33,7 +33,8 @@ def imagenet_problem(task: str) -> str | None:
 
 
 def suggested_config(task: str, device_type: str) -> TrainConfig:
-    """The core's defaults, sized for the device, starting from ImageNet when its weights are here."""
+    """The core's defaults, sized for the device, starting from ImageNet when its weights are here, with
+    faces found by BlazeFace and aligned on the eyes, as the bundled models were trained (issue 18)."""
     sizes = _CPU if device_type == "cpu" else _GPU
     start = "imagenet" if imagenet_available(task) else "none"
-    return default_config(task, start=start, **sizes[task])
+    return default_config(task, start=start, face_detector="blazeface", align_faces=True, **sizes[task])

@@ -32,6 +32,9 @@ from faceapp.ui.workers import LatestRunner
 
 FIELD_WIDTH = 160
 STARTS = [("ImageNet weights (recommended)", "imagenet"), ("From scratch", "none"), ("From a weights file…", "file")]
+# How faces are found and framed, for training and, through the checkpoint, for the app (training.framing.NAMES).
+FINDERS = [("BlazeFace, eyes aligned (as the bundled models)", "blazeface-aligned"),
+           ("BlazeFace, face box", "blazeface"), ("Haar cascade (models from before 2026-12)", "haar")]
 
 
 def _spin(low: int, high: int, step: int = 1, special: str = "") -> QSpinBox:
@@ -89,6 +92,12 @@ class SettingsPage(QWizardPage):
         self.file_row = _row(self.start_file, self.start_browse)
         self.freeze = QCheckBox("train only the head (faster; best with ImageNet weights)")
         self.crop = QCheckBox("find and crop each face the way the app does (off for ready-made face crops)")
+        self.finder = QComboBox()
+        for label, value in FINDERS:
+            self.finder.addItem(label, value)
+        self.finder.setToolTip("How faces are found and framed. The model remembers it, and the app finds faces "
+                               "the same way when it uses the model; a weights file to start from works best "
+                               "with its own.")
         self.device = QComboBox()
         for label, value in available_devices():
             self.device.addItem(label, value)
@@ -105,6 +114,7 @@ class SettingsPage(QWizardPage):
                               ("Weights file", self.file_row),
                               ("Freeze backbone", self.freeze), ("Early stopping patience", self.patience),
                               ("Device", self.device), ("Seed", self.seed), ("Faces", self.crop),
+                              ("Face finder", self.finder),
                               ("Batches per epoch", self.max_batches), ("Pairs per epoch", self.pairs_per_epoch),
                               ("Validation pairs", self.val_pairs), ("Save runs in", _row(self.out_dir, out_browse))):
             self.form.addRow(label, widget)
@@ -136,6 +146,7 @@ class SettingsPage(QWizardPage):
         for check in (self.freeze, self.crop):
             check.toggled.connect(self._changed)
         self.device.currentIndexChanged.connect(self._changed)
+        self.finder.currentIndexChanged.connect(self._changed)
 
     # ------------------------------------------------------------ wizard hooks
     def initializePage(self) -> None:  # noqa: N802
@@ -175,6 +186,8 @@ class SettingsPage(QWizardPage):
         self.start_file.setText(start if kind == "file" else "")
         self.freeze.setChecked(kind == "imagenet" if config.freeze_backbone is None else bool(config.freeze_backbone))
         self.crop.setChecked(bool(config.crop_faces))
+        finder = f"{config.face_detector}-aligned" if config.align_faces else config.face_detector
+        self.finder.setCurrentIndex(max(0, self.finder.findData(finder)))
         self.device.setCurrentIndex(max(0, self.device.findData(config.device)))
         self._loading = False
         self._start_changed()
@@ -189,7 +202,9 @@ class SettingsPage(QWizardPage):
             "epochs", "batch_size", "input_size", "patience", "seed", "max_batches", "pairs_per_epoch", "val_pairs")}
         values.update(lr=self.lr.value(), start=self.start_file.text().strip() if kind == "file" else kind,
                       freeze_backbone=self.freeze.isChecked(), crop_faces=self.crop.isChecked(),
-                      device=self.device.currentData(), out_dir=self.out_dir.text().strip() or session.out_dir())
+                      device=self.device.currentData(), out_dir=self.out_dir.text().strip() or session.out_dir(),
+                      face_detector=self.finder.currentData().removesuffix("-aligned"),
+                      align_faces=self.finder.currentData().endswith("-aligned"))
         base = session.base_config().to_dict()
         if session.state.resume is not None:
             values["resume"] = str(session.state.resume.path)
