@@ -95,6 +95,7 @@ class SettingsPage(QWizardPage):
         self.finder = QComboBox()
         for label, value in FINDERS:
             self.finder.addItem(label, value)
+        self.finder.setMaximumWidth(3 * FIELD_WIDTH)
         self.finder.setToolTip("How faces are found and framed. The model remembers it, and the app finds faces "
                                "the same way when it uses the model; a weights file to start from works best "
                                "with its own.")
