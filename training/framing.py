@@ -40,8 +40,20 @@ from training.imaging import rgb_array, to_rgb
 HAAR = "haar"
 BLAZEFACE = "blazeface"
 DETECTORS = (HAAR, BLAZEFACE)
-# The finders by name, as the benchmarks' --framing offers them: each finder, and BlazeFace aligned on the eyes.
-NAMES = (HAAR, BLAZEFACE, f"{BLAZEFACE}-aligned")
+# The finders by name, as the benchmarks' --framing and the wizard offer them: each finder, and BlazeFace
+# aligned on the eyes (`finder_name`, `finder_choice`).
+ALIGNED = "-aligned"
+NAMES = (HAAR, BLAZEFACE, f"{BLAZEFACE}{ALIGNED}")
+
+
+def finder_name(detector: str, align: bool) -> str:
+    """The name in NAMES of a finder and alignment choice (TrainConfig's face_detector and align_faces)."""
+    return f"{detector}{ALIGNED}" if align else detector
+
+
+def finder_choice(name: str) -> tuple[str, bool]:
+    """(detector, align) of a name in NAMES: the inverse of `finder_name`."""
+    return name.removesuffix(ALIGNED), name.endswith(ALIGNED)
 
 # Where BlazeFace puts the eyes in an LFW deep-funneled frame: the medians over 300 clean V1 probe frames
 # (`python -m benchmarks.detectors DATA --sections framing`) are (0.414, 0.459) and (0.590, 0.453); made
@@ -127,7 +139,8 @@ class Framing:
     @classmethod
     def named(cls, name: str, frame_scale: float = DEFAULT_FRAME_SCALE) -> "Framing":
         """One of NAMES ("haar", "blazeface", "blazeface-aligned") at `frame_scale`."""
-        return cls.chosen(name.removesuffix("-aligned"), frame_scale, align=name.endswith("-aligned"))
+        detector, align = finder_choice(name)
+        return cls.chosen(detector, frame_scale, align=align)
 
     def to_dict(self) -> dict:
         block = {"detector": self.detector, "frame_scale": self.frame_scale}
@@ -292,14 +305,10 @@ class Framing:
         return crops
 
 
-def _blazeface_faces(whole: Image.Image, small_faces: str) -> list:
-    """BlazeFace's faces with a box inside the image, none in an image too small to hold a face (it
-    finds faces in a blown-up 1 px image; the Haar cascade's 24 px window is the rule elsewhere)."""
-    return _blazeface_faces_many([whole], small_faces)[0]
-
-
 def _blazeface_faces_many(wholes: list[Image.Image], small_faces: str) -> list[list]:
-    """`_blazeface_faces` of each image, the network run once for all."""
+    """BlazeFace's faces of each image with a box inside it, the network run once for all; none in an
+    image too small to hold a face (it finds faces in a blown-up 1 px image; the Haar cascade's 24 px
+    window is the rule elsewhere)."""
     fit = [i for i, whole in enumerate(wholes) if min(whole.size) >= faces.MIN_FACE_SIDE]
     found: list[list] = [[] for _ in wholes]
     if fit:

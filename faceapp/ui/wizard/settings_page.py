@@ -176,6 +176,8 @@ class SettingsPage(QWizardPage):
 
     # ------------------------------------------------------------ fields <-> config
     def fill(self, config) -> None:
+        from training.framing import finder_name  # OpenCV: loaded when the page is shown, not at start-up
+
         self._loading = True
         for name in ("epochs", "batch_size", "input_size", "patience", "seed", "max_batches", "pairs_per_epoch",
                      "val_pairs"):
@@ -187,8 +189,8 @@ class SettingsPage(QWizardPage):
         self.start_file.setText(start if kind == "file" else "")
         self.freeze.setChecked(kind == "imagenet" if config.freeze_backbone is None else bool(config.freeze_backbone))
         self.crop.setChecked(bool(config.crop_faces))
-        finder = f"{config.face_detector}-aligned" if config.align_faces else config.face_detector
-        self.finder.setCurrentIndex(max(0, self.finder.findData(finder)))
+        self.finder.setCurrentIndex(max(0, self.finder.findData(finder_name(config.face_detector,
+                                                                            config.align_faces))))
         self.device.setCurrentIndex(max(0, self.device.findData(config.device)))
         self._loading = False
         self._start_changed()
@@ -196,16 +198,17 @@ class SettingsPage(QWizardPage):
     def config(self):
         """The TrainConfig these fields describe (raises ValueError for an impossible combination)."""
         from training.config import TrainConfig
+        from training.framing import finder_choice
 
         session = self.session
         kind = self.start.currentData()
+        detector, align = finder_choice(self.finder.currentData())
         values = {name: getattr(self, name).value() for name in (
             "epochs", "batch_size", "input_size", "patience", "seed", "max_batches", "pairs_per_epoch", "val_pairs")}
         values.update(lr=self.lr.value(), start=self.start_file.text().strip() if kind == "file" else kind,
                       freeze_backbone=self.freeze.isChecked(), crop_faces=self.crop.isChecked(),
                       device=self.device.currentData(), out_dir=self.out_dir.text().strip() or session.out_dir(),
-                      face_detector=self.finder.currentData().removesuffix("-aligned"),
-                      align_faces=self.finder.currentData().endswith("-aligned"))
+                      face_detector=detector, align_faces=align)
         base = session.base_config().to_dict()
         if session.state.resume is not None:
             values["resume"] = str(session.state.resume.path)
