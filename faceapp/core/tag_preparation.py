@@ -90,14 +90,7 @@ class _Preparer:
         read = index, path, image, reason = self.read(item)
         if image is None:
             return [(TagResult(index, path, error=reason), None)]
-        try:
-            if self.options.faces == "all":
-                found = find_faces(image, self.framing, assume_crop=self.options.assume_crop)
-            else:
-                found = [find_face(image, self.framing, assume_crop=self.options.assume_crop)]
-        except Exception as exc:  # noqa: BLE001 - a detector crash on one odd image must not end the run
-            found = exc
-        return self.frame(read, found)
+        return self.frame(read, self.find_one(image))
 
     def read(self, item: tuple[int, object]) -> tuple[int, Path, Image.Image | None, float | str]:
         """(index, path, image, factor from its pixels to the photo's), or image None and the reason."""
@@ -111,21 +104,25 @@ class _Preparer:
     def find_batch(self, images: list[Image.Image]) -> list:
         """Each image's faces (a list: the largest, or every face), found in one batch; photo by photo
         when the batch fails, so only a photo that fails alone gets the whole-image answer."""
-        every = self.options.faces == "all"
         try:
-            if every:
+            if self.options.faces == "all":
                 return find_every_faces(images, self.framing)
             return [[face] for face in find_largest_faces(images, self.framing)]
         except Exception:  # noqa: BLE001 - retried photo by photo below, each with its own outcome
             log.warning("face finding failed on a batch of %d photos; finding them one by one", len(images),
                         exc_info=True)
-        found = []
-        for image in images:
-            try:
-                found.append(find_faces(image, self.framing) if every else [find_face(image, self.framing)])
-            except Exception as exc:  # noqa: BLE001 - this photo only
-                found.append(exc)
-        return found
+        return [self.find_one(image) for image in images]
+
+    def find_one(self, image: Image.Image):
+        """One photo's faces (the largest, or every face), or the exception finding them raised: a detector
+        crash on one odd image must not end the run."""
+        assume_crop = self.options.assume_crop
+        try:
+            if self.options.faces == "all":
+                return find_faces(image, self.framing, assume_crop=assume_crop)
+            return [find_face(image, self.framing, assume_crop=assume_crop)]
+        except Exception as exc:  # noqa: BLE001 - this photo only
+            return exc
 
     def frame(self, image_item: tuple[int, Path, Image.Image, float], faces) -> list[Prepared]:
         """The found faces (or the exception that finding them raised) as model inputs."""
