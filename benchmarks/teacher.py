@@ -52,19 +52,40 @@ def embed(path: str, mirror: bool = False) -> tuple[np.ndarray | None, bool]:
         rgb = np.asarray(load_image(path))
     except ImageLoadError:
         return None, False
-    boxes = _MODELS["detect"](rgb, 1)
-    found = len(boxes) > 0
+    box, found = face_box(rgb)
     h, w = rgb.shape[:2]
-    if found:
-        box = max(boxes, key=lambda b: b.area())
-    else:  # funnelled LFW photos centre the face: fall back to the central 45 %
-        box = _MODELS["rect"](int(w * 0.275), int(h * 0.275), int(w * 0.725), int(h * 0.725))
     vec = _descriptor(rgb, box)
     if mirror:
         flipped = np.ascontiguousarray(rgb[:, ::-1])
         vec = vec + _descriptor(flipped, _MODELS["rect"](w - 1 - box.right(), box.top(), w - 1 - box.left(),
                                                          box.bottom()))
     return vec / max(float(np.linalg.norm(vec)), 1e-8), found
+
+
+def face_box(rgb: np.ndarray):
+    """(dlib rectangle of the largest face, whether dlib found it); funnelled LFW photos centre the face, so
+    when dlib finds none the box is the central 45 % of the photo."""
+    boxes = _MODELS["detect"](rgb, 1)
+    if len(boxes):
+        return max(boxes, key=lambda b: b.area()), True
+    h, w = rgb.shape[:2]
+    return _MODELS["rect"](int(w * 0.275), int(h * 0.275), int(w * 0.725), int(h * 0.725)), False
+
+
+def landmarks(rgb: np.ndarray, box) -> np.ndarray:
+    """dlib's 5 landmarks (eye corners and nose) in the box, as a (5, 2) float array of x, y."""
+    shape = _MODELS["shape"](rgb, box)
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)], dtype=np.float32)
+
+
+def descriptor(rgb: np.ndarray, box) -> np.ndarray:
+    """The teacher's unit descriptor of the face in `box` (not yet centred; see the module's docstring)."""
+    return _descriptor(rgb, box)
+
+
+def init_models() -> None:
+    """Load dlib's models into this process (a pool's initializer)."""
+    _init()
 
 
 def _descriptor(rgb: np.ndarray, box) -> np.ndarray:

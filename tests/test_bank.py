@@ -6,8 +6,9 @@ import torch
 from training.cli import main as cli_main
 from training.config import default_config
 from training.data import DataError
-from training.data.bank import FaceBank, build_bank
+from training.data.bank import FaceBank, bank_header, build_bank
 from training.data.identity import discover_identities
+from training.data.split import pair_split
 from training.data.teacher import TeacherEmbeddings, teacher_key
 from training.distortions import CONDITIONS
 from training.engine import fit
@@ -224,3 +225,57 @@ def test_a_group_list_names_its_column_or_is_refused_with_its_name(tmp_path):
         read_groups(str(tmp_path / "missing.csv"))
     with pytest.raises(DataError, match="group column"):
         read_groups(f"{listing}:age")
+
+
+def _extra_bank(bank: FaceBank, n: int = 4, prefix: str = "mix") -> FaceBank:
+    """`n` one-photo people made from the first rows' crops under new keys (as benchmarks/mixes.py writes)."""
+    extra = bank.subset(np.arange(n))
+    extra.keys = np.array([f"mixes/{i:07d}" for i in range(n)])
+    extra.identities = np.array([f"{prefix}-{i:07d}" for i in range(n)])
+    return extra
+
+
+def test_banks_join_in_order_and_refuse_other_crops_or_shared_photos(bank_files):
+    path, _, _, _ = bank_files
+    bank = FaceBank.load(path)
+    extra = _extra_bank(bank)
+    joined = FaceBank.concatenate([bank, extra])
+    assert len(joined) == len(bank) + 4 and list(joined.keys[-4:]) == list(extra.keys)
+    assert np.array_equal(joined.distorted[: len(bank)], bank.distorted)
+    with pytest.raises(DataError, match="share photos"):
+        FaceBank.concatenate([bank, bank])
+    smaller = FaceBank(extra.clean[:, :20, :20], extra.distorted[:, :, :20, :20], extra.conditions, extra.severities,
+                       extra.found, extra.keys, extra.identities, size=20, frame_scale=bank.frame_scale)
+    with pytest.raises(DataError, match="differ"):
+        FaceBank.concatenate([bank, smaller])
+
+
+def test_a_banks_header_is_read_without_its_crops(bank_files):
+    path, _, photos, _ = bank_files
+    header = bank_header(path)
+    bank = FaceBank.load(path)
+    assert (header["size"], header["copies"], header["frame_scale"]) == (24, 3, 0.63)
+    assert header["framing"] == bank.framing and list(header["identities"]) == [name for _, name in photos]
+
+
+def test_one_photo_people_added_to_a_bank_leave_the_validation_people_and_pairs_as_they_were(bank_files, tmp_path):
+    path, teacher, _, _ = bank_files
+    bank = FaceBank.load(path)
+    train, val = pair_split(bank.identities, 0.3, 3)
+    names = np.concatenate([bank.identities, [f"mix-{i}" for i in range(50)]])
+    train_more, val_more = pair_split(names, 0.3, 3)
+    assert list(val_more) == list(val) and set(train_more) == set(train) | {f"mix-{i}" for i in range(50)}
+    extra = _extra_bank(bank)
+    extra_path = extra.save(tmp_path / "part-0000.npz")
+    with np.load(teacher) as t:  # the mixes' targets join the teacher file, as benchmarks/mixes.py writes it
+        np.savez(tmp_path / "teacher.npz", keys=np.concatenate([t["keys"], extra.keys]),
+                 embeddings=np.concatenate([t["embeddings"], t["embeddings"][:4]]))
+    config = _config(tmp_path / "teacher.npz")
+    one = BankMatcherSetup(path, config, torch.device("cpu"), lambda m: None)
+    both = BankMatcherSetup([str(path), str(extra_path)], config, torch.device("cpu"), lambda m: None)
+    assert is_bank([str(path), str(extra_path)]) and not is_bank([str(path), str(path.parent)])
+    assert both.val_pairs == one.val_pairs and list(both.val_rows) == list(one.val_rows)
+    added = set(range(len(bank), len(bank) + 4))
+    assert added <= set(both.train_rows.tolist()) and not added & set(one.train_rows.tolist())
+    assert torch.equal(both.targets[len(bank):], torch.from_numpy(TeacherEmbeddings.load(teacher).vectors[:4]))
+    assert "bank.npz + part-0000.npz" in both.description()

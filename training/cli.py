@@ -116,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train the face matcher on identity folders ROOT/<person>/*.jpg (optional "
                                    "distortion/ subfolders). A .txt source lists the identities to use.")
     m.add_argument("sources", nargs="+",
-                   help="identity folders and optional .txt identity lists, or one face bank .npz "
-                        "(benchmarks/bank.py; trained by dense distillation, needs --teacher)")
+                   help="identity folders and optional .txt identity lists, or face bank .npz files "
+                        "(benchmarks/bank.py, and more faces of benchmarks/mixes.py, crops alike; trained by dense "
+                        "distillation, needs --teacher)")
     _add_config_options(m, "matcher")
 
     e = sub.add_parser("evaluate", formatter_class=fmt, help="score a checkpoint on a folder, CSV or pairs file",

@@ -99,14 +99,50 @@ class FaceBank:
                      framing=np.array(json.dumps(self.framing)))
         return path
 
+    @classmethod
+    def concatenate(cls, banks: Sequence["FaceBank"]) -> "FaceBank":
+        """One bank of several with the same crops (size, framing, copies), rows in order; keys stay unique."""
+        first = banks[0]
+        for bank in banks[1:]:
+            if (bank.size, bank.copies, bank.framing) != (first.size, first.copies, first.framing):
+                raise DataError(f"face banks differ: {bank.size} px, {bank.copies} copies, {bank.framing} against "
+                                f"{first.size} px, {first.copies} copies, {first.framing}; build them alike")
+        if len(banks) == 1:
+            return first
+        joined = FaceBank(*(np.concatenate([getattr(b, name) for b in banks]) for name in ARRAYS), size=first.size,
+                          frame_scale=first.frame_scale, seed=first.seed, framing=first.framing)
+        if len(np.unique(joined.keys)) < len(joined):
+            raise DataError("the face banks share photos (the same key in two of them)")
+        return joined
+
     def subset(self, rows) -> "FaceBank":
         rows = np.asarray(rows)
         return FaceBank(*(getattr(self, name)[rows] for name in ARRAYS), size=self.size,
                         frame_scale=self.frame_scale, seed=self.seed, framing=self.framing)
 
 
+def bank_header(path) -> dict:
+    """A bank's size, frame_scale, framing block, copies and identities, without reading its crops."""
+    import zipfile
+
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            header = dict(size=int(data["size"]), frame_scale=float(data["frame_scale"]),
+                          identities=data["identities"])
+            framing = json.loads(str(data["framing"])) if "framing" in data.files else {"detector": "haar"}
+        with zipfile.ZipFile(path) as archive, archive.open("distorted.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape = read(fh)[0]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path} is not a face bank (an .npz written by build_bank): {exc}") from exc
+    header["framing"] = as_framing(framing).at_scale(header["frame_scale"]).to_dict()
+    header["copies"] = int(shape[1])
+    return header
+
+
 @dataclass(frozen=True)
-class _Job:
+class BankJob:
     index: int
     path: str
     size: int
@@ -116,19 +152,23 @@ class _Job:
     framing: dict
 
 
-def _crop(image: Image.Image, job: _Job) -> tuple[np.ndarray, bool]:
+def _crop(image: Image.Image, job: BankJob) -> tuple[np.ndarray, bool]:
     face = as_framing(job.framing).find_and_crop(image)
     crop = face.image.resize((job.size, job.size), resample=Image.Resampling.BICUBIC)
     return np.asarray(crop, dtype=np.uint8), face.box is not None
 
 
-def _bank_row(job: _Job):
+def _bank_row(job: BankJob):
     """(clean, distorted, conditions, severities, found) of one photo, or the reason it cannot be read."""
     try:
         image = load_image(job.path)
     except ImageLoadError as exc:
         return exc.reason
-    rng = np.random.default_rng([job.seed, job.index])
+    return bank_row(image, job, np.random.default_rng([job.seed, job.index]))
+
+
+def bank_row(image: Image.Image, job: BankJob, rng: np.random.Generator):
+    """(clean, distorted, conditions, severities, found) of an image in memory (`job.path` is not read)."""
     conditions = rng.choice(len(CONDITIONS), size=job.copies, replace=job.copies > len(CONDITIONS))
     severities = rng.integers(1, 6, size=job.copies)
     clean, found0 = _crop(image, job)
@@ -151,7 +191,7 @@ def build_bank(photos: Sequence[tuple[str, str]], size: int, frame_scale: float,
     if copies < 1 or size < 16:
         raise ValueError("a bank needs at least one distorted copy per photo and crops of 16 px or more")
     block = as_framing(framing or Framing()).at_scale(frame_scale).to_dict()
-    jobs = [_Job(i, str(path), size, frame_scale, copies, seed, block) for i, (path, _) in enumerate(photos)]
+    jobs = [BankJob(i, str(path), size, frame_scale, copies, seed, block) for i, (path, _) in enumerate(photos)]
     rows, kept, skipped = [], [], []
     with Pool(processes, initializer=_one_thread) as pool:
         for done, (job, row) in enumerate(zip(jobs, pool.imap(_bank_row, jobs, chunksize=8)), 1):

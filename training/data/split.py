@@ -36,3 +36,17 @@ def group_split(labels: list[str], groups: list[str], fraction: float, seed: int
     val_set = set(val)
     train = [i for i in range(len(labels)) if i not in val_set]
     return train, sorted(val_set)
+
+
+def pair_split(identities, fraction: float, seed: int):
+    """(train, val) identity names of a face bank's photos (one name per photo): validation takes about
+    `fraction` of the people with two or more photos (they make pairs), drawn with `seed`; people with one
+    photo always train, so adding such people (e.g. synthetic faces) leaves the validation people as they were."""
+    import numpy as np
+
+    names, index = np.unique(np.asarray(identities), return_inverse=True)
+    counts = np.bincount(index, minlength=len(names))
+    multi = np.flatnonzero(counts >= 2)
+    rng = np.random.default_rng(seed)
+    val = np.sort(rng.permutation(multi)[: max(2, round(fraction * len(multi)))])
+    return names[np.setdiff1d(np.arange(len(names)), val)], names[val]

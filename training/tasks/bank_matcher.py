@@ -23,6 +23,7 @@ from .. import distributed
 from ..data import DataError
 from ..data.bank import FaceBank
 from ..data.groups import balanced_weights, read_groups
+from ..data.split import pair_split
 from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
 from ..error_rates import ScoreHistograms
@@ -38,10 +39,10 @@ SCALE_JITTER = 0.1  # training crops are 1 +- this of the nominal crop side
 
 
 def is_bank(data) -> bool:
-    """Whether `data` (a path or a one-element list of sources) names a face bank file."""
-    if isinstance(data, (list, tuple)) and len(data) == 1:
-        data = data[0]
-    return isinstance(data, (str, Path)) and str(data).lower().endswith(".npz") and Path(data).is_file()
+    """Whether `data` (a path or a list of sources) names face bank files only."""
+    paths = list(data) if isinstance(data, (list, tuple)) else [data]
+    return bool(paths) and all(isinstance(p, (str, Path)) and str(p).lower().endswith(".npz") and Path(p).is_file()
+                               for p in paths)
 
 
 class BankBatches:
@@ -84,9 +85,10 @@ class BankMatcherSetup(MatcherTask):
 
     def __init__(self, data, config, device, log):
         super().__init__(data, config, device, log)
-        path = data[0] if isinstance(data, (list, tuple)) else data
-        self.bank_path = Path(path)
-        bank = FaceBank.load(self.bank_path)
+        paths = [Path(p) for p in (data if isinstance(data, (list, tuple)) else [data])]
+        self.bank_path = paths[0]
+        self.bank_paths = paths
+        bank = FaceBank.concatenate([FaceBank.load(p) for p in paths])
         if not config.teacher:
             raise DataError("training from a face bank distils a teacher: pass --teacher FILE.npz")
         self.bank = bank
@@ -100,7 +102,7 @@ class BankMatcherSetup(MatcherTask):
         self.targets = torch.from_numpy(self._teacher_rows(config.teacher, bank))
         names, self.identity = np.unique(bank.identities, return_inverse=True)
         self.identity = torch.from_numpy(self.identity.astype(np.int64))
-        train_ids, val_ids = self._split(len(names), config.val_fraction, config.seed)
+        train_ids, val_ids = self._split(names, config.val_fraction, config.seed)
         has_target = self.targets.abs().sum(dim=1) > 0
         self.train_rows = torch.nonzero(torch.from_numpy(np.isin(self.identity.numpy(), train_ids))
                                         & has_target).flatten()
@@ -146,16 +148,12 @@ class BankMatcherSetup(MatcherTask):
         self.log(f"teacher: {len(teacher.index)} embeddings, covering {covered:.0%} of the bank's photos")
         return rows.astype(np.float32)
 
-    def _split(self, n_identities: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Identity-level split; validation takes people with two or more photos (they make pairs)."""
-        counts = np.bincount(self.identity.numpy(), minlength=n_identities)
-        multi = np.flatnonzero(counts >= 2)
-        rng = np.random.default_rng(seed)
-        val = np.sort(rng.permutation(multi)[: max(2, round(fraction * len(multi)))])
-        train = np.setdiff1d(np.arange(n_identities), val)
+    def _split(self, names: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Identity-level split (indices into `names`); validation takes people with two or more photos."""
+        train, val = pair_split(np.asarray(self.bank.identities), fraction, seed)
         if len(val) < 2 or len(train) < 2:
             raise DataError("the bank needs at least four people with two or more photos")
-        return train, val
+        return np.searchsorted(names, train), np.searchsorted(names, val)
 
     def _make_val_pairs(self, n_pairs: int, seed: int) -> list[tuple[int, int, int, int]]:
         """(reference row, probe row, probe copy or -1 for clean, same) for fixed validation pairs."""
@@ -220,7 +218,8 @@ class BankMatcherSetup(MatcherTask):
 
     # -- the loop's contract
     def description(self) -> str:
-        return (f"matcher from the face bank {self.bank_path.name}: {len(self.train_rows)} training photos "
+        banks = " + ".join(p.name for p in self.bank_paths)
+        return (f"matcher from the face bank {banks}: {len(self.train_rows)} training photos "
                 f"x (1 clean + {self.bank.copies} distorted) at {self.bank.size} px, cropped to {self.crop} px and "
                 f"resized to {self.config.input_size}; {len(self.val_rows)} validation photos "
                 f"({len(self.val_pairs)} fixed pairs); {self.config.pairs_per_epoch} photos (two views each) "

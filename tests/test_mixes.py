@@ -1,0 +1,64 @@
+"""Synthetic faces for distillation (benchmarks/mixes.py): which photos it may blend. The blending itself needs
+the teacher (dlib), which the tests never install; what it draws and the lists it writes are checked here."""
+import argparse
+import csv
+
+import numpy as np
+
+from benchmarks.mixes import Mixer
+from training.data.bank import build_bank
+from training.data.split import pair_split
+
+from .synthetic import pattern_image
+
+
+def _shared_data(root):
+    """A tiny shared-data folder: 12 LFW people (6 women, 6 men, 2 photos each), two of them V1 test people,
+    one photo in G1 validation, and the lists the protocols read."""
+    people = [(f"Person_{i:02d}", "female" if i < 6 else "male") for i in range(12)]
+    for i, (name, _) in enumerate(people):
+        for k in (1, 2):
+            folder = root / "lfw_deepfunneled" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            pattern_image(i, k, 32).save(folder / f"{name}_{k:04d}.jpg")
+    (root / "benchmarks").mkdir()
+    (root / "benchmarks" / "verify_test_identities.txt").write_text("Person_00\nPerson_11\n")
+    val = root / "facecom_taskA" / "val" / "male"
+    val.mkdir(parents=True)
+    pattern_image(7, 1, 32).save(val / "Person_07_0001.jpg")
+    (root / "facecom_taskA" / "val" / "female").mkdir()
+    (root / "facecom_taskA" / "labels.csv").write_text("path,split,gender,identity\n")
+    (root / "lfw_meta").mkdir()
+    with open(root / "lfw_meta" / "lfw_deepfunneled_labels.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "identity", "gender"])
+        writer.writerows((f"{name}/{name}_0001.jpg", name, gender) for name, gender in people)
+    return people
+
+
+def test_mixes_blend_two_training_people_of_one_gender_and_never_a_held_out_photo(tmp_path):
+    data = tmp_path / "data"
+    people = dict(_shared_data(data))
+    photos = [(str(p), p.parent.name) for p in sorted((data / "lfw_deepfunneled").glob("*/*.jpg"))]
+    bank, _ = build_bank(photos, size=16, frame_scale=0.63, copies=2, processes=1)
+    bank.save(tmp_path / "bank.npz")
+    args = argparse.Namespace(data=data, bank=tmp_path / "bank.npz", teacher=tmp_path / "teacher.npz",
+                              out=tmp_path / "mixes", count=40, part_size=10, val_fraction=0.2, split_seed=1, seed=4)
+    mixer = Mixer(args)
+    _, validation = pair_split(bank.identities, 0.2, 1)
+    held_out = set(validation) | {"Person_00", "Person_11"}
+    draws = [mixer.draw(i) for i in range(40)]
+    assert mixer.job.copies == 2 and mixer.job.size == 16
+    for _, first, second, weight, _, gender in draws:
+        a, b = (p.split("/")[-2] for p in (first, second))
+        assert a != b and people[a] == people[b] == gender and not {a, b} & held_out
+        assert 0.25 <= weight <= 0.75 and not first.endswith("Person_07_0001.jpg")
+    assert [d[5] for d in draws[:4]] == ["female", "male", "female", "male"]
+    assert draws == [mixer.draw(i) for i in range(40)]  # a part made again draws the same mixes
+    args.out.mkdir()
+    mixer.write_groups()
+    with open(args.out / "groups.csv", newline="") as fh:
+        groups = {row["identity"]: row["gender"] for row in csv.DictReader(fh)}
+    assert {f"mix-{i:07d}": g for i, *_, g in draws}.items() <= groups.items()
+    assert groups["Person_03"] == "female" and len(groups) == len(people) + 40
+    assert len({(d[1], d[2]) for d in draws}) > 20 and np.std([d[3] for d in draws]) > 0.05
