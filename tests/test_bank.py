@@ -115,7 +115,8 @@ def test_training_from_a_bank_writes_a_matcher_the_app_loads_at_the_configured_f
     snapshots = sorted(p.name for p in (result.run_dir / "snapshots").iterdir())
     assert snapshots == ["epoch_0001.pt", "epoch_0002.pt"]
     assert FaceMatcher.load(result.run_dir / "snapshots" / "epoch_0002.pt").input_size == 32
-    assert {"val_auc", "val_teacher_cos", "val_threshold"} <= set(result.history[-1])
+    assert {"val_auc", "val_teacher_cos", "train_teacher_cos", "val_threshold"} <= set(result.history[-1])
+    assert -1 <= result.history[-1]["train_teacher_cos"] <= 1
     matcher = FaceMatcher.load(result.best_path, device="cpu")
     assert matcher.input_size == 32 and matcher.framing["frame_scale"] == 0.7
     score = matcher.score(pattern_image(1, 1, 40), pattern_image(1, 2, 40))
@@ -279,3 +280,17 @@ def test_one_photo_people_added_to_a_bank_leave_the_validation_people_and_pairs_
     assert added <= set(both.train_rows.tolist()) and not added & set(one.train_rows.tolist())
     assert torch.equal(both.targets[len(bank):], torch.from_numpy(TeacherEmbeddings.load(teacher).vectors[:4]))
     assert "bank.npz + part-0000.npz" in both.description()
+
+
+def test_the_learning_by_heart_sample_is_training_photos_of_the_first_bank(bank_files, tmp_path):
+    path, teacher, _, _ = bank_files
+    bank = FaceBank.load(path)
+    extra_path = _extra_bank(bank).save(tmp_path / "part-0000.npz")
+    with np.load(teacher) as t:
+        np.savez(tmp_path / "teacher.npz", keys=np.concatenate([t["keys"], [f"mixes/{i:07d}" for i in range(4)]]),
+                 embeddings=np.concatenate([t["embeddings"], t["embeddings"][:4]]))
+    setup = BankMatcherSetup([str(path), str(extra_path)], _config(tmp_path / "teacher.npz"), torch.device("cpu"),
+                             lambda m: None)
+    rows = set(setup.fit_rows.tolist())
+    assert len(rows) == min(len(setup.val_rows), len(bank)) and rows <= set(setup.train_rows.tolist())
+    assert max(rows) < len(bank)

@@ -88,7 +88,10 @@ class BankMatcherSetup(MatcherTask):
         paths = [Path(p) for p in (data if isinstance(data, (list, tuple)) else [data])]
         self.bank_path = paths[0]
         self.bank_paths = paths
-        bank = FaceBank.concatenate([FaceBank.load(p) for p in paths])
+        banks = [FaceBank.load(p) for p in paths]
+        first_rows = len(banks[0])  # the photos; banks after it add faces (benchmarks/mixes.py)
+        bank = FaceBank.concatenate(banks)
+        del banks
         if not config.teacher:
             raise DataError("training from a face bank distils a teacher: pass --teacher FILE.npz")
         self.bank = bank
@@ -109,6 +112,7 @@ class BankMatcherSetup(MatcherTask):
         self.val_rows = np.flatnonzero(np.isin(self.identity.numpy(), val_ids))
         self.row_weights = self._balance(config.balance_groups, bank) if config.balance_groups else None
         self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
+        self.fit_rows = self._fit_sample(first_rows, config.seed + 104729)
         self.model = build_model("matcher", start=config.start, dropout=config.dropout,
                                  embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
         self.model = self.model.to(memory_format=torch.channels_last)
@@ -154,6 +158,13 @@ class BankMatcherSetup(MatcherTask):
         if len(val) < 2 or len(train) < 2:
             raise DataError("the bank needs at least four people with two or more photos")
         return np.searchsorted(names, train), np.searchsorted(names, val)
+
+    def _fit_sample(self, first_rows: int, seed: int) -> np.ndarray:
+        """As many training photos of the first bank as there are validation photos, drawn once: their
+        teacher cosine beside the validation photos' shows how much the student learns by heart."""
+        rows = self.train_rows.numpy()
+        rows = rows[rows < first_rows]
+        return np.sort(np.random.default_rng(seed).choice(rows, min(len(rows), len(self.val_rows)), replace=False))
 
     def _make_val_pairs(self, n_pairs: int, seed: int) -> list[tuple[int, int, int, int]]:
         """(reference row, probe row, probe copy or -1 for clean, same) for fixed validation pairs."""
@@ -271,7 +282,11 @@ class BankMatcherSetup(MatcherTask):
         labels, scores = self.score_pairs(stop)
         if len(labels) == 0:
             return {"val_loss": float("nan"), self.selection: 0.0}
-        return {**validation_metrics(labels, scores), "val_teacher_cos": self.last_teacher_cos}
+        metrics = {**validation_metrics(labels, scores), "val_teacher_cos": self.last_teacher_cos}
+        fit = self.embed_views([(int(r), -1) for r in self.fit_rows], stop)
+        if len(fit) == len(self.fit_rows):
+            metrics["train_teacher_cos"] = float((fit * self.targets[self.fit_rows]).sum(1).mean())
+        return metrics
 
     @torch.no_grad()
     def score_histograms(self, stop, chunk: int = 32, per_person: int = GENUINE_PAIRS_PER_PERSON
