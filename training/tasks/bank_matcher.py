@@ -229,7 +229,10 @@ class BankMatcherSetup(MatcherTask):
 
     # -- the loop's contract
     def description(self) -> str:
-        banks = " + ".join(p.name for p in self.bank_paths)
+        banks = self.bank_paths[0].name
+        if len(self.bank_paths) > 1:
+            more = len(self.bank_paths) - 1
+            banks += f" + {self.bank_paths[1].name}" if more == 1 else f" + {more} more banks"
         return (f"matcher from the face bank {banks}: {len(self.train_rows)} training photos "
                 f"x (1 clean + {self.bank.copies} distorted) at {self.bank.size} px, cropped to {self.crop} px and "
                 f"resized to {self.config.input_size}; {len(self.val_rows)} validation photos "
