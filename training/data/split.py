@@ -4,6 +4,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+import numpy as np
+
 
 def group_split(labels: list[str], groups: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Indices (train, val): whole groups go to val until each label has about `fraction` of its items.
@@ -42,8 +44,6 @@ def pair_split(identities, fraction: float, seed: int):
     """(train, val) identity names of a face bank's photos (one name per photo): validation takes about
     `fraction` of the people with two or more photos (they make pairs), drawn with `seed`; people with one
     photo always train, so adding such people (e.g. synthetic faces) leaves the validation people as they were."""
-    import numpy as np
-
     names, index = np.unique(np.asarray(identities), return_inverse=True)
     counts = np.bincount(index, minlength=len(names))
     multi = np.flatnonzero(counts >= 2)
