@@ -24,14 +24,18 @@ mkdir -p "$RUNS"
 [ -f "$ALIGNED" ] || "$PY" -m benchmarks.bank "$DATA" "$ALIGNED" --size 80 --frame-scale 0.63 --copies 4 \
   --face-detector blazeface --align
 [ -f "$TEACHER" ] || "$PY" -m benchmarks.teacher "$DATA" "$TEACHER" --photos distill
-# Synthetic faces (benchmarks/mixes.py): blends of two training people of one gender, labelled by the teacher.
-# The first 11 parts (5,500 mixes) were made on 2026-12-01 (about 2 minutes a part beside the campaign);
-# stage s5m trains on exactly these, so a resumed run sees the same data.
+# Synthetic faces (benchmarks/mixes.py): blends of two training people of one gender, labelled by the teacher,
+# made in parts of 500 (about a minute each with two processes on the idle CPU, two beside training).
+# `with_mixes N` makes the first N parts when missing and names the bank plus them; a stage keeps its N, so a
+# resumed run sees the same data.
 MIXES=$DEV/mixes
-MIX_PARTS=11
-[ -f "$MIXES/part-$(printf %04d $((MIX_PARTS - 1))).npz" ] || "$PY" -m benchmarks.mixes "$DATA" "$ALIGNED" "$TEACHER" \
-  "$MIXES" --count $((MIX_PARTS * 500)) --part-size 500
-WITH_MIXES=$ALIGNED$(for ((i = 0; i < MIX_PARTS; i++)); do printf ",%s/part-%04d.npz" "$MIXES" "$i"; done)
+with_mixes() {
+  local parts=$1 i list=$ALIGNED
+  [ -f "$MIXES/part-$(printf %04d $((parts - 1))).npz" ] || "$PY" -m benchmarks.mixes "$DATA" "$ALIGNED" "$TEACHER" \
+    "$MIXES" --count $((parts * 500)) --part-size 500 >&2
+  for ((i = 0; i < parts; i++)); do list+=$(printf ",%s/part-%04d.npz" "$MIXES" "$i"); done
+  echo "$list"
+}
 
 # 64 px input from a 72 px crop (the Haar box 0.7 of it), 128 images a step: the clean view and one
 # distorted copy of 64 photos; 10,000 photos (20,000 images) an epoch; benchmarks.train_speed measured
@@ -77,9 +81,12 @@ stage s4 "$ALIGNED" "$RUNS/s3a/best.pt" 16 1e-3 --balance-groups "$GENDER_LIST"
 stage s5 "$ALIGNED" "$RUNS/s4/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 --min-delta 0
 # s5 (done, not shipped): best again mid-cycle (epoch 9, validation AUC 0.9578; s3a 0.9526 on these pairs), below
 # s3a on V1 (clean AUC 0.950 against 0.952). Training-photo teacher cosine 0.66 -> 0.75, held-out 0.49-0.50.
-# s5m: s5 again (the same start, schedule and validation pairs) with the 5,500 synthetic faces beside the photos
+# s5m: s5 again (the same start, schedule and validation pairs) with 5,500 synthetic faces (11 parts) beside the photos
 # (a third of the draws: they are not on the gender list, so they keep their natural share). The student learns
 # its photos by heart (s4: teacher cosine 0.71 on training photos, 0.48 on held-out ones); the mixes are faces
 # it has not seen, each with the teacher's own target. Judged against s5 epoch by epoch.
-stage s5m "$WITH_MIXES" "$RUNS/s4/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
+stage s5m "$(with_mixes 11)" "$RUNS/s4/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
+  --min-delta 0 --teacher "$MIXES/teacher.npz"
+# s6: the next cycle from s5m's annealed end with 20,000 synthetic faces (40 parts; about two thirds of the draws).
+stage s6 "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
   --min-delta 0 --teacher "$MIXES/teacher.npz"
