@@ -35,7 +35,8 @@ def _models_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
-def _init() -> None:
+def init_models() -> None:
+    """Load dlib's models into this process (a pool's initializer)."""
     import dlib
 
     folder = _models_dir()
@@ -54,10 +55,10 @@ def embed(path: str, mirror: bool = False) -> tuple[np.ndarray | None, bool]:
         return None, False
     box, found = face_box(rgb)
     h, w = rgb.shape[:2]
-    vec = _descriptor(rgb, box)
+    vec = descriptor(rgb, box)
     if mirror:
         flipped = np.ascontiguousarray(rgb[:, ::-1])
-        vec = vec + _descriptor(flipped, _MODELS["rect"](w - 1 - box.right(), box.top(), w - 1 - box.left(),
+        vec = vec + descriptor(flipped, _MODELS["rect"](w - 1 - box.right(), box.top(), w - 1 - box.left(),
                                                          box.bottom()))
     return vec / max(float(np.linalg.norm(vec)), 1e-8), found
 
@@ -80,15 +81,6 @@ def landmarks(rgb: np.ndarray, box) -> np.ndarray:
 
 def descriptor(rgb: np.ndarray, box) -> np.ndarray:
     """The teacher's unit descriptor of the face in `box` (not yet centred; see the module's docstring)."""
-    return _descriptor(rgb, box)
-
-
-def init_models() -> None:
-    """Load dlib's models into this process (a pool's initializer)."""
-    _init()
-
-
-def _descriptor(rgb: np.ndarray, box) -> np.ndarray:
     vec = np.asarray(_MODELS["net"].compute_face_descriptor(rgb, _MODELS["shape"](rgb, box)), dtype=np.float32)
     return vec / max(float(np.linalg.norm(vec)), 1e-8)
 
@@ -112,7 +104,7 @@ def main(argv=None) -> int:
         paths = paths[: args.limit]
     start = time.perf_counter()
     keys, vectors, missed = [], [], 0
-    with Pool(args.processes, initializer=_init) as pool:
+    with Pool(args.processes, initializer=init_models) as pool:
         results = pool.imap(partial(embed, mirror=args.mirror), paths, chunksize=16)
         for i, (path, (vec, found)) in enumerate(zip(paths, results), 1):
             if vec is None:
