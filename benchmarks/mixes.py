@@ -19,12 +19,14 @@ Written in parts under OUT (resumable: a part that exists is kept; run it again 
   part-NNNN.teacher.npy   their teacher descriptors before centring
   teacher_mean.npy        the base teacher file's mean, estimated
   teacher.npz             the base teacher file plus every part's mixes (pass it as --teacher)
-  groups.csv              the gender list plus every mix's gender (pass it as --balance-groups)
+  groups.csv              the gender list plus every mix's gender: with --balance-groups it draws each gender
+                          equally often, photos and mixes alike; the campaign passes the gender list instead,
+                          so the mixes, unlisted, keep their natural share of the draws
 
     python -m benchmarks.mixes ../shared/data .devdata/bank80_aligned.npz .devdata/teacher_distill.npz \\
         .devdata/mixes --count 20000
     python -m training train-matcher .devdata/bank80_aligned.npz .devdata/mixes/part-*.npz \\
-        --teacher .devdata/mixes/teacher.npz --balance-groups .devdata/mixes/groups.csv ...
+        --teacher .devdata/mixes/teacher.npz ...
 
 A copy of the photos in another form: keep OUT in an ignored folder (`.devdata/`), never commit it. Needs the
 teacher (`pip install -e ".[teacher]"`); training-time only.
@@ -45,7 +47,7 @@ from training.data.bank import BankJob, FaceBank, bank_header, bank_row
 from training.data.groups import read_groups
 from training.data.split import pair_split
 from training.data.teacher import TeacherEmbeddings
-from training.imaging import load_image
+from training.imaging import ImageLoadError, load_image
 
 from . import teacher
 from .protocols import distill_photos
@@ -81,7 +83,7 @@ def _mix(job: tuple[int, str, str, float, BankJob]):
     index, path_a, path_b, weight, bank_job = job
     try:
         first, second = (np.asarray(load_image(p)) for p in (path_a, path_b))
-    except Exception:  # noqa: BLE001 - an unreadable photo skips its mix
+    except ImageLoadError:  # an unreadable photo skips its mix
         return None
     if second.shape != first.shape:
         second = np.asarray(Image.fromarray(second).resize(first.shape[1::-1], Image.Resampling.BILINEAR))
