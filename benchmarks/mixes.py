@@ -93,11 +93,6 @@ def _mix(job: tuple[int, str, str, float, BankJob]):
     return row, vector
 
 
-def _raw(path: str) -> np.ndarray:
-    rgb = np.asarray(load_image(path))
-    return teacher.descriptor(rgb, teacher.face_box(rgb)[0])
-
-
 class Mixer:
     """Draws the mixes (reproducibly by index) and writes the parts under `out`."""
 
@@ -134,11 +129,11 @@ class Mixer:
         if path.exists():
             return np.load(path)
         photos = list(np.random.default_rng(0).choice(self.real, MEAN_PHOTOS, replace=False))
-        raw = np.stack(pool.map(_raw, photos, chunksize=8))
+        raw = np.stack([vector for vector, _ in pool.map(teacher.embed, photos, chunksize=8)])
         mean = raw.mean(axis=0)
         base = TeacherEmbeddings.load(self.args.teacher)
         stored = np.stack([base.lookup(p) for p in photos])
-        centred = _centred(raw, mean)
+        centred = teacher.centred(raw, mean)
         agreement = (centred * stored).sum(axis=1)
         print(f"teacher mean from {MEAN_PHOTOS} photos: cosine to the stored targets {agreement.mean():.4f} "
               f"(lowest {agreement.min():.4f})", flush=True)
@@ -187,7 +182,7 @@ class Mixer:
         for path in sorted(self.out.glob("part-*.npz")):
             with np.load(path, allow_pickle=False) as part:
                 keys.append(part["keys"])
-            vectors.append(_centred(np.load(path.with_suffix(".teacher.npy")), mean))
+            vectors.append(teacher.centred(np.load(path.with_suffix(".teacher.npy")), mean))
         with atomic_open(self.out / "teacher.npz", "wb") as fh:
             np.savez(fh, keys=np.concatenate(keys), embeddings=np.concatenate(vectors).astype(np.float16))
 
@@ -197,11 +192,6 @@ class Mixer:
             writer.writerow(["identity", "gender"])
             writer.writerows(sorted(self.genders.items()))
             writer.writerows((f"mix-{i:07d}", self.draw(i)[5]) for i in range(self.args.count))
-
-
-def _centred(raw: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    centred = raw - mean
-    return centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-8)
 
 
 def main(argv=None) -> int:

@@ -85,6 +85,12 @@ def descriptor(rgb: np.ndarray, box) -> np.ndarray:
     return vec / max(float(np.linalg.norm(vec)), 1e-8)
 
 
+def centred(descriptors: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Teacher targets: unit descriptors minus the photos' mean, unit length again (see the module's docstring)."""
+    out = descriptors - mean
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-8)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("data", type=Path, help="the shared data folder (holds lfw_deepfunneled/ and benchmarks/)")
@@ -117,8 +123,7 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".part.npz")
     vectors = np.stack(vectors)
-    vectors -= vectors.mean(axis=0)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
+    vectors = centred(vectors, vectors.mean(axis=0))
     np.savez(tmp, keys=np.array(keys), embeddings=vectors.astype(np.float16))
     tmp.replace(args.out)
     print(f"{len(keys)} teacher embeddings in {time.perf_counter() - start:.0f} s "
