@@ -1,8 +1,12 @@
 """Face banks (pre-cropped, pre-distorted photos) and the matcher's dense distillation from them."""
+import json
+
 import numpy as np
 import pytest
 import torch
 
+from benchmarks.learning_by_heart import face_groups
+from benchmarks.learning_by_heart import main as learning_by_heart
 from training.cli import main as cli_main
 from training.config import default_config
 from training.data import DataError
@@ -294,3 +298,46 @@ def test_the_learning_by_heart_sample_is_training_photos_of_the_first_bank(bank_
     rows = set(setup.fit_rows.tolist())
     assert len(rows) == min(len(setup.val_rows), len(bank)) and rows <= set(setup.train_rows.tolist())
     assert max(rows) < len(bank)
+
+
+def _with_parts_made_after(bank_files, tmp_path):
+    """The bank, a trained-on part of 4 one-photo faces, an unseen part of 3, and a teacher file for all."""
+    path, teacher, _, _ = bank_files
+    bank = FaceBank.load(path)
+    trained = _extra_bank(bank, 4).save(tmp_path / "part-0000.npz")
+    unseen = _extra_bank(bank, 3)
+    unseen.keys = np.array([f"mixes/{i:07d}" for i in range(4, 7)])
+    unseen.identities = np.array([f"mix-{i:07d}" for i in range(4, 7)])
+    unseen = unseen.save(tmp_path / "part-0001.npz")
+    with np.load(teacher) as t:
+        np.savez(tmp_path / "teacher.npz", keys=np.concatenate([t["keys"], [f"mixes/{i:07d}" for i in range(7)]]),
+                 embeddings=np.concatenate([t["embeddings"], t["embeddings"][:7]]))
+    return path, trained, unseen, tmp_path / "teacher.npz", len(bank)
+
+
+def test_learning_by_heart_rows_hold_each_kind_of_face(bank_files, tmp_path):
+    path, trained, unseen, teacher, photos = _with_parts_made_after(bank_files, tmp_path)
+    setup = BankMatcherSetup([str(path), str(trained), str(unseen)], _config(teacher), torch.device("cpu"),
+                             lambda m: None)
+    groups = face_groups(setup, [photos, 4, 3], trained_banks=2)
+    train, val = set(setup.train_rows.tolist()), set(setup.val_rows.tolist())
+    assert set(groups["training photos"]) <= train and max(groups["training photos"]) < photos
+    assert set(groups["held-out photos"]) == val
+    assert set(groups["added faces trained on"]) <= set(range(photos, photos + 4))
+    assert len(groups["added faces trained on"]) == min(4, len(val))
+    assert list(groups["unseen faces"]) == [photos + 4, photos + 5, photos + 6]
+
+
+def test_learning_by_heart_table_of_a_trained_run(bank_files, tmp_path, capsys):
+    path, trained, unseen, teacher, _ = _with_parts_made_after(bank_files, tmp_path)
+    assert cli_main(["-q", "train-matcher", str(path), str(trained), "--teacher", str(teacher), "--input-size", "32",
+                     "--frame-scale", "0.7", "--batch-size", "8", "--pairs-per-epoch", "16", "--val-pairs", "12",
+                     "--val-fraction", "0.3", "--epochs", "1", "--workers", "0", "--seed", "3",
+                     "--out-dir", str(tmp_path / "runs"), "--run-name", "r"]) == 0
+    out = tmp_path / "table.json"
+    run = tmp_path / "runs" / "r" / "best.pt"
+    assert learning_by_heart([str(run), str(path), str(trained), "--unseen", str(unseen), "--json", str(out)]) == 0
+    rows = {r["faces"]: r for r in json.loads(out.read_text())["rows"]}
+    assert rows["unseen faces"]["count"] == 3 and rows["added faces trained on"]["count"] >= 1
+    assert all(-1 <= r["teacher_cosine"] <= 1 for r in rows.values())
+    assert "| unseen faces | 3 |" in capsys.readouterr().out
