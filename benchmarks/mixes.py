@@ -1,4 +1,4 @@
-"""Synthetic faces for the matcher's distillation: blends of two training people, labelled by the teacher.
+"""Synthetic faces for the matcher's distillation: blends of training people, labelled by the teacher.
 
 The student over-fits the ~10,000 photos it distils from: on s4's weights its embedding reaches cosine 0.71 to
 the teacher's on its training photos and 0.48 on held-out ones. Every photo's target is fixed, so more epochs
@@ -6,19 +6,26 @@ teach it those targets, not the teacher's function. A blend of two people is a n
 gives (its embedding of the blend lies far from the mean of the two people's: cosine 0.61 at an even blend, so
 the target must come from the teacher, not from the two targets), i.e. new training data without new photos.
 
-Each mix: two LFW photos of different people of one gender (female and male mixes alike often), none of them a
-validation person of the bank's split (`training.data.split.pair_split` with the run's --val-fraction and seed)
-nor a V1 test identity or G1 validation photo (`benchmarks.protocols.distill_photos`). The second photo is
-turned onto the first by dlib's five landmarks, then blended with a weight drawn from [0.25, 0.75]. The blend is
+Each mix: two (or --people K) LFW photos of different people of one gender (female and male mixes alike often),
+none of them a validation person of the bank's split (`training.data.split.pair_split` with the run's
+--val-fraction and seed) nor a V1 test identity or G1 validation photo (`benchmarks.protocols.distill_photos`).
+The other photos are turned onto the first by dlib's five landmarks, then blended: two with the first's weight
+drawn from [0.25, 0.75], K > 2 with Dirichlet weights around 1/K. To the teacher (probes of 2026-12-02 on
+2,000 of the campaign's blends and 40 even blends of each kind) a blend of two is close to the nearer of its
+people (cosine 0.80 at 25/75 and 0.64 near 50/50; two photos of one person: 0.73), while a held-out person's
+photo is at 0.57 from the nearest training photo of someone else; even blends of three are at 0.54 from the
+nearest of their people, of four at 0.51: more people make faces as new as a new person is. The blend is
 banked as the bank's photos are (framed, resized, with distorted copies: `training.data.bank.bank_row`) and the
 teacher embeds it (dlib, centred with the bank teacher's mean, estimated here on real photos and checked
 against that file).
 
 Written in parts under OUT (resumable: a part that exists is kept; run it again to add more):
-  part-NNNN.npz           a face bank of the part's mixes (keys `mixes/NNNNNNN`, one identity per mix)
+  part-NNNN.npz           a face bank of the part's mixes (keys `mixes/NNNNNNN`, one identity `mix-NNNNNNN` per
+                          mix; `mixesK/`, `mixK-` with --people K above 2, so the kinds join in one run)
   part-NNNN.teacher.npy   their teacher descriptors before centring
   teacher_mean.npy        the base teacher file's mean, estimated
-  teacher.npz             the base teacher file plus every part's mixes (pass it as --teacher)
+  teacher.npz             the base teacher file plus every part's mixes (pass it as --teacher; pass another
+                          folder's teacher.npz as TEACHER to have both kinds' targets in one file)
   groups.csv              the gender list plus every mix's gender: with --balance-groups it draws each gender
                           equally often, photos and mixes alike; the campaign passes the gender list instead,
                           so the mixes, unlisted, keep their natural share of the draws
@@ -52,7 +59,8 @@ from training.imaging import ImageLoadError, load_image
 from . import teacher
 from .protocols import distill_photos
 
-WEIGHTS = (0.25, 0.75)  # the first photo's share of a blend, drawn uniformly
+WEIGHTS = (0.25, 0.75)  # the first photo's share of a blend of two, drawn uniformly
+DIRICHLET = 4.0  # concentration of the weights of a blend of more than two (each 1/K, sd 0.13 for K = 3)
 MEAN_PHOTOS = 300  # real photos embedded to estimate the base teacher file's mean
 
 
@@ -63,31 +71,37 @@ def _init() -> None:
     teacher.init_models()
 
 
-def blend(first: np.ndarray, second: np.ndarray, weight: float) -> tuple[np.ndarray, object]:
-    """(`first` blended with `second` turned onto it by their landmarks, `first`'s dlib box)."""
+def blend(photos: list[np.ndarray], weights) -> tuple[np.ndarray, object]:
+    """(the photos blended with `weights`, each after the first turned onto it by their landmarks; the first's
+    dlib box)."""
     import cv2
 
-    box_a, _ = teacher.face_box(first)
-    box_b, _ = teacher.face_box(second)
-    matrix, _ = cv2.estimateAffinePartial2D(teacher.landmarks(second, box_b), teacher.landmarks(first, box_a))
-    if matrix is None:  # degenerate landmarks: blend as the photos lie (funnelled LFW is roughly aligned)
-        matrix = np.float32([[1, 0, 0], [0, 1, 0]])
+    first = photos[0]
+    box, _ = teacher.face_box(first)
+    marks = teacher.landmarks(first, box)
     h, w = first.shape[:2]
-    turned = cv2.warpAffine(second, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    mixed = weight * first.astype(np.float32) + (1 - weight) * turned.astype(np.float32)
-    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8), box_a
+    mixed = weights[0] * first.astype(np.float32)
+    for photo, weight in zip(photos[1:], weights[1:]):
+        own, _ = teacher.face_box(photo)
+        matrix, _ = cv2.estimateAffinePartial2D(teacher.landmarks(photo, own), marks)
+        if matrix is None:  # degenerate landmarks: blend as the photos lie (funnelled LFW is roughly aligned)
+            matrix = np.float32([[1, 0, 0], [0, 1, 0]])
+        turned = cv2.warpAffine(photo, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        mixed += weight * turned.astype(np.float32)
+    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8), box
 
 
-def _mix(job: tuple[int, str, str, float, BankJob]):
+def _mix(job: tuple[int, tuple[str, ...], tuple[float, ...], BankJob]):
     """(bank row, teacher descriptor) of one mix, or None when a photo cannot be read."""
-    index, path_a, path_b, weight, bank_job = job
+    index, paths, weights, bank_job = job
     try:
-        first, second = (np.asarray(load_image(p)) for p in (path_a, path_b))
+        photos = [np.asarray(load_image(p)) for p in paths]
     except ImageLoadError:  # an unreadable photo skips its mix
         return None
-    if second.shape != first.shape:
-        second = np.asarray(Image.fromarray(second).resize(first.shape[1::-1], Image.Resampling.BILINEAR))
-    mixed, box = blend(first, second, weight)
+    size = photos[0].shape[1::-1]
+    photos = [photos[0]] + [x if x.shape == photos[0].shape else
+                            np.asarray(Image.fromarray(x).resize(size, Image.Resampling.BILINEAR)) for x in photos[1:]]
+    mixed, box = blend(photos, weights)
     vector = teacher.descriptor(mixed, box)
     row = bank_row(Image.fromarray(mixed), bank_job, np.random.default_rng([bank_job.seed, index]))
     return row, vector
@@ -97,7 +111,9 @@ class Mixer:
     """Draws the mixes (reproducibly by index) and writes the parts under `out`."""
 
     def __init__(self, args):
-        self.args, self.out = args, args.out
+        self.args, self.out, self.people = args, args.out, args.people
+        self.key_prefix, self.name_prefix = ("mixes", "mix") if self.people == 2 else (f"mixes{self.people}",
+                                                                                        f"mix{self.people}")
         header = bank_header(args.bank)
         _, val = pair_split(header["identities"], args.val_fraction, args.split_seed)
         held_out = set(val.tolist())
@@ -112,15 +128,22 @@ class Mixer:
         print(f"{len(lfw)} LFW training photos to blend ({len(self.pools['female'])} of women, "
               f"{len(self.pools['male'])} of men; {len(held_out)} validation people left out)", flush=True)
 
-    def draw(self, index: int) -> tuple[int, str, str, float, BankJob, str]:
+    def draw(self, index: int) -> tuple[int, tuple[str, ...], tuple[float, ...], BankJob, str]:
+        """(index, photos, their weights, bank job, gender) of mix `index`, the same every time."""
         rng = np.random.default_rng([self.args.seed, index])
         gender = ("female", "male")[index % 2]
         pool = self.pools[gender]
-        a = pool[rng.integers(len(pool))]
-        b = pool[rng.integers(len(pool))]
-        while b[1] == a[1]:
-            b = pool[rng.integers(len(pool))]
-        return index, a[0], b[0], float(rng.uniform(*WEIGHTS)), self.job, gender
+        chosen = [pool[rng.integers(len(pool))]]
+        while len(chosen) < self.people:
+            candidate = pool[rng.integers(len(pool))]
+            if candidate[1] not in {who for _, who in chosen}:
+                chosen.append(candidate)
+        if self.people == 2:
+            first = float(rng.uniform(*WEIGHTS))
+            weights = (first, 1 - first)
+        else:
+            weights = tuple(float(w) for w in rng.dirichlet([DIRICHLET] * self.people))
+        return index, tuple(path for path, _ in chosen), weights, self.job, gender
 
     def mean(self, pool) -> np.ndarray:
         """The base teacher file's mean (its vectors are unit descriptors minus their mean, renormalised):
@@ -162,13 +185,13 @@ class Mixer:
     def write_part(self, pool, part: int, indices, path: Path) -> None:
         draws = [self.draw(i) for i in indices]
         rows, vectors, keys, names = [], [], [], []
-        for (index, *_), result in zip(draws, pool.imap(_mix, [d[:5] for d in draws], chunksize=4)):
+        for (index, *_), result in zip(draws, pool.imap(_mix, [d[:4] for d in draws], chunksize=4)):
             if result is None:
                 continue
             rows.append(result[0])
             vectors.append(result[1])
-            keys.append(f"mixes/{index:07d}")
-            names.append(f"mix-{index:07d}")
+            keys.append(f"{self.key_prefix}/{index:07d}")
+            names.append(f"{self.name_prefix}-{index:07d}")
         clean, distorted, conditions, severities, found = (np.stack(parts) for parts in zip(*rows))
         bank = FaceBank(clean, distorted, conditions, severities, found, np.array(keys), np.array(names),
                         self.job.size, self.job.frame_scale, self.job.seed, framing=self.job.framing)
@@ -191,7 +214,7 @@ class Mixer:
             writer = csv.writer(fh)
             writer.writerow(["identity", "gender"])
             writer.writerows(sorted(self.genders.items()))
-            writer.writerows((f"mix-{i:07d}", self.draw(i)[5]) for i in range(self.args.count))
+            writer.writerows((f"{self.name_prefix}-{i:07d}", self.draw(i)[4]) for i in range(self.args.count))
 
 
 def main(argv=None) -> int:
@@ -206,10 +229,15 @@ def main(argv=None) -> int:
                    help="the training runs' --val-fraction: their validation people are never blended")
     p.add_argument("--split-seed", type=int, default=0, help="the training runs' --seed (their split)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws, blend weights and distortions")
+    p.add_argument("--people", type=int, default=2,
+                   help="people in a blend (default 2: the first's weight from [0.25, 0.75]; more: Dirichlet weights "
+                        "around 1/K, faces as far from every training person as a new person is)")
     p.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     args = p.parse_args(argv)
     if args.count < 1 or args.part_size < 1:
         p.error("--count and --part-size must be at least 1")
+    if args.people < 2:
+        p.error("--people must be at least 2")
     Mixer(args).run()
     return 0
 

@@ -36,29 +36,52 @@ def _shared_data(root):
     return people
 
 
-def test_mixes_blend_two_training_people_of_one_gender_and_never_a_held_out_photo(tmp_path):
+def _mixer(tmp_path, people=2):
+    """(Mixer over a tiny shared-data folder, {person: gender}, the held-out people it must never blend)."""
     data = tmp_path / "data"
-    people = dict(_shared_data(data))
+    genders = dict(_shared_data(data))
     photos = [(str(p), p.parent.name) for p in sorted((data / "lfw_deepfunneled").glob("*/*.jpg"))]
     bank, _ = build_bank(photos, size=16, frame_scale=0.63, copies=2, processes=1)
     bank.save(tmp_path / "bank.npz")
     args = argparse.Namespace(data=data, bank=tmp_path / "bank.npz", teacher=tmp_path / "teacher.npz",
-                              out=tmp_path / "mixes", count=40, part_size=10, val_fraction=0.2, split_seed=1, seed=4)
-    mixer = Mixer(args)
+                              out=tmp_path / "mixes", count=40, part_size=10, val_fraction=0.2, split_seed=1, seed=4,
+                              people=people)
     _, validation = pair_split(bank.identities, 0.2, 1)
-    held_out = set(validation) | {"Person_00", "Person_11"}
+    return Mixer(args), genders, set(validation) | {"Person_00", "Person_11"}
+
+
+def _groups(mixer):
+    mixer.out.mkdir()
+    mixer.write_groups()
+    with open(mixer.out / "groups.csv", newline="") as fh:
+        return {row["identity"]: row["gender"] for row in csv.DictReader(fh)}
+
+
+def test_mixes_blend_two_training_people_of_one_gender_and_never_a_held_out_photo(tmp_path):
+    mixer, people, held_out = _mixer(tmp_path)
     draws = [mixer.draw(i) for i in range(40)]
     assert mixer.job.copies == 2 and mixer.job.size == 16
-    for _, first, second, weight, _, gender in draws:
-        a, b = (p.split("/")[-2] for p in (first, second))
+    for _, paths, (weight, rest), _, gender in draws:
+        a, b = (p.split("/")[-2] for p in paths)
         assert a != b and people[a] == people[b] == gender and not {a, b} & held_out
-        assert 0.25 <= weight <= 0.75 and not first.endswith("Person_07_0001.jpg")
-    assert [d[5] for d in draws[:4]] == ["female", "male", "female", "male"]
+        assert 0.25 <= weight <= 0.75 and weight + rest == 1 and not paths[0].endswith("Person_07_0001.jpg")
+    assert [d[4] for d in draws[:4]] == ["female", "male", "female", "male"]
     assert draws == [mixer.draw(i) for i in range(40)]  # a part made again draws the same mixes
-    args.out.mkdir()
-    mixer.write_groups()
-    with open(args.out / "groups.csv", newline="") as fh:
-        groups = {row["identity"]: row["gender"] for row in csv.DictReader(fh)}
+    groups = _groups(mixer)
     assert {f"mix-{i:07d}": g for i, *_, g in draws}.items() <= groups.items()
     assert groups["Person_03"] == "female" and len(groups) == len(people) + 40
-    assert len({(d[1], d[2]) for d in draws}) > 20 and np.std([d[3] for d in draws]) > 0.05
+    assert len({d[1] for d in draws}) > 20 and np.std([d[2][0] for d in draws]) > 0.05
+
+
+def test_mixes_of_three_people_have_their_own_names_and_weights_around_a_third(tmp_path):
+    mixer, people, held_out = _mixer(tmp_path, people=3)
+    draws = [mixer.draw(i) for i in range(40)]
+    for _, paths, weights, _, gender in draws:
+        names = {p.split("/")[-2] for p in paths}
+        assert len(names) == 3 and {people[n] for n in names} == {gender} and not names & held_out
+        assert len(weights) == 3 and abs(sum(weights) - 1) < 1e-9 and min(weights) > 0
+    assert abs(np.mean([w for d in draws for w in d[2]]) - 1 / 3) < 0.01
+    assert 0.05 < np.std([w for d in draws for w in d[2]]) < 0.25
+    groups = _groups(mixer)  # other names than two-person mixes, so both kinds can join one run
+    assert {f"mix3-{i:07d}": g for i, *_, g in draws}.items() <= groups.items()
+    assert not any(name.startswith("mix-") for name in groups)
