@@ -34,6 +34,8 @@ Written in parts under OUT (resumable: a part that exists is kept; run it again 
         .devdata/mixes --count 20000
     python -m training train-matcher .devdata/bank80_aligned.npz .devdata/mixes/part-*.npz \\
         --teacher .devdata/mixes/teacher.npz ...
+    python -m benchmarks.mixes ../shared/data .devdata/bank80_aligned.npz .devdata/teacher_distill.npz \\
+        .devdata/mixes --count 20000 --novelty    # how close the mixes lie to their people, for the teacher
 
 A copy of the photos in another form: keep OUT in an ignored folder (`.devdata/`), never commit it. Needs the
 teacher (`pip install -e ".[teacher]"`); training-time only.
@@ -56,7 +58,7 @@ from training.data.split import pair_split
 from training.data.teacher import TeacherEmbeddings
 from training.imaging import ImageLoadError, load_image
 
-from . import teacher
+from . import mix_novelty, teacher
 from .protocols import distill_photos
 
 WEIGHTS = (0.25, 0.75)  # the first photo's share of a blend of two, drawn uniformly
@@ -233,11 +235,17 @@ def main(argv=None) -> int:
                    help="people in a blend (default 2: the first's weight from [0.25, 0.75]; more: Dirichlet weights "
                         "around 1/K, faces as far from every training person as a new person is)")
     p.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--novelty", action="store_true",
+                   help="make nothing: report how close the mixes made so far lie to their people, for the teacher "
+                        "(benchmarks/mix_novelty.py)")
     args = p.parse_args(argv)
     if args.count < 1 or args.part_size < 1:
         p.error("--count and --part-size must be at least 1")
     if args.people < 2:
         p.error("--people must be at least 2")
+    if args.novelty:
+        mix_novelty.report(Mixer(args))
+        return 0
     Mixer(args).run()
     return 0
 

@@ -5,9 +5,11 @@ import csv
 
 import numpy as np
 
+from benchmarks.mix_novelty import mix_similarities, reference, table
 from benchmarks.mixes import Mixer
 from training.data.bank import build_bank
 from training.data.split import pair_split
+from training.data.teacher import TeacherEmbeddings, teacher_key
 
 from .synthetic import pattern_image
 
@@ -85,3 +87,29 @@ def test_mixes_of_three_people_have_their_own_names_and_weights_around_a_third(t
     groups = _groups(mixer)  # other names than two-person mixes, so both kinds can join one run
     assert {f"mix3-{i:07d}": g for i, *_, g in draws}.items() <= groups.items()
     assert not any(name.startswith("mix-") for name in groups)
+
+
+def test_novelty_measures_each_mix_against_its_own_people_and_a_new_person_against_everyone(tmp_path):
+    mixer, _, _ = _mixer(tmp_path, people=3)
+    photos = sorted((mixer.args.data / "lfw_deepfunneled").glob("*/*.jpg"))
+    rng = np.random.default_rng(0)
+    centres = {name: rng.normal(size=64) for name in {p.parent.name for p in photos}}
+    vectors = np.stack([centres[p.parent.name] + 0.3 * rng.normal(size=64) for p in photos])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.savez(mixer.args.teacher, keys=np.array([teacher_key(str(p)) for p in photos]), embeddings=vectors)
+    base = TeacherEmbeddings.load(mixer.args.teacher)
+    mixer.out.mkdir()
+    np.save(mixer.out / "teacher_mean.npy", np.zeros(64))
+    draws = [mixer.draw(i) for i in range(6)]
+    # mix i's target: the first photo of its second person, so its nearest person is that one, at cosine 1
+    np.save(mixer.out / "part-0000.teacher.npy", np.stack([base.lookup(d[1][1]) for d in draws]))
+    np.savez(mixer.out / "part-0000.npz", keys=np.array([f"mixes3/{i:07d}" for i in range(6)]))
+    mixes = mix_similarities(mixer, base, np.zeros(64))
+    assert mixes.shape == (6, 2) and np.allclose(mixes[:, 1], 1, atol=1e-3)
+    assert np.allclose(mixes[:, 0], [max(d[2]) for d in draws])
+    scale = reference(mixer.args.bank, base, 0.2, 1)
+    (same_count, same), (new_count, new) = scale.values()
+    assert new_count == 4 and same_count == 12 - 2  # 2 held-out people (2 photos each); the 10 others, a pair each
+    assert same > 0.8 and new < 0.5  # one person's two photos are alike; a new person is like no one known
+    rows = table(mixes, scale)
+    assert rows[-3]["faces"] == "all mixes" and rows[-3]["count"] == 6 and sum(r["count"] for r in rows[:-3]) == 6
