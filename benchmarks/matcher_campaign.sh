@@ -99,3 +99,10 @@ stage s6 "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDE
 # stage-4 default). Judged against s6 epoch by epoch.
 stage s6b "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
   --min-delta 0 --teacher "$MIXES/teacher.npz" --input-size 96
+# Next: blends of three people (benchmarks.mixes --people 3; `--novelty` puts two-person blends about as close to
+# the nearer of their people as two photos of one person, 0.73 against 0.77, where a held-out person's photo is at
+# 0.57 from anyone known). Made in their own folder; their teacher file holds the photos', the two-person mixes'
+# and their own targets. The stage that uses them starts from s6 or s6b, whichever wins.
+MIXES3=$DEV/mixes3
+[ -f "$MIXES3/part-0039.npz" ] || "$PY" -m benchmarks.mixes "$DATA" "$ALIGNED" "$MIXES/teacher.npz" "$MIXES3" \
+  --people 3 --count 20000 --part-size 500
