@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +25,6 @@ import torch
 from training.config import TrainConfig
 from training.data.bank import bank_header
 from training.tasks.bank_matcher import BankMatcherSetup
-
-
-class _Never:
-    @staticmethod
-    def is_set() -> bool:
-        return False
 
 
 def face_groups(setup: BankMatcherSetup, sizes: list[int], trained_banks: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -44,14 +39,6 @@ def face_groups(setup: BankMatcherSetup, sizes: list[int], trained_banks: int, s
             "held-out photos": np.asarray(setup.val_rows),
             "added faces trained on": np.sort(rng.choice(added, min(count, len(added)), replace=False)),
             "unseen faces": np.arange(offsets[trained_banks], offsets[-1])}
-
-
-def teacher_cosine(setup: BankMatcherSetup, rows: np.ndarray) -> float:
-    """Mean cosine between the student's embedding of each row's clean crop and the row's teacher target."""
-    if len(rows) == 0:
-        return float("nan")
-    embeddings = setup.embed_views([(int(r), -1) for r in rows], _Never())
-    return float((embeddings * setup.targets[torch.as_tensor(rows)]).sum(1).mean())
 
 
 def main(argv=None) -> int:
@@ -72,7 +59,9 @@ def main(argv=None) -> int:
     setup = BankMatcherSetup([str(b) for b in banks], TrainConfig.from_dict(settings), torch.device("cpu"),
                              lambda message: None)
     groups = face_groups(setup, [len(bank_header(b)["identities"]) for b in banks], len(args.banks), args.seed)
-    rows = [{"faces": name, "count": len(r), "teacher_cosine": teacher_cosine(setup, r)} for name, r in groups.items()]
+    never = threading.Event()
+    rows = [{"faces": name, "count": len(r), "teacher_cosine": setup.teacher_cosine(r, never)}
+            for name, r in groups.items()]
     print(f"{args.checkpoint}: the student's cosine to the teacher (clean crops, mirror view)")
     print("| faces | count | teacher cosine |\n| --- | --- | --- |")
     for r in rows:

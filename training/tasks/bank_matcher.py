@@ -286,10 +286,18 @@ class BankMatcherSetup(MatcherTask):
         if len(labels) == 0:
             return {"val_loss": float("nan"), self.selection: 0.0}
         metrics = {**validation_metrics(labels, scores), "val_teacher_cos": self.last_teacher_cos}
-        fit = self.embed_views([(int(r), -1) for r in self.fit_rows], stop)
-        if len(fit) == len(self.fit_rows):
-            metrics["train_teacher_cos"] = float((fit * self.targets[self.fit_rows]).sum(1).mean())
+        fit = self.teacher_cosine(self.fit_rows, stop)
+        if fit is not None:
+            metrics["train_teacher_cos"] = fit
         return metrics
+
+    def teacher_cosine(self, rows, stop) -> float | None:
+        """Mean cosine between the student's embedding (mirror view) of each row's clean crop and the row's
+        teacher target; None when stopped before the end."""
+        embeddings = self.embed_views([(int(r), -1) for r in rows], stop)
+        if len(embeddings) < len(rows):
+            return None
+        return float((embeddings * self.targets[torch.as_tensor(np.asarray(rows))]).sum(1).mean())
 
     @torch.no_grad()
     def score_histograms(self, stop, chunk: int = 32, per_person: int = GENUINE_PAIRS_PER_PERSON
