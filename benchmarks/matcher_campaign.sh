@@ -25,14 +25,19 @@ mkdir -p "$RUNS"
   --face-detector blazeface --align
 [ -f "$TEACHER" ] || "$PY" -m benchmarks.teacher "$DATA" "$TEACHER" --photos distill
 # Synthetic faces (benchmarks/mixes.py): blends of two training people of one gender, labelled by the teacher,
-# made in parts of 500 (about a minute each with two processes on the idle CPU, two beside training).
-# `with_mixes N` makes the first N parts when missing and names the bank plus them; a stage keeps its N, so a
-# resumed run sees the same data.
+# made in parts of 500 (91 s each with two processes on the idle CPU, about two minutes beside training).
+# `make_mixes FOLDER BASE_TEACHER N [OPTIONS]` makes a folder's first N parts when missing; `with_mixes N` makes
+# the two-person blends' and names the bank plus them; a stage keeps its N, so a resumed run sees the same data.
 MIXES=$DEV/mixes
+make_mixes() {
+  local out=$1 base=$2 parts=$3
+  shift 3
+  [ -f "$out/part-$(printf %04d $((parts - 1))).npz" ] || "$PY" -m benchmarks.mixes "$DATA" "$ALIGNED" "$base" \
+    "$out" --count $((parts * 500)) --part-size 500 "$@" >&2
+}
 with_mixes() {
   local parts=$1 i list=$ALIGNED
-  [ -f "$MIXES/part-$(printf %04d $((parts - 1))).npz" ] || "$PY" -m benchmarks.mixes "$DATA" "$ALIGNED" "$TEACHER" \
-    "$MIXES" --count $((parts * 500)) --part-size 500 >&2
+  make_mixes "$MIXES" "$TEACHER" "$parts"
   for ((i = 0; i < parts; i++)); do list+=$(printf ",%s/part-%04d.npz" "$MIXES" "$i"); done
   echo "$list"
 }
@@ -103,6 +108,4 @@ stage s6b "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GEND
 # the nearer of their people as two photos of one person, 0.73 against 0.77, where a held-out person's photo is at
 # 0.57 from anyone known). Made in their own folder; their teacher file holds the photos', the two-person mixes'
 # and their own targets. The stage that uses them starts from s6 or s6b, whichever wins.
-MIXES3=$DEV/mixes3
-[ -f "$MIXES3/part-0039.npz" ] || "$PY" -m benchmarks.mixes "$DATA" "$ALIGNED" "$MIXES/teacher.npz" "$MIXES3" \
-  --people 3 --count 20000 --part-size 500
+make_mixes "$DEV/mixes3" "$MIXES/teacher.npz" 40 --people 3
