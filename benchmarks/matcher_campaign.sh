@@ -26,8 +26,9 @@ mkdir -p "$RUNS"
 [ -f "$TEACHER" ] || "$PY" -m benchmarks.teacher "$DATA" "$TEACHER" --photos distill
 # Synthetic faces (benchmarks/mixes.py): blends of two training people of one gender, labelled by the teacher,
 # made in parts of 500 (91 s each with two processes on the idle CPU, about two minutes beside training).
-# `make_mixes FOLDER BASE_TEACHER N [OPTIONS]` makes a folder's first N parts when missing; `with_mixes N` makes
-# the two-person blends' and names the bank plus them; a stage keeps its N, so a resumed run sees the same data.
+# `make_mixes FOLDER BASE_TEACHER N [OPTIONS]` makes a folder's first N parts when missing; `parts FOLDER N` names
+# them (",FOLDER/part-0000.npz,..."); `with_mixes N` makes the two-person blends' and names the bank plus them; a
+# stage keeps its N, so a resumed run sees the same data.
 MIXES=$DEV/mixes
 make_mixes() {
   local out=$1 base=$2 parts=$3
@@ -35,11 +36,16 @@ make_mixes() {
   [ -f "$out/part-$(printf %04d $((parts - 1))).npz" ] || "$PY" -m benchmarks.mixes "$DATA" "$ALIGNED" "$base" \
     "$out" --count $((parts * 500)) --part-size 500 "$@" >&2
 }
+parts() {
+  local i
+  for ((i = 0; i < $2; i++)); do printf ",%s/part-%04d.npz" "$1" "$i"; done
+}
 with_mixes() {
-  local parts=$1 i list=$ALIGNED
-  make_mixes "$MIXES" "$TEACHER" "$parts"
-  for ((i = 0; i < parts; i++)); do list+=$(printf ",%s/part-%04d.npz" "$MIXES" "$i"); done
-  echo "$list"
+  make_mixes "$MIXES" "$TEACHER" "$1"
+  echo "$ALIGNED$(parts "$MIXES" "$1")"
+}
+best_auc() {  # RUN: the best validation AUC in its metrics.csv
+  tail -n +2 "$RUNS/$1/metrics.csv" | cut -d, -f5 | sort -g | tail -1
 }
 
 # 64 px input from a 72 px crop (the Haar box 0.7 of it), 128 images a step: the clean view and one
@@ -108,4 +114,10 @@ stage s6b "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GEND
 # the nearer of their people as two photos of one person, 0.73 against 0.77, where a held-out person's photo is at
 # 0.57 from anyone known). Made in their own folder; their teacher file holds the photos', the two-person mixes'
 # and their own targets. The stage that uses them starts from s6 or s6b, whichever wins.
-make_mixes "$DEV/mixes3" "$MIXES/teacher.npz" 40 --people 3
+MIXES3=$DEV/mixes3
+make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3
+# s7: the next cycle from the last (annealed) epoch of whichever of s6 and s6b reached the higher validation AUC,
+# at its input size, with the 20,000 blends of three beside the photos and the 20,000 blends of two.
+if awk "BEGIN { exit !($(best_auc s6b) > $(best_auc s6)) }"; then FROM=s6b SIZE=96; else FROM=s6 SIZE=64; fi
+stage s7 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
+  --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE"
