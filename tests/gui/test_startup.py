@@ -81,6 +81,8 @@ def test_pages_say_loading_until_the_models_are_ready_then_fill_in(qtbot, instal
     assert models.ready and box.list.count() == 1 and "active" in box.details.text()
     assert box.import_button.isEnabled() and window.models_panel.device.isEnabled()
     assert window.models_panel.device.currentData() == "auto"  # the setting
+    device = window.models_panel.device  # wide enough for the choices it got after the window was shown
+    assert device.sizeHint().width() > device.fontMetrics().horizontalAdvance(device.currentText())
     assert window.device_label.text() == "Device: cpu" and window.statusBar().currentMessage() == ""
     assert tag.start_button.isEnabled()
     assert controls.slider.isEnabled() and verify.threshold() == 0.5

@@ -152,6 +152,7 @@ class ModelsPanel(QWidget):
         self.error.setStyleSheet(ERROR_STYLE)
         self.error.hide()
         self.device = QComboBox()  # filled by `reload` once the models are ready
+        self.device.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # its items come later
         self.device.currentIndexChanged.connect(self._device_chosen)
         self.device.setToolTip("Where the models run. Automatic picks a GPU when one is usable, else the CPU.")
         self.device_label = QLabel()
