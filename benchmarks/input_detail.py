@@ -26,6 +26,7 @@ from training.imaging import load_image
 from training.inference import FaceMatcher
 from training.metrics import verification_metrics
 
+from . import markdown
 from .protocols import distill_photos
 from .teacher_resolution import shrink
 
@@ -78,10 +79,8 @@ def main(argv=None) -> int:
     rows = detail_rows(matcher, faces, [person for _, person in photos], details)
     print(f"{args.checkpoint}: {len(photos)} held-out photos of {len({p for _, p in photos})} people, every pair, "
           f"clean, through the app's crop ({matcher.input_size} px input)")
-    print("| detail (px a side) | AUC | TAR @ FAR 1 % | EER |\n| --- | --- | --- | --- |")
-    for r in rows:
-        print(f"| {r['detail_px'] or 'as the app crops'} | {r['roc_auc']:.4f} | {r['tar_at_far_1pct']:.1%} | "
-              f"{r['eer']:.1%} |")
+    print(markdown.table(["detail (px a side)", *markdown.RANKING_HEADERS],
+                         [[r["detail_px"] or "as the app crops", *markdown.ranking_cells(r)] for r in rows]))
     if args.json:
         args.json.write_text(json.dumps({"checkpoint": str(args.checkpoint), "photos": len(photos), "rows": rows},
                                         indent=2))

@@ -26,6 +26,8 @@ from training.config import TrainConfig
 from training.data.bank import bank_header
 from training.tasks.bank_matcher import BankMatcherSetup
 
+from . import markdown
+
 
 def face_groups(setup: BankMatcherSetup, sizes: list[int], trained_banks: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Rows of each kind of face: `sizes` are the banks' photo counts in order, the first `trained_banks` of
@@ -63,9 +65,8 @@ def main(argv=None) -> int:
     rows = [{"faces": name, "count": len(r), "teacher_cosine": setup.teacher_cosine(r, never)}
             for name, r in groups.items()]
     print(f"{args.checkpoint}: the student's cosine to the teacher (clean crops, mirror view)")
-    print("| faces | count | teacher cosine |\n| --- | --- | --- |")
-    for r in rows:
-        print(f"| {r['faces']} | {r['count']} | {r['teacher_cosine']:.3f} |")
+    print(markdown.table(["faces", "count", "teacher cosine"],
+                         [[r["faces"], r["count"], f"{r['teacher_cosine']:.3f}"] for r in rows]))
     if args.json:
         args.json.write_text(json.dumps({"checkpoint": str(args.checkpoint), "rows": rows}, indent=2))
     return 0

@@ -15,7 +15,7 @@ from training.data.bank import bank_header
 from training.data.split import pair_split
 from training.data.teacher import TeacherEmbeddings
 
-from . import teacher
+from . import markdown, teacher
 
 BINS = ((0.0, 0.4), (0.4, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 1.0))  # of a mix's largest weight
 
@@ -75,7 +75,5 @@ def report(mixer) -> list[dict]:
     rows = table(mix_similarities(mixer, base, mean),
                  reference(mixer.args.bank, base, mixer.args.val_fraction, mixer.args.split_seed))
     print("the teacher's cosine: a mix to the nearest of its people, and for scale")
-    print("| faces | count | cosine |\n| --- | --- | --- |")
-    for row in rows:
-        print(f"| {row['faces']} | {row['count']} | {row['cosine']:.3f} |")
+    print(markdown.table(["faces", "count", "cosine"], [[r["faces"], r["count"], f"{r['cosine']:.3f}"] for r in rows]))
     return rows

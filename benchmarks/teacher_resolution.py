@@ -28,7 +28,7 @@ from PIL import Image
 from training.imaging import load_image
 from training.metrics import eer, roc_auc, tar_at_far
 
-from . import teacher
+from . import markdown, teacher
 from .protocols import v1_pairs
 
 FRAME_PX = 154  # the student's frame in a deep-funnelled photo: LFW's 108 px face box / 0.7
@@ -96,10 +96,8 @@ def main(argv=None) -> int:
     rows = summarise(labels, scores)
     print(f"teacher (dlib) on {len(pairs)} clean V1 pairs ({len(paths)} photos, {time.perf_counter() - start:.0f} s); "
           f"the student's 64 px input keeps {STUDENT_SCALE:.3f}")
-    print("| share of each side | face frame (px) | AUC | TAR @ FAR 1 % | EER |\n| --- | --- | --- | --- | --- |")
-    for r in rows:
-        print(f"| {r['scale']:.3f} | {r['frame_px']} | {r['roc_auc']:.4f} | {r['tar_at_far_1pct']:.1%} | "
-              f"{r['eer']:.1%} |")
+    print(markdown.table(["share of each side", "face frame (px)", *markdown.RANKING_HEADERS],
+                         [[f"{r['scale']:.3f}", r["frame_px"], *markdown.ranking_cells(r)] for r in rows]))
     if args.json:
         args.json.write_text(json.dumps({"pairs": len(pairs), "photos": len(paths), "rows": rows}, indent=2))
     return 0

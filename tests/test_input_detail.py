@@ -51,3 +51,12 @@ def test_detail_rows_rank_pairs_with_and_without_the_fine_detail():
     assert all(r["pairs"] == 15 and r["genuine_pairs"] == 6 for r in rows)
     assert rows[0]["roc_auc"] == 1.0  # the stripes tell the people apart
     assert rows[1]["roc_auc"] < 0.6  # at 8 px a side the stripes are gone: about chance
+
+
+def test_the_printed_table_is_markdown_with_the_ranking_figures():
+    from benchmarks import markdown
+
+    row = {"detail_px": 72, "roc_auc": 0.94391, "tar_at_far_1pct": 0.3935, "eer": 0.1321}
+    text = markdown.table(["detail (px a side)", *markdown.RANKING_HEADERS], [[72, *markdown.ranking_cells(row)]])
+    assert text.splitlines() == ["| detail (px a side) | AUC | TAR @ FAR 1 % | EER |", "| --- | --- | --- | --- |",
+                                 "| 72 | 0.9439 | 39.4% | 13.2% |"]
