@@ -117,8 +117,9 @@ stage s6b "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GEND
 MIXES3=$DEV/mixes3
 make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3
 # s6b (2026-12-02): level with s6 on its best validation AUC (0.9663 at its last epoch against s6's 0.9665 at epoch
-# 11, so not shipped), ahead at the annealed end (0.9663 against 0.9641) and on held-out teacher cosine (0.541
-# against 0.512), which rose to the end where s6's stayed near 0.50; training-photo cosine 0.68 against 0.72.
+# 11), ahead at the annealed end (0.9663 against 0.9641) and on held-out teacher cosine (0.541 against 0.512),
+# which rose to the end where s6's stayed near 0.50; training-photo cosine 0.68 against 0.72. Shipped after V1,
+# run once s7's start was set here: V1 clean AUC 0.968 against s6's 0.961 (the card).
 # s7: the next cycle from the last (annealed) epoch of whichever of s6 and s6b ends higher on validation (the
 # epoch it starts from), at its input size, with the 20,000 blends of three beside the photos and those of two.
 if awk "BEGIN { exit !($(last_auc s6b) > $(last_auc s6)) }"; then FROM=s6b SIZE=96; else FROM=s6 SIZE=64; fi
