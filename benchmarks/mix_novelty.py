@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.data.bank import bank_header
 from training.data.split import pair_split
 from training.data.teacher import TeacherEmbeddings
 
@@ -36,8 +35,8 @@ def mix_similarities(mixer, base: TeacherEmbeddings, mean: np.ndarray) -> np.nda
 def reference(bank, base: TeacherEmbeddings, val_fraction: float, seed: int) -> dict[str, tuple[int, float]]:
     """{what: (count, mean cosine)} for two photos of one training person and for a held-out photo against the
     nearest training photo of someone else."""
-    identities = np.asarray(bank_header(bank)["identities"])
     with np.load(bank, allow_pickle=False) as packed:
+        identities = packed["identities"]
         vectors = np.stack([base.lookup(str(key)) for key in packed["keys"]])
     train, val = pair_split(identities, val_fraction, seed)
     is_train, is_val = np.isin(identities, train), np.isin(identities, val)
