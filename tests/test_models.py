@@ -166,3 +166,47 @@ def test_unknown_task():
 def test_direct_construction_with_weights():
     sd = MatcherNet().state_dict()
     assert torch.equal(MatcherNet(weights=sd).state_dict()["head.weight"], sd["head.weight"])
+
+
+@pytest.mark.parametrize("size, side", [(32, 1), (64, 2), (96, 3), (112, 4), (128, 4)])
+def test_feature_map_size_is_mobilenet_v2s(size, side):
+    from training.models.matcher import feature_map_size
+
+    assert feature_map_size(size) == side
+    assert mobilenet_v2(weights=None).eval().features(torch.zeros(1, 3, size, size)).shape[-2:] == (side, side)
+
+
+def test_depthwise_pool_starts_as_the_average_then_learns_positions():
+    torch.manual_seed(0)
+    average = MatcherNet().eval()
+    learned = MatcherNet(pool_size=2).eval()
+    assert learned.load_backbone(average.state_dict()) is False  # the pool is new; everything else carries on
+    # An untrained MobileNetV2 in eval mode gives nearly the same features everywhere: a stand-in that
+    # does not (one 32 px patch a position, 2 x 2 positions at 64 px) shows what the pool does.
+    learned.features = average.features = torch.nn.Conv2d(3, 1280, 32, stride=32)
+    x = torch.randn(3, 3, 64, 64)
+    assert torch.allclose(learned.embed(x), average.embed(x), atol=1e-5)
+    with torch.no_grad():
+        learned.pool.weight.zero_()[:, :, 0, 0] = 1  # the top-left position alone
+    assert (learned.embed(x) * average.embed(x)).sum(1).max() < 0.99
+    assert any(p is learned.pool.weight for p in learned.head_parameters())  # new, so it trains when frozen
+
+
+def test_depthwise_pool_refuses_an_input_of_another_size():
+    model = MatcherNet(pool_size=3).eval()
+    assert model.embed(torch.randn(1, 3, 96, 96)).shape == (1, 128)
+    with pytest.raises(ValueError, match="3 x 3 feature map; an input of 64 px gives 2 x 2"):
+        model.embed(torch.randn(1, 3, 64, 64))
+    with pytest.raises(ValueError, match="pool_size"):
+        MatcherNet(pool_size=-1)
+
+
+def test_start_weights_with_a_pool_load_it(tmp_path):
+    torch.manual_seed(0)
+    source = MatcherNet(pool_size=2).eval()
+    with torch.no_grad():
+        source.pool.weight.uniform_(0, 0.5)
+    torch.save({"state_dict": source.state_dict()}, tmp_path / "pooled.pt")
+    model = build_model("matcher", start=tmp_path / "pooled.pt", pool_size=2).eval()
+    x = torch.randn(2, 3, 64, 64)
+    assert torch.equal(model.embed(x), source.embed(x))
