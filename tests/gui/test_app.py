@@ -680,15 +680,6 @@ def test_the_models_page_names_how_a_model_finds_faces():
     assert _framing({"detector": "dlib"}).startswith("unreadable (") and "dlib" in _framing({"detector": "dlib"})
 
 
-def test_the_models_page_names_how_a_matcher_pools_its_last_feature_map():
-    from faceapp.ui.panels.model_details import _embedding
-
-    assert _embedding({"embedding_dim": 128, "pool_size": 3}) == (
-        "128 values; the last feature map pooled by a learned weighting of its 3 × 3 positions")
-    for older in ({"embedding_dim": 128}, {"embedding_dim": 128, "pool_size": 0}):  # written before the choice
-        assert _embedding(older) == "128 values; the last feature map pooled by its average"
-
-
 def test_a_gallery_decides_at_the_threshold_for_its_size(make_window, installed_store, tmp_path):
     from faceapp.core.verify import GalleryMatch
     from faceapp.ui.jobs import JobStarted
