@@ -131,24 +131,6 @@ def test_training_from_a_bank_writes_a_matcher_the_app_loads_at_the_configured_f
     assert 0.0 <= rates.false_match_rate(matcher.threshold) <= 1.0 and "held-out photos" in rates.source
 
 
-def test_a_depthwise_pool_carries_on_from_an_average_pooled_run_and_the_app_loads_it(bank_files, tmp_path):
-    path, teacher, _, _ = bank_files
-    first = fit("matcher", [str(path)], _config(teacher, out_dir=str(tmp_path / "runs"), epochs=1, input_size=64))
-    plain = FaceMatcher.load(first.best_path, device="cpu")
-    setup = BankMatcherSetup(path, _config(teacher, start=str(first.best_path), pooling="depthwise", input_size=64),
-                             torch.device("cpu"), lambda m: None)
-    assert setup.model.pool_size == 2  # the 64 px input's 2 x 2 feature map
-    images = torch.rand(4, 3, 64, 64)
-    with torch.inference_mode():  # it starts where the run it came from ended
-        assert torch.allclose(setup.model.eval().embed(images), plain.model.embed(images), atol=1e-5)
-    result = fit("matcher", [str(path)], _config(teacher, out_dir=str(tmp_path / "runs"), epochs=1, input_size=64,
-                                                 start=str(first.best_path), pooling="depthwise"))
-    matcher = FaceMatcher.load(result.best_path, device="cpu")
-    pool = matcher.model.pool.weight
-    assert matcher.model.pool_size == 2 and not torch.allclose(pool, torch.full_like(pool, 0.25))  # it trained
-    assert 0.0 <= matcher.score(pattern_image(1, 1, 40), pattern_image(1, 2, 40)) <= 1.0
-
-
 def test_a_bank_needs_a_teacher_and_says_so(bank_files, capsys):
     path, _, _, _ = bank_files
     assert is_bank([str(path)]) and not is_bank([str(path.parent)])

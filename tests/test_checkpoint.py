@@ -203,17 +203,3 @@ def test_weights_that_do_not_fit(tmp_path):
 def test_make_checkpoint_checks_task_against_model():
     with pytest.raises(ValueError, match="mobilenet_v2"):
         _ckpt("matcher", model=build_model("gender"))
-
-
-def test_a_matchers_learned_pool_survives_the_round_trip(tmp_path):
-    torch.manual_seed(0)
-    model = build_model("matcher", pool_size=1).eval()  # a 32 px input ends on a 1 x 1 map
-    with torch.no_grad():
-        model.pool.weight.uniform_(0.5, 1.5)
-    path = save_checkpoint(tmp_path / "pooled.pt", _ckpt("matcher", model))
-    ckpt = load_checkpoint(path)
-    assert ckpt["pool_size"] == 1 and checkpoint_summary(ckpt)["pool_size"] == 1
-    assert torch.equal(_outputs(model, "matcher"), _outputs(model_from_checkpoint(ckpt), "matcher"))
-    plain = load_checkpoint(save_checkpoint(tmp_path / "plain.pt", _ckpt("matcher")))
-    del plain["pool_size"]  # written before pooling was a choice: average pooling
-    assert model_from_checkpoint(plain).pool_size == 0

@@ -140,20 +140,10 @@ def test_onnx_runtime_reproduces_the_gender_classifier(exported, runtime, batch)
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_onnx_runtime_reproduces_the_matcher_embeddings(exported, runtime, batch):
-    _check_embeddings(runtime, *exported["matcher"][:2], batch)
-
-
-def test_onnx_runtime_reproduces_a_matcher_with_a_learned_pool(exported, runtime, tmp_path):
-    checkpoint = save_tiny(tmp_path / "pooled.pt", "matcher", pool_size=1)
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["export-onnx", str(checkpoint), str(tmp_path / "pooled.onnx")]) == 0
-    _check_embeddings(runtime, checkpoint, tmp_path / "pooled.onnx", 3)
-
-
-def _check_embeddings(runtime, checkpoint, onnx_path, batch):
     from training.inference import FaceMatcher
     from training.transforms import batch_tensor
 
+    checkpoint, onnx_path, _ = exported["matcher"]
     matcher = FaceMatcher.load(checkpoint)
     faces = _faces(batch, seed=10)
     images = batch_tensor(faces, 32, [0.5] * 3, [0.25] * 3).numpy()

@@ -109,7 +109,6 @@ def make_checkpoint(
         if embedding_dim is not None and int(embedding_dim) != model.embedding_dim:
             raise ValueError(f"embedding_dim {embedding_dim} does not match the model's {model.embedding_dim}")
         ckpt["embedding_dim"] = int(model.embedding_dim)
-        ckpt["pool_size"] = int(getattr(model, "pool_size", 0))
     for key, value in (extra or {}).items():
         if key in ckpt:
             raise ValueError(f"extra key {key!r} would replace a standard checkpoint key")
@@ -263,7 +262,6 @@ def model_from_checkpoint(ckpt: dict) -> nn.Module:
         embedding_dim=int(ckpt.get("embedding_dim", 128)),
         num_classes=len(ckpt["classes"]),
         freeze_backbone=False,
-        pool_size=int(ckpt.get("pool_size", 0)),
     )
     own, state = model.state_dict(), ckpt["state_dict"]
     missing = [k for k in own if k not in state]
@@ -294,7 +292,6 @@ def checkpoint_summary(ckpt: dict) -> dict:
         "temperature": ckpt.get("temperature"),  # gender: calibration fitted on validation images
         "uncertain_below": ckpt.get("uncertain_below"),  # gender: the validation-chosen uncertain level
         "embedding_dim": ckpt.get("embedding_dim"),
-        "pool_size": ckpt.get("pool_size"),  # matcher: 0 or absent = average pooling, k = a learned k x k pool
         "framing": ckpt.get("framing"),
         "metrics": ckpt.get("metrics") or {},
         "created": ckpt.get("created"),

@@ -46,9 +46,6 @@ HELP = {
     "minority_augmentation": "wider crops and rotations for the minority class (colour changes, grayscale and "
                             "erasing are the same for every class, so none of them becomes a class cue)",
     "embedding_dim": "length of the face embedding",
-    "pooling": "how the last feature map becomes one vector: average, or depthwise (a learned weight per channel "
-               "and position, MobileFaceNet's global depthwise convolution; it starts as the average, so a "
-               "run started from an average-pooled matcher carries on from it)",
     "pairs_per_epoch": "pairs generated afresh for each epoch (half same person, half different)",
     "val_pairs": "fixed validation pairs used for model selection and the threshold",
     "same_photo_fraction": "share of same-person pairs whose probe is the reference photo itself, distorted",
@@ -74,9 +71,9 @@ HELP = {
                    "(a similarity transform from the eye keypoints) instead of cropping around the box",
 }
 GENDER_ONLY = {"minority_augmentation", "distort_prob"}
-MATCHER_ONLY = {"embedding_dim", "pooling", "pairs_per_epoch", "val_pairs", "same_photo_fraction",
-                "clean_probe_fraction", "min_severity", "max_severity", "identity_loss_weight", "teacher",
-                "distill_weight", "relational_weight", "balance_groups"}
+MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
+                "min_severity", "max_severity", "identity_loss_weight", "teacher", "distill_weight",
+                "relational_weight", "balance_groups"}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:

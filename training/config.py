@@ -45,7 +45,6 @@ class TrainConfig:
     distort_prob: float = 0.3  # share of training photos degraded with a random condition (robustness)
     # matcher
     embedding_dim: int = 128
-    pooling: str = "average"  # average | depthwise: how the last feature map becomes one vector (MatcherNet)
     pairs_per_epoch: int = 4000
     val_pairs: int = 1000
     same_photo_fraction: float = 0.2  # share of positive pairs whose probe is the reference itself, distorted
@@ -75,8 +74,6 @@ class TrainConfig:
             raise ValueError("severities must satisfy 1 <= min_severity <= max_severity <= 5")
         if self.face_detector not in ("haar", "blazeface"):
             raise ValueError(f"unknown face detector {self.face_detector!r}; choose haar or blazeface")
-        if self.pooling not in ("average", "depthwise"):
-            raise ValueError(f"unknown pooling {self.pooling!r}; choose average or depthwise")
         if self.align_faces and self.face_detector != "blazeface":
             raise ValueError("aligning faces needs the eye keypoints of face_detector 'blazeface'")
 

@@ -44,12 +44,8 @@ def build_model(
     embedding_dim: int = 128,
     num_classes: int = 2,
     freeze_backbone: bool | None = None,
-    pool_size: int = 0,
 ) -> nn.Module:
     """A GenderNet ("gender") or MatcherNet ("matcher") started from `start` ("imagenet", "none" or a path).
-
-    pool_size (matcher): 0 pools the last feature map by its average, k by a learned k × k depthwise
-    convolution (see MatcherNet).
 
     freeze_backbone=None freezes the backbone exactly when start is "imagenet". A frozen backbone has
     requires_grad off and keeps its BatchNorm layers in eval mode even under model.train().
@@ -66,7 +62,7 @@ def build_model(
     else:
         from .matcher import MatcherNet
 
-        model = MatcherNet(embedding_dim=embedding_dim, dropout=dropout, pool_size=pool_size)
+        model = MatcherNet(embedding_dim=embedding_dim, dropout=dropout)
     if weights is not None:
         model.load_backbone(weights, source=str(start))
     if freeze_backbone is None:

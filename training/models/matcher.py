@@ -12,22 +12,8 @@ from torchvision.models import mobilenet_v2
 from .weights import BackboneMixin
 
 
-def feature_map_size(input_size: int) -> int:
-    """Side of MobileNetV2's last feature map for a square input (five stride-2 stages, each ceil(n / 2))."""
-    side = int(input_size)
-    for _ in range(5):
-        side = (side + 1) // 2
-    return side
-
-
 class MatcherNet(BackboneMixin, nn.Module):
-    """features (torchvision mobilenet_v2) → pool → Dropout → Linear(1280→D) → L2 normalise.
-
-    The pool is a global average (pool_size 0), or with pool_size k a global depthwise convolution over the
-    k × k feature map (one learned weight per channel and position, MobileFaceNet's "GDC": an aligned face's
-    eyes and mouth keep their places, which an average throws away). It starts as the average (every
-    weight 1/k²), so a network trained with average pooling carries on unchanged from its weights; the
-    input size must then give a k × k map (`feature_map_size`).
+    """features (torchvision mobilenet_v2) → global average pool → Dropout → Linear(1280→D) → L2 normalise.
 
     The pair head is Linear(D→1) on |e1 - e2|; its output is a logit (sigmoid = match probability,
     applied at inference; train with BCEWithLogitsLoss, which is safe under autocast). No BatchNorm1d
@@ -35,19 +21,13 @@ class MatcherNet(BackboneMixin, nn.Module):
     """
 
     arch = "mobilenet_v2"
-    head_prefixes = ("pool.", "embedding.", "head.")
+    head_prefixes = ("embedding.", "head.")
 
-    def __init__(self, embedding_dim: int = 128, weights=None, dropout: float = 0.2, pool_size: int = 0):
+    def __init__(self, embedding_dim: int = 128, weights=None, dropout: float = 0.2):
         super().__init__()
         self.embedding_dim = int(embedding_dim)
         self.dropout = float(dropout)
-        self.pool_size = int(pool_size)
         self.features = mobilenet_v2(weights=None).features
-        if self.pool_size < 0:
-            raise ValueError(f"pool_size must be 0 (global average) or a feature map side, not {pool_size}")
-        if self.pool_size:
-            self.pool = nn.Conv2d(1280, 1280, self.pool_size, groups=1280, bias=False)
-            nn.init.constant_(self.pool.weight, 1.0 / self.pool_size ** 2)
         self.embedding = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(1280, self.embedding_dim))
         self.head = nn.Linear(self.embedding_dim, 1)
         # Start monotone: identical faces score about +3, random unit vectors about -3 (the expected
@@ -67,14 +47,7 @@ class MatcherNet(BackboneMixin, nn.Module):
         since a face and its mirror image are the same person. On V1 that adds about 0.005 to ROC AUC."""
         if flip:
             return F.normalize(self.embed(x) + self.embed(torch.flip(x, dims=[3])), dim=1)
-        features = self.features(x)
-        if self.pool_size:
-            if features.shape[-2:] != (self.pool_size, self.pool_size):
-                raise ValueError(f"this matcher pools a {self.pool_size} x {self.pool_size} feature map; an input "
-                                 f"of {x.shape[-1]} px gives {features.shape[-1]} x {features.shape[-2]}")
-            pooled = self.pool(features).flatten(1)
-        else:
-            pooled = F.adaptive_avg_pool2d(features, 1).flatten(1)
+        pooled = F.adaptive_avg_pool2d(self.features(x), 1).flatten(1)
         return F.normalize(self.embedding(pooled).float(), dim=1)
 
     def score_embeddings(self, e1: torch.Tensor, e2: torch.Tensor) -> torch.Tensor:

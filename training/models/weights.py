@@ -124,11 +124,9 @@ class BackboneMixin:
         return self
 
     def load_backbone(self, state_dict: dict[str, torch.Tensor], source: str = "the start weights") -> bool:
-        """Load the backbone from state_dict (strictly); each part of the head too (one per `head_prefixes`
-        entry) when the file holds that part and it fits, so a head part the file lacks (a new pool) keeps
-        its own start while the rest carries on.
+        """Load the backbone from state_dict (strictly); the head too when the file holds one that fits.
 
-        Extra keys (an ImageNet classifier) are ignored. Returns True when the whole head was loaded as well.
+        Extra keys (an ImageNet classifier) are ignored. Returns True when the head was loaded as well.
         """
         own = self.state_dict()
         state_dict = {k.removeprefix("module."): v for k, v in state_dict.items()}
@@ -144,15 +142,10 @@ class BackboneMixin:
                 f"the weights in {source} do not fit {self.arch}: {len(missing)} backbone tensors missing and "
                 f"{len(misfit)} of the wrong size (e.g. {example})."
             )
-        take = list(backbone_keys)
-        whole_head = True
-        for prefix in self.head_prefixes:
-            part = [k for k in own if k.startswith(prefix)]
-            if all(k in state_dict and state_dict[k].shape == own[k].shape for k in part):
-                take += part
-            else:
-                whole_head = False
+        head_keys = [k for k in own if _is_head_key(k, self.head_prefixes)]
+        head_fits = all(k in state_dict and state_dict[k].shape == own[k].shape for k in head_keys)
+        take = [k for k in own if k in state_dict and (k in backbone_keys or head_fits)]
         merged = dict(own)
-        merged.update({k: state_dict[k].to(own[k].dtype) for k in take if k in state_dict})
+        merged.update({k: state_dict[k].to(own[k].dtype) for k in take})
         self.load_state_dict(merged, strict=True)
-        return whole_head
+        return head_fits

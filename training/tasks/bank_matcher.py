@@ -28,6 +28,7 @@ from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
 from ..error_rates import ScoreHistograms
 from ..framing import Framing, as_framing
+from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD
 from .losses import distillation_loss, relational_loss
 from .matcher import MatcherTask, per_condition_report, validation_metrics
@@ -112,7 +113,9 @@ class BankMatcherSetup(MatcherTask):
         self.row_weights = self._balance(config.balance_groups, bank) if config.balance_groups else None
         self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
         self.fit_rows = self._fit_sample(first_rows, config.seed + 104729)
-        self.model = self.build_matcher(config).to(memory_format=torch.channels_last)
+        self.model = build_model("matcher", start=config.start, dropout=config.dropout,
+                                 embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
+        self.model = self.model.to(memory_format=torch.channels_last)
         # Training steps only: validation embeds with the mirror view, in other shapes, uncompiled.
         self.train_embed = torch.compile(self.model.embed) if config.compile else self.model.embed
         self.mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)

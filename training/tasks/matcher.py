@@ -21,7 +21,6 @@ from ..data.datasets import PairDataset, face_cropper
 from ..data.teacher import TeacherEmbeddings
 from ..metrics import best_threshold, roc_points, verification_metrics
 from ..models import build_model
-from ..models.matcher import feature_map_size
 from ..selection import SELECTION
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 from .base import TaskSetup, make_loader
@@ -58,13 +57,6 @@ class MatcherTask(TaskSetup):
         return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
                 "embedding_dim": self.config.embedding_dim}
 
-    def build_matcher(self, config) -> torch.nn.Module:
-        """The network of `config`: its start, dropout, embedding length, freezing and pooling (a depthwise
-        pool is sized to the feature map of the run's input size)."""
-        pool_size = feature_map_size(config.input_size) if config.pooling == "depthwise" else 0
-        return build_model("matcher", start=config.start, dropout=config.dropout, embedding_dim=config.embedding_dim,
-                           freeze_backbone=config.freeze_backbone, pool_size=pool_size)
-
 
 class MatcherSetup(MatcherTask):
     """Pairs generated from identity folders each epoch, photos decoded, face-found and distorted on the fly."""
@@ -85,7 +77,8 @@ class MatcherSetup(MatcherTask):
                                  same_photo_fraction=config.same_photo_fraction,
                                  min_severity=config.min_severity, max_severity=config.max_severity)
         self.val_pairs = make_pairs(self.val_people, config.val_pairs, config.seed + 7919, **self.pair_options)
-        self.model = self.build_matcher(config)
+        self.model = build_model("matcher", start=config.start, dropout=config.dropout,
+                                 embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
         self.id_head = None
         if config.identity_loss_weight > 0:
             self.id_head = CosineMarginHead(config.embedding_dim, len(self.train_people)).to(device)

@@ -54,12 +54,6 @@ def _calibration(summary: dict) -> str:
     return text + (f"; suggests 'uncertain below' {level:.0%}" if level is not None else "")
 
 
-def _embedding(summary: dict) -> str:
-    side = int(summary.get("pool_size") or 0)
-    pool = f"a learned weighting of its {side} × {side} positions" if side else "its average"
-    return f"{summary.get('embedding_dim')} values; the last feature map pooled by {pool}"
-
-
 def describe_entry(entry: ModelEntry) -> str:
     """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
     if entry.summary is None:
@@ -72,7 +66,7 @@ def describe_entry(entry: ModelEntry) -> str:
         threshold = float(s.get("threshold") or 0)
         rows.append(("Threshold", f"{threshold:.3f}"))
         rows.append(("Error rates", _error_rates(s.get("score_histograms"), threshold)))
-        rows.append(("Embedding", _embedding(s)))
+        rows.append(("Embedding", s.get("embedding_dim")))
     metrics = s.get("metrics") or {}
     if s.get("task") == "gender":
         rows.append(("Per class", _per_class(metrics)))
