@@ -219,6 +219,26 @@ def _epoch_rows(setup):
     return list(setup.train_loader(0))
 
 
+def test_neighbour_batches_hold_groups_of_one_drawn_face_and_its_nearest_training_faces(bank_files, monkeypatch):
+    from training.tasks import bank_matcher
+
+    path, teacher, _, _ = bank_files  # the teacher puts each person's three photos close together
+    monkeypatch.setattr(bank_matcher, "NEIGHBOUR_POOL", 2)
+    logged = []
+    setup = BankMatcherSetup(path, _config(teacher, neighbour_batches=3, batch_size=12, pairs_per_epoch=60),
+                             torch.device("cpu"), logged.append)
+    assert any("batches of look-alikes" in line and "(100% of those are the same person)" in line for line in logged)
+    batches = _epoch_rows(setup)
+    assert len(batches) == 10 and all(len(rows) == 6 for rows in batches)
+    people = setup.identity
+    for rows in batches:
+        for group in rows.view(-1, 3):  # a drawn face, then its two nearest: the same person's other photos
+            assert len(set(group.tolist())) == 3 and len(set(people[group].tolist())) == 1
+    assert set(torch.cat(batches).tolist()) <= set(setup.train_rows.tolist())
+    with pytest.raises(DataError, match="groups of 4 need 3 neighbours a face; 2 are kept"):
+        BankMatcherSetup(path, _config(teacher, neighbour_batches=4), torch.device("cpu"), lambda m: None)
+
+
 def test_a_group_list_names_its_column_or_is_refused_with_its_name(tmp_path):
     from training.data.groups import read_groups
 

@@ -63,6 +63,10 @@ HELP = {
                       "(FILE.csv:COLUMN; default column 'group', else 'gender'), e.g. LFW's gender list: each "
                       "epoch draws the photos of every group equally often (people not in the list keep their "
                       "share); empty: every photo once an epoch",
+    "neighbour_batches": "training from a face bank: build each batch from groups of N faces, a drawn face and "
+                         "N-1 of its 16 nearest training faces by the teacher's embedding (the same person's other "
+                         "photos, look-alikes), so the losses that compare faces within a batch see hard pairs; "
+                         "0 or 1: every face drawn independently",
     "crop_faces": "find the face in each photo and crop it the way the app will (turn off for ready-made crops)",
     "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
     "face_detector": "face finder, written into the checkpoint's framing so the app and the benchmarks crop "
@@ -73,7 +77,7 @@ HELP = {
 GENDER_ONLY = {"minority_augmentation", "distort_prob"}
 MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
                 "min_severity", "max_severity", "identity_loss_weight", "teacher", "distill_weight",
-                "relational_weight", "balance_groups"}
+                "relational_weight", "balance_groups", "neighbour_batches"}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:

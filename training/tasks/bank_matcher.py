@@ -8,6 +8,8 @@ so a step costs slicing in memory, one crop and one resize for the whole batch. 
   mean squared difference), which is what verification reads;
 - pair BCE on the match head: every clean view against every distorted view of the batch (same
   identity or not), positives and negatives weighted equally, so the head is fitted on the way.
+With `neighbour_batches` N, a batch is groups of N faces, each drawn face with N-1 of its nearest training
+faces by the teacher (`training/data/neighbours.py`), so those two losses see hard pairs.
 Validation: fixed pairs of held-out identities (a clean reference against a distorted or clean photo of
 the same or another person), scored with the mirror view as the app scores them.
 """
@@ -23,6 +25,7 @@ from .. import distributed
 from ..data import DataError
 from ..data.bank import FaceBank
 from ..data.groups import balanced_weights, read_groups
+from ..data.neighbours import teacher_neighbours, with_neighbours
 from ..data.split import pair_split
 from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
@@ -54,6 +57,8 @@ class BankBatches:
         self.setup, self.epoch = setup, epoch
         self.half = max(1, setup.config.batch_size // 2)
         self.steps = max(1, setup.config.pairs_per_epoch // (self.half * distributed.world_size()))
+        self.group = setup.config.neighbour_batches if setup.neighbours is not None else 1
+        self.drawn = -(-self.half // self.group)  # faces drawn a step; their neighbours fill the batch
 
     def __len__(self) -> int:
         return self.steps
@@ -71,13 +76,16 @@ class BankBatches:
         if distributed.rank() > 0:
             gen.manual_seed(distributed.rank_seed(seed))  # views and crops of its own
         for step in range(self.steps):
-            start = (step * self.half) % len(order)
-            picked = order[start:start + self.half]
-            if len(picked) < self.half:
-                picked = torch.cat([picked, order[: self.half - len(picked)]])
+            start = (step * self.drawn) % len(order)
+            picked = order[start:start + self.drawn]
+            if len(picked) < self.drawn:
+                picked = torch.cat([picked, order[: self.drawn - len(picked)]])
+            if self.group > 1:
+                picked = with_neighbours(picked, self.setup.neighbours, self.group, gen)[: self.half]
             yield self.setup.make_batch(picked, gen)
 
 
+NEIGHBOUR_POOL = 16  # nearest faces kept per training face; a batch group draws its neighbours from them
 GENUINE_PAIRS_PER_PERSON = 50  # the stored genuine scores: a sample per person, so no one dominates
 
 class BankMatcherSetup(MatcherTask):
@@ -111,6 +119,7 @@ class BankMatcherSetup(MatcherTask):
                                         & has_target).flatten()
         self.val_rows = np.flatnonzero(np.isin(self.identity.numpy(), val_ids))
         self.row_weights = self._balance(config.balance_groups, bank) if config.balance_groups else None
+        self.neighbours = self._neighbours(config.neighbour_batches) if config.neighbour_batches > 1 else None
         self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
         self.fit_rows = self._fit_sample(first_rows, config.seed + 104729)
         self.model = build_model("matcher", start=config.start, dropout=config.dropout,
@@ -132,6 +141,20 @@ class BankMatcherSetup(MatcherTask):
                             f"{config.face_detector}{' aligned' if config.align_faces else ''} crops: build "
                             "a bank with that framing (python -m benchmarks.bank --face-detector ... --align)")
         return framing
+
+    def _neighbours(self, group: int) -> torch.Tensor:
+        """Per bank row (training rows only; -1 elsewhere), its NEIGHBOUR_POOL nearest training faces by the
+        teacher's targets, from which each batch group draws its group - 1 (`training/data/neighbours.py`)."""
+        pool = min(NEIGHBOUR_POOL, len(self.train_rows) - 1)
+        if group - 1 > pool:
+            raise DataError(f"groups of {group} need {group - 1} neighbours a face; {pool} are kept")
+        near = teacher_neighbours(self.targets, self.train_rows, pool)
+        table = torch.full((len(self.targets), pool), -1, dtype=torch.long)
+        table[self.train_rows] = near
+        same = (self.identity[near] == self.identity[self.train_rows].view(-1, 1)).float().mean()
+        self.log(f"batches of look-alikes: each drawn face with {group - 1} of its {pool} nearest training "
+                 f"faces by the teacher ({same:.0%} of those are the same person)")
+        return table
 
     def _balance(self, spec: str, bank: FaceBank) -> torch.Tensor:
         """Per training photo, the chance an epoch draws it: every group of `spec` (FILE.csv[:COLUMN]) alike."""
