@@ -125,3 +125,9 @@ make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3
 if awk "BEGIN { exit !($(last_auc s6b) > $(last_auc s6)) }"; then FROM=s6b SIZE=96; else FROM=s6 SIZE=64; fi
 stage s7 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
   --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE"
+# s7n: s7 again (the same start, data, schedule and seed) with batches of look-alikes (`--neighbour-batches 4`:
+# each drawn face with 3 of its 16 nearest training faces by the teacher; for the photos 31 % of those are the
+# same person's other photos and 54 % synthetic faces, teacher cosine 0.61-0.79), so the relational and pair
+# losses see the hard pairs that TAR at a low false-match rate and 1:N depend on. Judged against s7 epoch by epoch.
+stage s7n "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
+  --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE" --neighbour-batches 4
