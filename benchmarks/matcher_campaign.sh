@@ -125,6 +125,8 @@ make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3
 if awk "BEGIN { exit !($(last_auc s6b) > $(last_auc s6)) }"; then FROM=s6b SIZE=96; else FROM=s6 SIZE=64; fi
 stage s7 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
   --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE"
+# s7 (2026-12-02, not shipped): held-out teacher cosine up to 0.566 (s6b 0.541), validation AUC not: best 0.9635 at
+# epoch 10 against s6b's 0.9663 (a plain cosine: 0.9648 against 0.9668), so V1 was not run.
 # s7n: s7 again (the same start, data, schedule and seed) with batches of look-alikes (`--neighbour-batches 4`:
 # each drawn face with 3 of its 16 nearest training faces by the teacher; for the photos 31 % of those are the
 # same person's other photos and 54 % synthetic faces, teacher cosine 0.61-0.79), so the relational and pair
