@@ -47,6 +47,9 @@ with_mixes() {
 last_auc() {  # RUN: its last epoch's validation AUC (metrics.csv)
   tail -n 1 "$RUNS/$1/metrics.csv" | cut -d, -f5
 }
+last_cos() {  # RUN: its last epoch's held-out teacher cosine (metrics.csv), the campaign's selection signal since s7
+  tail -n 1 "$RUNS/$1/metrics.csv" | cut -d, -f9
+}
 
 # 64 px input from a 72 px crop (the Haar box 0.7 of it), 128 images a step: the clean view and one
 # distorted copy of 64 photos; 10,000 photos (20,000 images) an epoch; benchmarks.train_speed measured
@@ -125,11 +128,19 @@ make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3
 if awk "BEGIN { exit !($(last_auc s6b) > $(last_auc s6)) }"; then FROM=s6b SIZE=96; else FROM=s6 SIZE=64; fi
 stage s7 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
   --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE"
-# s7 (2026-12-02, not shipped): held-out teacher cosine up to 0.566 (s6b 0.541), validation AUC not: best 0.9635 at
-# epoch 10 against s6b's 0.9663 (a plain cosine: 0.9648 against 0.9668), so V1 was not run.
+# s7 (2026-12-02, shipped: its last epoch): held-out teacher cosine up to 0.566 (s6b 0.541), validation AUC not
+# (best 0.9635 at epoch 10 against s6b's 0.9663). V1 sided with the cosine (clean AUC 0.971 against 0.968, TAR
+# 62.2 % against 55.2 %), as it had between s6 and s6b, so from here a stage's candidate is its epoch of highest
+# held-out teacher cosine (so far the last, annealed one), shipped when that beats the shipped model's and V1
+# confirms (`python -m benchmarks.score_rates RUN/last.pt BANK -o OUT` adds the slider's score distributions).
 # s7n: s7 again (the same start, data, schedule and seed) with batches of look-alikes (`--neighbour-batches 4`:
 # each drawn face with 3 of its 16 nearest training faces by the teacher; for the photos 31 % of those are the
 # same person's other photos and 54 % synthetic faces, teacher cosine 0.61-0.79), so the relational and pair
 # losses see the hard pairs that TAR at a low false-match rate and 1:N depend on. Judged against s7 epoch by epoch.
 stage s7n "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
   --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE" --neighbour-batches 4
+# s8: the next cycle from the last epoch of whichever of s7 and s7n ends nearer the teacher on held-out people,
+# with that stage's batches (look-alikes or drawn independently).
+if awk "BEGIN { exit !($(last_cos s7n) > $(last_cos s7)) }"; then FROM=s7n NEAR=4; else FROM=s7 NEAR=0; fi
+stage s8 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
+  --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE" --neighbour-batches "$NEAR"
