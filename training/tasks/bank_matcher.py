@@ -256,7 +256,7 @@ class BankMatcherSetup(MatcherTask):
         if len(self.bank_paths) > 1:
             more = len(self.bank_paths) - 1
             banks += f" + {self.bank_paths[1].name}" if more == 1 else f" + {more} more banks"
-        return (f"matcher from the face bank {banks}: {len(self.train_rows)} training photos "
+        return (f"matcher from the face bank {banks}: {len(self.train_rows)} training faces "
                 f"x (1 clean + {self.bank.copies} distorted) at {self.bank.size} px, cropped to {self.crop} px and "
                 f"resized to {self.config.input_size}; {len(self.val_rows)} validation photos "
                 f"({len(self.val_pairs)} fixed pairs); {self.config.pairs_per_epoch} photos (two views each) "
