@@ -139,6 +139,8 @@ stage s7 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 -
 # losses see the hard pairs that TAR at a low false-match rate and 1:N depend on. Judged against s7 epoch by epoch.
 stage s7n "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
   --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE" --neighbour-batches 4
+# s7n (2026-12-02, not a candidate): held-out teacher cosine 0.555 at its end against s7's 0.566; validation AUC
+# 0.9638 against 0.9611 (best 0.9641). So s8 starts from s7, without the look-alike batches.
 # s8: the next cycle from the last epoch of whichever of s7 and s7n ends nearer the teacher on held-out people,
 # with that stage's batches (look-alikes or drawn independently).
 if awk "BEGIN { exit !($(last_cos s7n) > $(last_cos s7)) }"; then FROM=s7n NEAR=4; else FROM=s7 NEAR=0; fi
