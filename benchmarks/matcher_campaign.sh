@@ -119,6 +119,10 @@ stage s6b "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GEND
 # and their own targets. The stage that uses them starts from s6 or s6b, whichever wins.
 MIXES3=$DEV/mixes3
 make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3
+# From s7 on every stage trains on the photos and all 40,000 blends (of two and of three people), with the teacher
+# file that covers them all.
+ALL_FACES="$(with_mixes 40)$(parts "$MIXES3" 40)"
+ALL_FACES_OPTIONS=(--balance-groups "$GENDER_LIST" --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz")
 # s6b (2026-12-02): level with s6 on its best validation AUC (0.9663 at its last epoch against s6's 0.9665 at epoch
 # 11), ahead at the annealed end (0.9663 against 0.9641) and on held-out teacher cosine (0.541 against 0.512),
 # which rose to the end where s6's stayed near 0.50; training-photo cosine 0.68 against 0.72. Shipped after V1,
@@ -126,8 +130,7 @@ make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3
 # s7: the next cycle from the last (annealed) epoch of whichever of s6 and s6b ends higher on validation (the
 # epoch it starts from), at its input size, with the 20,000 blends of three beside the photos and those of two.
 if awk "BEGIN { exit !($(last_auc s6b) > $(last_auc s6)) }"; then FROM=s6b SIZE=96; else FROM=s6 SIZE=64; fi
-stage s7 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
-  --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE"
+stage s7 "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE"
 # s7 (2026-12-02, shipped: its last epoch): held-out teacher cosine up to 0.566 (s6b 0.541), validation AUC not
 # (best 0.9635 at epoch 10 against s6b's 0.9663). V1 sided with the cosine (clean AUC 0.971 against 0.968, TAR
 # 62.2 % against 55.2 %), as it had between s6 and s6b, so from here a stage's candidate is its epoch of highest
@@ -137,12 +140,10 @@ stage s7 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 -
 # each drawn face with 3 of its 16 nearest training faces by the teacher; for the photos 31 % of those are the
 # same person's other photos and 54 % synthetic faces, teacher cosine 0.61-0.79), so the relational and pair
 # losses see the hard pairs that TAR at a low false-match rate and 1:N depend on. Judged against s7 epoch by epoch.
-stage s7n "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
-  --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE" --neighbour-batches 4
+stage s7n "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" --neighbour-batches 4
 # s7n (2026-12-02, not a candidate): held-out teacher cosine 0.555 at its end against s7's 0.566; validation AUC
 # 0.9638 against 0.9611 (best 0.9641). So s8 starts from s7, without the look-alike batches.
 # s8: the next cycle from the last epoch of whichever of s7 and s7n ends nearer the teacher on held-out people,
 # with that stage's batches (look-alikes or drawn independently).
 if awk "BEGIN { exit !($(last_cos s7n) > $(last_cos s7)) }"; then FROM=s7n NEAR=4; else FROM=s7 NEAR=0; fi
-stage s8 "$(with_mixes 40)$(parts "$MIXES3" 40)" "$RUNS/$FROM/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" \
-  --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz" --input-size "$SIZE" --neighbour-batches "$NEAR"
+stage s8 "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" --neighbour-batches "$NEAR"
