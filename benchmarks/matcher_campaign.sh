@@ -6,9 +6,13 @@
 # Run it again at the start of every session: a stage that was stopped goes on from its last epoch
 # (--resume), a finished stage is skipped (its run folder holds `done`), and a missing bank or teacher
 # file is rebuilt first (about 6 and 12 minutes on the 2-core CPU; the teacher needs
-# `pip install dlib-bin face-recognition-models`). On a machine that came back empty, START=PATH (for
-# example resources/models/matcher.pt, when the shipped model came from this campaign) starts the first
-# stage from those weights instead of from scratch.
+# `pip install dlib-bin face-recognition-models`), then any missing synthetic faces (about an hour for each
+# 20,000).
+#
+# On a machine that came back empty (no run of the shipped stage, SHIPPED_STAGE), the stages decided before it
+# are not replayed: the campaign goes on from the shipped weights (resources/models/matcher.pt, that stage's
+# last epoch in fp16) with the next stage. REPLAY=1 runs every stage from the first instead (START=PATH: the
+# first stage's start weights; from scratch by default).
 set -euo pipefail
 DATA=${1:-../shared/data}
 DEV=${2:-.devdata}
@@ -19,8 +23,15 @@ ALIGNED=$DEV/bank80_aligned.npz       # BlazeFace, eyes aligned (from s3 on)
 TEACHER=$DEV/teacher_distill.npz
 GENDER_LIST=$DATA/lfw_meta/lfw_deepfunneled_labels.csv  # identity -> gender, for --balance-groups
 RUNS=$DEV/runs
+SHIPPED=resources/models/matcher.pt   # the bundled matcher: SHIPPED_STAGE's last epoch
+SHIPPED_STAGE=s7
+if [ -f "$RUNS/$SHIPPED_STAGE/last.pt" ]; then REPLAY=${REPLAY:-1}; else REPLAY=${REPLAY:-0}; fi
 mkdir -p "$RUNS"
-[ -f "$BANK" ] || "$PY" -m benchmarks.bank "$DATA" "$BANK" --size 80 --frame-scale 0.63 --copies 4
+if [ "$REPLAY" = 1 ]; then
+  [ -f "$BANK" ] || "$PY" -m benchmarks.bank "$DATA" "$BANK" --size 80 --frame-scale 0.63 --copies 4
+else
+  echo "$(date -u +%FT%TZ) no run of $SHIPPED_STAGE here: going on from $SHIPPED, the stages before it not replayed"
+fi
 [ -f "$ALIGNED" ] || "$PY" -m benchmarks.bank "$DATA" "$ALIGNED" --size 80 --frame-scale 0.63 --copies 4 \
   --face-detector blazeface --align
 [ -f "$TEACHER" ] || "$PY" -m benchmarks.teacher "$DATA" "$TEACHER" --photos distill
@@ -43,12 +54,6 @@ parts() {
 with_mixes() {
   make_mixes "$MIXES" "$TEACHER" "$1"
   echo "$ALIGNED$(parts "$MIXES" "$1")"
-}
-last_auc() {  # RUN: its last epoch's validation AUC (metrics.csv)
-  tail -n 1 "$RUNS/$1/metrics.csv" | cut -d, -f5
-}
-last_cos() {  # RUN: its last epoch's held-out teacher cosine (metrics.csv), the campaign's selection signal since s7
-  tail -n 1 "$RUNS/$1/metrics.csv" | cut -d, -f9
 }
 
 # 64 px input from a 72 px crop (the Haar box 0.7 of it), 128 images a step: the clean view and one
@@ -74,35 +79,41 @@ stage() {  # NAME BANKS START EPOCHS LR [OPTIONS...]: one resumable run with a c
     --run-name "$name" "${resume[@]}" "$@"
   touch "$RUNS/$name/done"
 }
+past() {  # the arguments of `stage`: a stage decided before the shipped one, run only when replaying
+  if [ "$REPLAY" = 1 ]; then stage "$@"; fi
+}
+weights() {  # RUN: the weights its last epoch left; for the shipped stage on a machine without its run, the bundled file
+  if [ ! -f "$RUNS/$1/last.pt" ] && [ "$1" = "$SHIPPED_STAGE" ]; then echo "$SHIPPED"; else echo "$RUNS/$1/last.pt"; fi
+}
 
 # Each stage is one cosine cycle that ends annealed, so every finished stage is a model worth measuring
 # on V1 and shipping; the next starts from its best.pt (a warm restart).
-stage s1 "$BANK" "$START" 32 3e-3            # from scratch: about 1.2 CPU-hours on an idle machine
-stage s2 "$BANK" "$RUNS/s1/best.pt" 60 2e-3  # stopped after 38 of 60 epochs (2026-12-01) for s3's recipe
+past s1 "$BANK" "$START" 32 3e-3            # from scratch: about 1.2 CPU-hours on an idle machine
+past s2 "$BANK" "$RUNS/s1/best.pt" 60 2e-3  # stopped after 38 of 60 epochs (2026-12-01) for s3's recipe
 # s3: aligned crops (a 3-epoch A/B from scratch on 2,000 photos: validation AUC 0.806 aligned, 0.768 Haar)
 # and each gender drawn equally often (the shipped matcher accepts two women 4x as often as two men).
-stage s3 "$ALIGNED" "$RUNS/s2/best.pt" 40 2e-3 --balance-groups "$GENDER_LIST"  # stopped after 10 of 40 epochs
+past s3 "$ALIGNED" "$RUNS/s2/best.pt" 40 2e-3 --balance-groups "$GENDER_LIST"  # stopped after 10 of 40 epochs
 # s3a: a short anneal of s3's best epoch (9; V1 clean AUC 0.941). Two epochs at 5e-4 (no warm-up) reached 0.952
 # (2026-12-01); the same anneal at 80 px input reached 0.944 (it must first adapt to the new size).
 # Long cycles at a high rate were leaving the gain of annealing unshipped for hours, hence shorter cycles.
-stage s3a "$ALIGNED" "$RUNS/s3/best.pt" 2 5e-4 --balance-groups "$GENDER_LIST" --warmup-epochs 0
-stage s4 "$ALIGNED" "$RUNS/s3a/best.pt" 16 1e-3 --balance-groups "$GENDER_LIST"
+past s3a "$ALIGNED" "$RUNS/s3/best.pt" 2 5e-4 --balance-groups "$GENDER_LIST" --warmup-epochs 0
+past s4 "$ALIGNED" "$RUNS/s3a/best.pt" 16 1e-3 --balance-groups "$GENDER_LIST"
 # s4's best.pt is its epoch 8 (validation AUC 0.9639, mid-cycle): the annealed epochs 13 and 16 scored within
 # 0.0003 of it, under the 0.001 (`--min-delta`) that rewrites best.pt. s5 starts from s4's last (annealed)
 # epoch and is judged on 10,000 validation pairs instead of 2,000 (the same held-out photos, embedded once,
 # so nearly free: 2,000 pairs gave an AUC standard error of about 0.005, as large as the gains between
 # epochs, and picked s2's epoch 13 over later epochs), with any gain rewriting best.pt (`--min-delta 0`).
-stage s5 "$ALIGNED" "$RUNS/s4/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 --min-delta 0
+past s5 "$ALIGNED" "$RUNS/s4/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 --min-delta 0
 # s5 (done, not shipped): best again mid-cycle (epoch 9, validation AUC 0.9578; s3a 0.9526 on these pairs), below
 # s3a on V1 (clean AUC 0.950 against 0.952). Training-photo teacher cosine 0.66 -> 0.75, held-out 0.49-0.50.
 # s5m: s5 again (the same start, schedule and validation pairs) with 5,500 synthetic faces (11 parts) beside the photos
 # (a third of the draws: they are not on the gender list, so they keep their natural share). The student learns
 # its photos by heart (s4: teacher cosine 0.71 on training photos, 0.48 on held-out ones); the mixes are faces
 # it has not seen, each with the teacher's own target. Judged against s5 epoch by epoch.
-stage s5m "$(with_mixes 11)" "$RUNS/s4/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
+past s5m "$(with_mixes 11)" "$RUNS/s4/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
   --min-delta 0 --teacher "$MIXES/teacher.npz"
 # s6: the next cycle from s5m's annealed end with 20,000 synthetic faces (40 parts; about two thirds of the draws).
-stage s6 "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
+past s6 "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
   --min-delta 0 --teacher "$MIXES/teacher.npz"
 # s6 (2026-12-02; shipped): best epoch 11 by validation (0.9665 against s5m's 0.9646), V1 clean 89.66 %.
 # A probe of s6's best: teacher cosine 0.66 on the mixes it trained on and 0.63 on 500 new ones, against 0.72 and
@@ -111,7 +122,7 @@ stage s6 "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDE
 # teacher keeps its V1 ranking from the pixels of a 64 px face (benchmarks.teacher_resolution), but MobileNetV2
 # ends on a 2 x 2 feature map at 64 px and on 3 x 3 at 96 (at 2.25x the cost a face; still faster than the
 # stage-4 default). Judged against s6 epoch by epoch.
-stage s6b "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
+past s6b "$(with_mixes 40)" "$RUNS/s5m/last.pt" 16 1e-3 --balance-groups "$GENDER_LIST" --val-pairs 10000 \
   --min-delta 0 --teacher "$MIXES/teacher.npz" --input-size 96
 # Next: blends of three people (benchmarks.mixes --people 3; `--novelty` puts two-person blends about as close to
 # the nearer of their people as two photos of one person, 0.73 against 0.77, where a held-out person's photo is at
@@ -129,8 +140,9 @@ ALL_FACES_OPTIONS=(--balance-groups "$GENDER_LIST" --val-pairs 10000 --min-delta
 # run once s7's start was set here: V1 clean AUC 0.968 against s6's 0.961 (the card).
 # s7: the next cycle from the last (annealed) epoch of whichever of s6 and s6b ends higher on validation (the
 # epoch it starts from), at its input size, with the 20,000 blends of three beside the photos and those of two.
-if awk "BEGIN { exit !($(last_auc s6b) > $(last_auc s6)) }"; then FROM=s6b SIZE=96; else FROM=s6 SIZE=64; fi
-stage s7 "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE"
+# Decided on 2026-12-02: s6b (validation AUC 0.9663 at its last epoch against s6's 0.9641), so 96 px from here.
+FROM=s6b SIZE=96
+past s7 "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE"
 # s7 (2026-12-02, shipped: its last epoch): held-out teacher cosine up to 0.566 (s6b 0.541), validation AUC not
 # (best 0.9635 at epoch 10 against s6b's 0.9663). V1 sided with the cosine (clean AUC 0.971 against 0.968, TAR
 # 62.2 % against 55.2 %), as it had between s6 and s6b, so from here a stage's candidate is its epoch of highest
@@ -140,10 +152,9 @@ stage s7 "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --
 # each drawn face with 3 of its 16 nearest training faces by the teacher; for the photos 31 % of those are the
 # same person's other photos and 54 % synthetic faces, teacher cosine 0.61-0.79), so the relational and pair
 # losses see the hard pairs that TAR at a low false-match rate and 1:N depend on. Judged against s7 epoch by epoch.
-stage s7n "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" --neighbour-batches 4
+past s7n "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" --neighbour-batches 4
 # s7n (2026-12-02, not a candidate): held-out teacher cosine 0.555 at its end against s7's 0.566; validation AUC
 # 0.9638 against 0.9611 (best 0.9641). So s8 starts from s7, without the look-alike batches.
-# s8: the next cycle from the last epoch of whichever of s7 and s7n ends nearer the teacher on held-out people,
-# with that stage's batches (look-alikes or drawn independently).
-if awk "BEGIN { exit !($(last_cos s7n) > $(last_cos s7)) }"; then FROM=s7n NEAR=4; else FROM=s7 NEAR=0; fi
-stage s8 "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" --neighbour-batches "$NEAR"
+# s8: the next cycle from s7's last epoch (on a machine without s7's run, from the shipped weights: that epoch in
+# fp16), its batches drawn independently as s7's were.
+stage s8 "$ALL_FACES" "$(weights s7)" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE"
