@@ -18,7 +18,8 @@ from training.distortions import CONDITIONS
 from training.engine import fit
 from training.inference import FaceMatcher
 from training.tasks import BankMatcherSetup, is_bank
-from training.tasks.losses import relational_loss
+from training.tasks.bank_matcher import nearest_is_same
+from training.tasks.losses import ranking_loss, relational_loss
 
 from .synthetic import make_identity_folder, pattern_image
 from .test_teacher import write_teacher
@@ -82,6 +83,45 @@ def test_relational_loss_compares_similarity_matrices_and_skips_rows_without_a_t
     assert relational_loss(shuffled, masked).item() == pytest.approx(0.0, abs=1e-6)
 
 
+
+def test_ranking_loss_compares_rankings_of_the_known_faces_leaving_out_the_views_own():
+    gen = torch.Generator().manual_seed(0)
+    anchors = torch.nn.functional.normalize(torch.randn(40, 8, generator=gen), dim=1)
+    targets = anchors[:4]  # four training faces' views: each one's own face is among the anchors
+    assert ranking_loss(targets, targets, anchors).item() == pytest.approx(0.0, abs=1e-6)
+    student = torch.nn.functional.normalize(targets + 0.6 * torch.randn(4, 8, generator=gen), dim=1)
+    loss = ranking_loss(student, targets, anchors)
+    assert loss.item() > 0.1
+    alone = ranking_loss(student[:1], targets[:1], anchors)  # the first view, its own face among the anchors or not
+    assert ranking_loss(student[:1], targets[:1], anchors[1:]).item() == pytest.approx(alone.item(), rel=1e-5)
+    masked = targets.clone()
+    masked[0] = 0  # a face the teacher has not seen is left out, whatever its embedding
+    assert ranking_loss(torch.cat([anchors[9:10], targets[1:]]), masked, anchors).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_steps_down_the_ranking_loss_put_the_teachers_nearest_known_face_first():
+    gen = torch.Generator().manual_seed(1)
+    anchors = torch.nn.functional.normalize(torch.randn(30, 16, generator=gen), dim=1)
+    targets = torch.nn.functional.normalize(anchors[:6] + 0.3 * torch.randn(6, 16, generator=gen), dim=1)
+    student = torch.nn.functional.normalize(torch.randn(6, 16, generator=gen), dim=1).requires_grad_()
+    first = (targets @ anchors.T).argmax(1)
+    assert not torch.equal((student @ anchors.T).argmax(1), first)
+    optimiser = torch.optim.SGD([student], lr=0.05)
+    for _ in range(100):
+        optimiser.zero_grad()
+        ranking_loss(student, targets, anchors, temperature=0.1).backward()
+        optimiser.step()
+    assert torch.equal((student.detach() @ anchors.T).argmax(1), first)
+
+
+def test_nearest_is_same_counts_the_faces_whose_nearest_other_face_is_their_persons():
+    faces = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.2, 1.0], [0.8, 0.3], [-1.0, 0.0]])
+    people = torch.tensor([0, 0, 1, 1, 2, 3])  # 2 and 3 have one face each: never a probe
+    assert nearest_is_same(faces, people) == pytest.approx(1.0)
+    people = torch.tensor([0, 2, 1, 1, 2, 3])  # probes 1-4; 1's nearest is 0 (wrong), 4's is 1 (right)
+    assert nearest_is_same(faces, people) == pytest.approx(3 / 4)
+    assert np.isnan(nearest_is_same(faces, torch.arange(6)))
+
 def _config(teacher, **overrides):
     values = dict(teacher=str(teacher), input_size=32, frame_scale=0.7, batch_size=8, pairs_per_epoch=16,
                   val_pairs=12, val_fraction=0.3, epochs=2, workers=0, seed=3)
@@ -101,6 +141,26 @@ def test_batches_hold_a_clean_and_a_distorted_view_of_each_photo_with_the_clean_
     assert len(setup.train_loader(0)) == 16 // 4
 
 
+
+def test_the_ranking_term_ranks_each_view_against_every_training_face_and_adds_to_the_loss(bank_files):
+    path, teacher, _, _ = bank_files
+    plain = BankMatcherSetup(path, _config(teacher), torch.device("cpu"), lambda m: None)
+    ranked = BankMatcherSetup(path, _config(teacher, ranking_weight=2.0, ranking_temperature=0.1),
+                              torch.device("cpu"), lambda m: None)
+    assert plain.anchors is None and len(ranked.anchors) == len(ranked.train_rows)
+    assert torch.allclose(ranked.anchors.norm(dim=1), torch.ones(len(ranked.anchors)))
+    ranked.model.load_state_dict(plain.model.state_dict())
+    batch = plain.make_batch(plain.train_rows[:4], torch.Generator().manual_seed(1))
+    losses = []
+    for setup in (plain, ranked):
+        setup.model.eval()  # no dropout: the same embeddings in both
+        losses.append(setup.loss(batch).item())
+    with torch.no_grad():
+        term = ranking_loss(ranked.model.embed(batch[0]), batch[1], ranked.anchors, 0.1).item()
+    assert term > 0 and losses[1] == pytest.approx(losses[0] + 2.0 * term, rel=1e-4)
+    with pytest.raises(ValueError, match="ranking_temperature"):
+        _config(teacher, ranking_temperature=0)
+
 def test_validation_people_are_never_trained_on(bank_files):
     path, teacher, _, _ = bank_files
     setup = BankMatcherSetup(path, _config(teacher), torch.device("cpu"), lambda m: None)
@@ -119,7 +179,8 @@ def test_training_from_a_bank_writes_a_matcher_the_app_loads_at_the_configured_f
     snapshots = sorted(p.name for p in (result.run_dir / "snapshots").iterdir())
     assert snapshots == ["epoch_0001.pt", "epoch_0002.pt"]
     assert FaceMatcher.load(result.run_dir / "snapshots" / "epoch_0002.pt").input_size == 32
-    assert {"val_auc", "val_teacher_cos", "train_teacher_cos", "val_threshold"} <= set(result.history[-1])
+    assert {"val_auc", "val_teacher_cos", "train_teacher_cos", "val_threshold", "val_rank1"} <= set(result.history[-1])
+    assert 0 <= result.history[-1]["val_rank1"] <= 1
     assert -1 <= result.history[-1]["train_teacher_cos"] <= 1
     matcher = FaceMatcher.load(result.best_path, device="cpu")
     assert matcher.input_size == 32 and matcher.framing["frame_scale"] == 0.7

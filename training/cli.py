@@ -67,6 +67,11 @@ HELP = {
                          "N-1 of its 16 nearest training faces by the teacher's embedding (the same person's other "
                          "photos, look-alikes), so the losses that compare faces within a batch see hard pairs; "
                          "0 or 1: every face drawn independently",
+    "ranking_weight": "training from a face bank: weight of the ranking term: each view's softmax over its cosines "
+                      "to every training face's teacher vector, against the teacher's own (KL), so the student "
+                      "puts the same known faces first as the teacher does (what 1:N search reads); 0 disables",
+    "ranking_temperature": "training from a face bank: the ranking term's softmax temperature (lower: only the "
+                           "nearest few faces count)",
     "crop_faces": "find the face in each photo and crop it the way the app will (turn off for ready-made crops)",
     "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
     "face_detector": "face finder, written into the checkpoint's framing so the app and the benchmarks crop "
@@ -77,7 +82,8 @@ HELP = {
 GENDER_ONLY = {"minority_augmentation", "distort_prob"}
 MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
                 "min_severity", "max_severity", "identity_loss_weight", "teacher", "distill_weight",
-                "relational_weight", "balance_groups", "neighbour_batches"}
+                "relational_weight", "balance_groups", "neighbour_batches", "ranking_weight",
+                "ranking_temperature"}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:

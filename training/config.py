@@ -57,6 +57,8 @@ class TrainConfig:
     relational_weight: float = 1.0  # face-bank training: batch similarity matrix against the teacher's
     balance_groups: str = ""  # face-bank training: CSV of identity -> group (FILE[:COLUMN]); groups drawn equally
     neighbour_batches: int = 0  # face-bank training: batches of groups of N, a face and N-1 of its nearest (teacher)
+    ranking_weight: float = 0.0  # face-bank training: each view's ranking of the training faces against the teacher's
+    ranking_temperature: float = 0.05  # softmax temperature of that ranking (cosines / temperature)
     # face framing of the training photos (see training/faces.py); stored in checkpoints
     frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
     crop_faces: bool = True  # find the face in each photo and crop it as the app will; off for ready crops
@@ -75,6 +77,8 @@ class TrainConfig:
             raise ValueError("severities must satisfy 1 <= min_severity <= max_severity <= 5")
         if self.neighbour_batches < 0:
             raise ValueError("neighbour_batches is a group size (2 or more; 0 or 1: faces drawn independently)")
+        if self.ranking_weight < 0 or self.ranking_temperature <= 0:
+            raise ValueError("ranking_weight must be 0 or more and ranking_temperature above 0")
         if self.face_detector not in ("haar", "blazeface"):
             raise ValueError(f"unknown face detector {self.face_detector!r}; choose haar or blazeface")
         if self.align_faces and self.face_detector != "blazeface":

@@ -9,9 +9,12 @@ so a step costs slicing in memory, one crop and one resize for the whole batch. 
 - pair BCE on the match head: every clean view against every distorted view of the batch (same
   identity or not), positives and negatives weighted equally, so the head is fitted on the way.
 With `neighbour_batches` N, a batch is groups of N faces, each drawn face with N-1 of its nearest training
-faces by the teacher (`training/data/neighbours.py`), so those two losses see hard pairs.
+faces by the teacher (`training/data/neighbours.py`), so those two losses see hard pairs. With `ranking_weight`,
+a ranking term: each view's softmax over its cosines to every training face's teacher vector against the
+teacher's own (`losses.ranking_loss`), the order 1:N search reads.
 Validation: fixed pairs of held-out identities (a clean reference against a distorted or clean photo of
-the same or another person), scored with the mirror view as the app scores them.
+the same or another person), scored with the mirror view as the app scores them; and `val_rank1`, the share
+of held-out photos whose nearest other held-out photo is the same person's (1:N among the held-out people).
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from ..error_rates import ScoreHistograms
 from ..framing import Framing, as_framing
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD
-from .losses import distillation_loss, relational_loss
+from .losses import distillation_loss, ranking_loss, relational_loss
 from .matcher import MatcherTask, per_condition_report, validation_metrics
 
 GRAYSCALE_P = 0.1
@@ -85,6 +88,19 @@ class BankBatches:
             yield self.setup.make_batch(picked, gen)
 
 
+def nearest_is_same(embeddings: torch.Tensor, identities: torch.Tensor) -> float:
+    """Share of the faces with another face of their person among `embeddings` whose nearest other face (by
+    cosine) is one of them: rank 1 of a search among everyone else's faces."""
+    e = F.normalize(embeddings.float(), dim=1)
+    similarity = (e @ e.T).fill_diagonal_(float("-inf"))
+    same = identities.view(-1, 1) == identities.view(1, -1)
+    probes = (same.sum(1) > 1).nonzero().flatten()
+    if len(probes) == 0:
+        return float("nan")
+    nearest = similarity[probes].argmax(1)
+    return float((identities[nearest] == identities[probes]).float().mean())
+
+
 NEIGHBOUR_POOL = 16  # nearest faces kept per training face; a batch group draws its neighbours from them
 GENUINE_PAIRS_PER_PERSON = 50  # the stored genuine scores: a sample per person, so no one dominates
 
@@ -120,6 +136,9 @@ class BankMatcherSetup(MatcherTask):
         self.val_rows = np.flatnonzero(np.isin(self.identity.numpy(), val_ids))
         self.row_weights = self._balance(config.balance_groups, bank) if config.balance_groups else None
         self.neighbours = self._neighbours(config.neighbour_batches) if config.neighbour_batches > 1 else None
+        self.anchors = F.normalize(self.targets[self.train_rows], dim=1).to(device) if config.ranking_weight else None
+        self.log(f"held-out photos whose nearest other one is the same person, by the teacher: "
+                 f"{nearest_is_same(self.targets[self.val_rows], self.identity[self.val_rows]):.1%}")
         self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
         self.fit_rows = self._fit_sample(first_rows, config.seed + 104729)
         self.model = build_model("matcher", start=config.start, dropout=config.dropout,
@@ -272,6 +291,9 @@ class BankMatcherSetup(MatcherTask):
         loss = self.config.distill_weight * distillation_loss(e, targets)
         if self.config.relational_weight > 0:
             loss = loss + self.config.relational_weight * relational_loss(e, targets)
+        if self.anchors is not None:
+            loss = loss + self.config.ranking_weight * ranking_loss(e, targets, self.anchors,
+                                                                    self.config.ranking_temperature)
         clean, distorted = e[:n], e[n:]
         logits = self.model.score_embeddings(clean.repeat_interleave(n, 0), distorted.repeat(n, 1)).float()
         same = (identities[:n].view(-1, 1) == identities[n:].view(1, -1)).flatten().float()
@@ -312,6 +334,9 @@ class BankMatcherSetup(MatcherTask):
         fit = self.teacher_cosine(self.fit_rows, stop)
         if fit is not None:
             metrics["train_teacher_cos"] = fit
+        held_out = self.embed_views([(int(r), -1) for r in self.val_rows], stop)
+        if len(held_out) == len(self.val_rows):
+            metrics["val_rank1"] = nearest_is_same(held_out, self.identity[self.val_rows])
         return metrics
 
     def teacher_cosine(self, rows, stop) -> float | None:

@@ -44,3 +44,25 @@ def relational_loss(embeddings: torch.Tensor, targets: torch.Tensor) -> torch.Te
     t = F.normalize(targets[keep].float(), dim=1)
     off = ~torch.eye(len(e), dtype=torch.bool, device=e.device)
     return ((e @ e.T - t @ t.T)[off] ** 2).mean()
+
+
+def ranking_loss(embeddings: torch.Tensor, targets: torch.Tensor, anchors: torch.Tensor,
+                 temperature: float = 0.05, same: float = 0.9999) -> torch.Tensor:
+    """KL divergence from the teacher's ranking of the anchors (unit teacher vectors of known faces) to the
+    student's: for each view, softmax over its cosines to the anchors at `temperature`, the teacher's from its
+    target, the student's from its embedding. 1:N identification reads which known face comes first, which the
+    batch's few random faces (the relational term) rarely test. A view's own face (an anchor at cosine
+    `same` or more to its target) is left out, so the term is about the others; rows without a target too."""
+    keep = targets.abs().sum(dim=1) > 0
+    if not keep.any():
+        return embeddings.sum() * 0.0
+    e = F.normalize(embeddings[keep].float(), dim=1)
+    t = F.normalize(targets[keep].float(), dim=1)
+    anchors = anchors.to(e.dtype)
+    teacher = t @ anchors.T
+    own = teacher >= same
+    teacher = (teacher / temperature).masked_fill(own, float("-inf"))
+    student = (e @ anchors.T / temperature).masked_fill(own, float("-inf"))
+    p = F.softmax(teacher, dim=1)
+    log_ratio = (F.log_softmax(teacher, dim=1) - F.log_softmax(student, dim=1)).masked_fill(own, 0.0)
+    return (p * log_ratio).sum(dim=1).mean()
