@@ -18,7 +18,6 @@ from training.distortions import CONDITIONS
 from training.engine import fit
 from training.inference import FaceMatcher
 from training.tasks import BankMatcherSetup, is_bank
-from training.tasks.bank_matcher import nearest_is_same
 from training.tasks.losses import ranking_loss, relational_loss
 
 from .synthetic import make_identity_folder, pattern_image
@@ -113,14 +112,6 @@ def test_steps_down_the_ranking_loss_put_the_teachers_nearest_known_face_first()
         optimiser.step()
     assert torch.equal((student.detach() @ anchors.T).argmax(1), first)
 
-
-def test_nearest_is_same_counts_the_faces_whose_nearest_other_face_is_their_persons():
-    faces = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.2, 1.0], [0.8, 0.3], [-1.0, 0.0]])
-    people = torch.tensor([0, 0, 1, 1, 2, 3])  # 2 and 3 have one face each: never a probe
-    assert nearest_is_same(faces, people) == pytest.approx(1.0)
-    people = torch.tensor([0, 2, 1, 1, 2, 3])  # probes 1-4; 1's nearest is 0 (wrong), 4's is 1 (right)
-    assert nearest_is_same(faces, people) == pytest.approx(3 / 4)
-    assert np.isnan(nearest_is_same(faces, torch.arange(6)))
 
 def _config(teacher, **overrides):
     values = dict(teacher=str(teacher), input_size=32, frame_scale=0.7, batch_size=8, pairs_per_epoch=16,

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from training import metrics as m
@@ -93,3 +94,12 @@ def test_verification_metrics():
     assert perfect["accuracy"] == 1.0 and perfect["tar"] == 1.0 and perfect["far"] == 0.0
     assert perfect["eer"] == 0.0 and perfect["tar_at_far_1pct"] == 1.0
     assert all(type(v) in (int, float) for v in perfect.values())
+
+
+def test_nearest_is_same_counts_the_faces_whose_nearest_other_face_is_their_persons():
+    faces = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.2, 1.0], [0.8, 0.3], [-1.0, 0.0]])
+    people = np.array([0, 0, 1, 1, 2, 3])  # 2 and 3 have one face each: never a probe
+    assert m.nearest_is_same(faces, people) == pytest.approx(1.0)
+    people = np.array([0, 2, 1, 1, 2, 3])  # probes 1-4; 1's nearest is 0 (wrong), 4's is 1 (right)
+    assert m.nearest_is_same(faces, people) == pytest.approx(3 / 4)
+    assert np.isnan(m.nearest_is_same(faces, np.arange(6)))

@@ -203,3 +203,18 @@ def verification_metrics(labels, scores, threshold: float) -> dict:
         "n_different": n_neg,
     }
 
+
+
+def nearest_is_same(embeddings, identities) -> float:
+    """Share of the faces with another face of their person among `embeddings` whose nearest other face (by
+    cosine) is one of them: rank 1 of a search among everyone else's faces. NaN when no one has two faces."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    ids = np.asarray(identities)
+    same = ids[:, None] == ids[None, :]
+    probes = np.flatnonzero(same.sum(1) > 1)
+    if len(probes) == 0:
+        return float("nan")
+    similarity = e[probes] @ e.T
+    similarity[np.arange(len(probes)), probes] = -np.inf
+    return float((ids[similarity.argmax(1)] == ids[probes]).mean())

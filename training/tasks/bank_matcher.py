@@ -34,6 +34,7 @@ from ..data.teacher import TeacherEmbeddings
 from ..distortions import CONDITIONS
 from ..error_rates import ScoreHistograms
 from ..framing import Framing, as_framing
+from ..metrics import nearest_is_same
 from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD
 from .losses import distillation_loss, ranking_loss, relational_loss
@@ -88,19 +89,6 @@ class BankBatches:
             yield self.setup.make_batch(picked, gen)
 
 
-def nearest_is_same(embeddings: torch.Tensor, identities: torch.Tensor) -> float:
-    """Share of the faces with another face of their person among `embeddings` whose nearest other face (by
-    cosine) is one of them: rank 1 of a search among everyone else's faces."""
-    e = F.normalize(embeddings.float(), dim=1)
-    similarity = (e @ e.T).fill_diagonal_(float("-inf"))
-    same = identities.view(-1, 1) == identities.view(1, -1)
-    probes = (same.sum(1) > 1).nonzero().flatten()
-    if len(probes) == 0:
-        return float("nan")
-    nearest = similarity[probes].argmax(1)
-    return float((identities[nearest] == identities[probes]).float().mean())
-
-
 NEIGHBOUR_POOL = 16  # nearest faces kept per training face; a batch group draws its neighbours from them
 GENUINE_PAIRS_PER_PERSON = 50  # the stored genuine scores: a sample per person, so no one dominates
 
@@ -138,7 +126,7 @@ class BankMatcherSetup(MatcherTask):
         self.neighbours = self._neighbours(config.neighbour_batches) if config.neighbour_batches > 1 else None
         self.anchors = F.normalize(self.targets[self.train_rows], dim=1).to(device) if config.ranking_weight else None
         self.log(f"held-out photos whose nearest other one is the same person, by the teacher: "
-                 f"{nearest_is_same(self.targets[self.val_rows], self.identity[self.val_rows]):.1%}")
+                 f"{nearest_is_same(self.targets[self.val_rows].numpy(), self.identity[self.val_rows].numpy()):.1%}")
         self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
         self.fit_rows = self._fit_sample(first_rows, config.seed + 104729)
         self.model = build_model("matcher", start=config.start, dropout=config.dropout,
@@ -336,7 +324,7 @@ class BankMatcherSetup(MatcherTask):
             metrics["train_teacher_cos"] = fit
         held_out = self.embed_views([(int(r), -1) for r in self.val_rows], stop)
         if len(held_out) == len(self.val_rows):
-            metrics["val_rank1"] = nearest_is_same(held_out, self.identity[self.val_rows])
+            metrics["val_rank1"] = nearest_is_same(held_out.numpy(), self.identity[self.val_rows].numpy())
         return metrics
 
     def teacher_cosine(self, rows, stop) -> float | None:
