@@ -51,6 +51,10 @@ parts() {
   local i
   for ((i = 0; i < $2; i++)); do printf ",%s/part-%04d.npz" "$1" "$i"; done
 }
+last() {  # RUN COLUMN: its last epoch's value of a metrics.csv column, found by name
+  awk -F, -v column="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == column) c = i } END { print $c }' \
+    "$RUNS/$1/metrics.csv"
+}
 with_mixes() {
   make_mixes "$MIXES" "$TEACHER" "$1"
   echo "$ALIGNED$(parts "$MIXES" "$1")"
@@ -165,3 +169,12 @@ past s7n "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --
 # one floor unmet, and the plain cycle can follow as the control if this one wins.
 stage s8r "$ALL_FACES" "$(weights s7)" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" \
   --ranking-weight 0.5 --ranking-temperature 0.05
+# s9 (rule set before s8r's first epoch): the next cycle from s8r's last epoch with the ranking term when s8r ends
+# above the shipped model on held-out rank 1 (85.0 %) or on the held-out teacher cosine (0.566); otherwise the
+# plain cycle from s7's end (the control s8r replaced).
+if awk "BEGIN { exit !($(last s8r val_rank1) > 0.850 || $(last s8r val_teacher_cos) > 0.566) }"; then
+  stage s9 "$ALL_FACES" "$RUNS/s8r/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" \
+    --ranking-weight 0.5 --ranking-temperature 0.05
+else
+  stage s8p "$ALL_FACES" "$(weights s7)" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE"
+fi
