@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,18 +17,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="load the active models, tag and verify a few drawn faces, print one line and exit "
                              "(status 0 when all works); needs no display")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="open at start, as if dropped on the window: a folder (Tag folder), one or two photos "
+                             "(Verify: reference, then probe) or model files (.pt: Models)")
     # Further modes plug in here and are dispatched in main() before the GUI starts.
     return parser
 
 
+def paths_to_open(parser: argparse.ArgumentParser, paths: list[str]) -> list[str]:
+    """The command line's paths, absolute; a path that does not exist stops here with argparse's usage error
+    (exit status 2), before any window opens."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        parser.error("no such file or folder: " + ", ".join(missing))
+    return [str(Path(p).resolve()) for p in paths]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.self_test:
         from faceapp.tools.selftest import run_self_test
 
         return run_self_test(args.data_dir)
     from faceapp.core.qt_libraries import advice, missing_packages
 
+    paths = paths_to_open(parser, args.paths)
     missing = missing_packages()
     if missing:  # Qt would abort naming another library
         print(advice(missing), file=sys.stderr)
@@ -43,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     exit_after_first_show(window)  # only with $FACEAPP_EXIT_AFTER_SHOW set: start-up timing
     window.show()
     splash.close()
+    if paths:
+        window.open_paths(paths)
     return app.exec()
 
 

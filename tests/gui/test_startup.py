@@ -115,3 +115,53 @@ def test_the_sweep_chart_and_the_wizard_are_built_when_first_opened(make_window,
     assert str(train.runs_dir()) == train.wizard.out_dir()  # the same folder, with or without the wizard
     train.new_run()
     assert train.stack.currentWidget() is train.wizard and train.wizard.currentPage() is train.wizard.task_page
+
+
+class _Started:
+    """Stands in for the QApplication and the splash in `faceapp.__main__.main`: no event loop is entered."""
+
+    def exec(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+def _start_with(monkeypatch, window):
+    import faceapp.ui.app
+    import faceapp.ui.splash
+
+    made = []
+    monkeypatch.setattr(faceapp.ui.app, "ensure_app", lambda argv=None: _Started())
+    monkeypatch.setattr(faceapp.ui.splash, "show_splash", lambda app: _Started())
+    monkeypatch.setattr(faceapp.ui.app, "create_window", lambda data_dir=None: made.append(data_dir) or window)
+    return made
+
+
+def test_paths_on_the_command_line_open_as_if_dropped_on_the_window(qtbot, monkeypatch, installed_store,
+                                                                    photo_folder):
+    from faceapp.__main__ import main
+    from faceapp.ui.main_window import PAGE_TAG, PAGE_VERIFY
+
+    window = _deferred_window(qtbot, installed_store)
+    made = _start_with(monkeypatch, window)
+    assert main([str(photo_folder)]) == 0 and made == [None]
+    assert window.tag_panel.folder.folder() == str(photo_folder.resolve()) and window.stack.currentIndex() == PAGE_TAG
+    assert not window.tag_panel.busy  # opened, not started: tagging waits for the user
+    photos = sorted(photo_folder.glob("person_*.jpg"))[:2]
+    assert main([str(photos[0]), str(photos[1])]) == 0
+    assert window.stack.currentIndex() == PAGE_VERIFY
+    panel = window.verify_panel
+    qtbot.waitUntil(lambda: panel.reference.image is not None and panel.probe.image is not None, timeout=10000)
+
+
+def test_a_path_that_does_not_exist_stops_before_any_window(monkeypatch, capsys, tmp_path):
+    import pytest
+
+    from faceapp.__main__ import main
+
+    made = _start_with(monkeypatch, window=None)
+    with pytest.raises(SystemExit) as stopped:
+        main([str(tmp_path), str(tmp_path / "missing.jpg")])
+    assert stopped.value.code == 2 and made == []
+    assert f"no such file or folder: {tmp_path / 'missing.jpg'}" in capsys.readouterr().err
