@@ -165,3 +165,16 @@ def test_a_path_that_does_not_exist_stops_before_any_window(monkeypatch, capsys,
         main([str(tmp_path), str(tmp_path / "missing.jpg")])
     assert stopped.value.code == 2 and made == []
     assert f"no such file or folder: {tmp_path / 'missing.jpg'}" in capsys.readouterr().err
+
+
+def test_photos_opened_while_the_matcher_loads_are_scored_once_it_is_ready(qtbot, installed_store, photo_folder):
+    window = _deferred_window(qtbot, installed_store)
+    panel = window.verify_panel
+    photos = sorted(photo_folder.glob("person_*.jpg"))[:2]
+    window.open_paths([str(p) for p in photos])
+    qtbot.waitUntil(lambda: panel.reference.image is not None and panel.probe.image is not None, timeout=10000)
+    assert panel.pair is None and panel.probability.text() == "Loading the face matcher…"  # not "Fill both slots"
+    window.models.load_metadata()
+    window.models_ready()
+    qtbot.waitUntil(lambda: panel.pair is not None, timeout=20000)
+    assert panel.probability.text().startswith("Match probability") and panel.decision.text() != "—"

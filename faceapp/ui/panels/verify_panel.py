@@ -33,6 +33,7 @@ class VerifyPanel(QWidget):
         super().__init__(parent)
         self.models, self.settings, self.pool = models, settings, pool
         self.pair: jobs.PairView | None = None
+        self._compare_when_ready = False  # both slots filled while the matcher was loading: score it once ready
         self.pair_runner = LatestRunner(pool, debounce_ms=0, parent=self)
         self.pair_runner.result.connect(self._on_pair)
         self.pair_runner.errored.connect(self._on_error)
@@ -140,6 +141,8 @@ class VerifyPanel(QWidget):
             reason = "Fill both slots first (drop, Open… or Paste)."
         self.compare_button.setEnabled(not reason)
         self.compare_button.setToolTip(reason or "Score the pair (Ctrl+Return).")
+        if self._compare_when_ready and not reason:
+            self.compare()
         self.sweep.refresh(reason)
         gallery_reason = "" if has_model else reason
         if not gallery_reason and self.probe.image is None:
@@ -155,6 +158,8 @@ class VerifyPanel(QWidget):
         self._show_decision()
         if self.compare_button.isEnabled():
             self.compare()
+        else:
+            self._compare_when_ready = self.reference.image is not None and self.probe.image is not None
 
     def _face_chosen(self) -> None:
         """Another face of a group photo: what was scored for the old one no longer holds."""
@@ -170,6 +175,7 @@ class VerifyPanel(QWidget):
     def compare(self) -> None:
         if not self.compare_button.isEnabled():
             return
+        self._compare_when_ready = False
         self.probability.setText("Scoring…")
         self.pair_runner.submit(jobs.pair_job, self.models, self.reference.image, self.probe.image, self.assume_crop(),
                                 self.reference.face, self.probe.face)
@@ -205,6 +211,8 @@ class VerifyPanel(QWidget):
             self.decision.setStyleSheet(DECISION_STYLE.format(MUTED))
             if self.reference.image is None or self.probe.image is None:
                 self.probability.setText("Fill both slots to compare.")
+            elif not self.compare_button.isEnabled():  # e.g. the matcher still loading
+                self.probability.setText(self.compare_button.toolTip())
             return
         text = self.decision_text()
         self.decision.setText(text)
