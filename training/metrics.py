@@ -204,7 +204,6 @@ def verification_metrics(labels, scores, threshold: float) -> dict:
     }
 
 
-
 def nearest_is_same(embeddings, identities) -> float:
     """Share of the faces with another face of their person among `embeddings` whose nearest other face (by
     cosine) is one of them: rank 1 of a search among everyone else's faces. NaN when no one has two faces."""
