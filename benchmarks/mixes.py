@@ -74,24 +74,34 @@ def _init() -> None:
     teacher.init_models()
 
 
-def blend(photos: list[np.ndarray], weights) -> tuple[np.ndarray, object]:
-    """(the photos blended with `weights`, each after the first turned onto it by their landmarks; the first's
-    dlib box)."""
+_BOXES: dict = {}  # per worker process: (path, shape) -> the teacher's face box of that photo
+
+
+def face_box(path: str, photo: np.ndarray):
+    """The teacher's box of the largest face in `photo` (read from `path`), found once per worker process: face
+    finding is about a third of a blend's cost, and each training photo comes back in several blends."""
+    key = (path, photo.shape)
+    if key not in _BOXES:
+        _BOXES[key] = teacher.face_box(photo)[0]
+    return _BOXES[key]
+
+
+def blend(photos: list[np.ndarray], weights, boxes) -> np.ndarray:
+    """The photos blended with `weights`, each after the first turned onto it by their landmarks in their
+    `boxes`."""
     import cv2
 
     first = photos[0]
-    box, _ = teacher.face_box(first)
-    marks = teacher.landmarks(first, box)
+    marks = teacher.landmarks(first, boxes[0])
     h, w = first.shape[:2]
     mixed = weights[0] * first.astype(np.float32)
-    for photo, weight in zip(photos[1:], weights[1:]):
-        own, _ = teacher.face_box(photo)
+    for photo, weight, own in zip(photos[1:], weights[1:], boxes[1:]):
         matrix, _ = cv2.estimateAffinePartial2D(teacher.landmarks(photo, own), marks)
         if matrix is None:  # degenerate landmarks: blend as the photos lie (funnelled LFW is roughly aligned)
             matrix = np.float32([[1, 0, 0], [0, 1, 0]])
         turned = cv2.warpAffine(photo, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         mixed += weight * turned.astype(np.float32)
-    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8), box
+    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
 def _mix(job: tuple[int, tuple[str, ...], tuple[float, ...], BankJob]):
@@ -104,8 +114,9 @@ def _mix(job: tuple[int, tuple[str, ...], tuple[float, ...], BankJob]):
     size = photos[0].shape[1::-1]
     photos = [photos[0]] + [x if x.shape == photos[0].shape else
                             np.asarray(Image.fromarray(x).resize(size, Image.Resampling.BILINEAR)) for x in photos[1:]]
-    mixed, box = blend(photos, weights)
-    vector = teacher.descriptor(mixed, box)
+    boxes = [face_box(path, photo) for path, photo in zip(paths, photos)]
+    mixed = blend(photos, weights, boxes)
+    vector = teacher.descriptor(mixed, boxes[0])
     row = bank_row(Image.fromarray(mixed), bank_job, np.random.default_rng([bank_job.seed, index]))
     return row, vector
 

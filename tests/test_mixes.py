@@ -113,3 +113,16 @@ def test_novelty_measures_each_mix_against_its_own_people_and_a_new_person_again
     assert same > 0.8 and new < 0.5  # one person's two photos are alike; a new person is like no one known
     rows = table(mixes, scale)
     assert rows[-3]["faces"] == "all mixes" and rows[-3]["count"] == 6 and sum(r["count"] for r in rows[:-3]) == 6
+
+
+def test_a_photos_face_box_is_found_once_per_process_for_each_size(monkeypatch):
+    from benchmarks import mixes, teacher
+
+    found = []
+    monkeypatch.setattr(teacher, "face_box", lambda photo: (found.append(photo.shape) or f"box {len(found)}", True))
+    monkeypatch.setattr(mixes, "_BOXES", {})
+    photo, resized = np.zeros((250, 250, 3), np.uint8), np.zeros((200, 200, 3), np.uint8)
+    assert mixes.face_box("a.jpg", photo) == "box 1" and mixes.face_box("a.jpg", photo) == "box 1"
+    assert mixes.face_box("a.jpg", resized) == "box 2"  # blended at another size: found again on those pixels
+    assert mixes.face_box("b.jpg", photo) == "box 3"
+    assert found == [(250, 250, 3), (200, 200, 3), (250, 250, 3)]
