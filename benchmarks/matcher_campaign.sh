@@ -5,9 +5,9 @@
 #
 # Run it again at the start of every session: a stage that was stopped goes on from its last epoch
 # (--resume), a finished stage is skipped (its run folder holds `done`), and a missing bank or teacher
-# file is rebuilt first (about 6 and 12 minutes on the 2-core CPU; the teacher needs
-# `pip install dlib-bin face-recognition-models`), then any missing synthetic faces (about an hour for each
-# 20,000).
+# file is rebuilt first (8 and 13 minutes on the 2-core CPU; the teacher needs
+# `pip install dlib-bin face-recognition-models`), then any missing synthetic faces (about 30-60 minutes for
+# each 20,000).
 #
 # On a machine that came back empty (no run of the shipped stage, SHIPPED_STAGE), the stages decided before it
 # are not replayed: the campaign goes on from the shipped weights (resources/models/matcher.pt, that stage's
@@ -158,7 +158,7 @@ past s7 "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --i
 # losses see the hard pairs that TAR at a low false-match rate and 1:N depend on. Judged against s7 epoch by epoch.
 past s7n "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" --neighbour-batches 4
 # s7n (2026-12-02, not a candidate): held-out teacher cosine 0.555 at its end against s7's 0.566; validation AUC
-# 0.9638 against 0.9611 (best 0.9641). So s8 starts from s7, without the look-alike batches.
+# 0.9638 against 0.9611 (best 0.9641). So the next stage starts from s7, without the look-alike batches.
 # s8r: the next cycle from s7's last epoch (on a machine without s7's run, from the shipped weights: that epoch in
 # fp16), its batches drawn independently as s7's were, with the ranking term (`--ranking-weight`: each view's
 # softmax over its cosines to every training face's teacher vector against the teacher's, the order 1:N reads; at
@@ -166,7 +166,7 @@ past s7n "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --
 # photos its gradient on the embeddings is 1.0 at weight 1 against the distillation term's 0.35, hence weight 0.5.
 # The shipped model puts the same person first for 85.0 % of the held-out photos (val_rank1), the teacher for 99.1 %.
 # It replaces the plain cycle queued as s8 (stopped in its first epoch, its run lost with the machine): 1:N is the
-# one floor unmet, and the plain cycle can follow as the control if this one wins.
+# one floor unmet. The plain cycle (s8p) follows when s8r does not beat the shipped model (the rule below).
 stage s8r "$ALL_FACES" "$(weights s7)" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --input-size "$SIZE" \
   --ranking-weight 0.5 --ranking-temperature 0.05
 # s9 (rule set before s8r's first epoch): the next cycle from s8r's last epoch with the ranking term when s8r ends
