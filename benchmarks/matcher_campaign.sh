@@ -181,3 +181,11 @@ SESSION_OPTIONS=(--balance-groups "$GENDER_LIST" --val-pairs 10000 --min-delta 0
                  --input-size "$SIZE" --ranking-weight 0.5 --ranking-temperature 0.05)
 # s8s: s8r's recipe in one session: s7's end, the ranking term, the photos and 10,000 blends of each kind.
 stage s8s "$SESSION_FACES" "$(weights s7)" 8 5e-4 "${SESSION_OPTIONS[@]}"
+# Next (rule set before s8s's first epoch): s9, the next session-sized cycle from s8s's last epoch with the ranking
+# term, when s8s ends above the shipped model on held-out rank 1 (85.0 %) or on the held-out teacher cosine (0.566);
+# otherwise s8p, the same cycle from s7's end without the term (the control).
+if awk "BEGIN { exit !($(last s8s val_rank1) > 0.850 || $(last s8s val_teacher_cos) > 0.566) }"; then
+  stage s9 "$SESSION_FACES" "$RUNS/s8s/last.pt" 8 5e-4 "${SESSION_OPTIONS[@]}"
+else
+  stage s8p "$SESSION_FACES" "$(weights s7)" 8 5e-4 "${SESSION_OPTIONS[@]}" --ranking-weight 0
+fi
