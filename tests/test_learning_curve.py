@@ -35,4 +35,7 @@ def test_each_stage_is_measured_on_crops_of_its_own_framing(trained_matcher, tmp
     assert cropped == [Framing.from_dict(haar_block).to_dict(), Framing.blazeface(0.7).to_dict()]  # once each
     rows = json.loads(out.read_text())
     assert [r["run"] for r in rows] == ["s1", "s2"]
-    assert rows[1]["images_seen"] == 2 * rows[0]["images_seen"]  # the second stage counts the first's images
+    best = load_checkpoint(result.best_path, task="matcher")["epoch"]
+    per_epoch = [int(h["train_samples"]) for h in result.history]
+    assert rows[0]["images_seen"] == sum(per_epoch[:best])  # the best epoch's images
+    assert rows[1]["images_seen"] == sum(per_epoch) + rows[0]["images_seen"]  # after all of the first stage's

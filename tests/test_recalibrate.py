@@ -20,7 +20,7 @@ def test_recalibration_rebuilds_the_same_validation_pairs(trained):
     assert out["threshold"] == pytest.approx(ckpt["threshold"], abs=1e-6)
     assert out["metrics"]["val_auc"] == pytest.approx(result.best_metrics["val_auc"], abs=1e-9)
     assert out["metrics"]["before_recalibration"]["val_threshold"] == ckpt["metrics"]["val_threshold"]
-    assert "64 validation pairs" in lines[-1]
+    assert "128 validation pairs" in lines[-1]
 
 
 def test_recalibration_follows_a_change_in_how_faces_are_scored(trained, tmp_path):
