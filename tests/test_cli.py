@@ -163,3 +163,29 @@ def test_export_of_a_last_checkpoint_drops_every_resume_only_key(tmp_path, capsy
     assert main(["export", str(last), str(tmp_path / "ship.pt")]) == 0
     shipped = load_checkpoint(tmp_path / "ship.pt")
     assert not set(RESUME_KEYS) & set(shipped) and shipped["task"] == "gender"
+
+
+def test_export_can_store_the_threshold_at_a_false_match_rate(tmp_path, capsys):
+    import numpy as np
+
+    from training.error_rates import ScoreHistograms
+    from training.inference import FaceMatcher
+
+    from .cli_helpers import tiny_model
+
+    # strangers score 0 .. 0.7 evenly: a tenth of them at or above 0.63
+    rates = ScoreHistograms.from_scores(genuine=np.linspace(0.55, 1.0, 200), impostor=np.linspace(0.0, 0.7, 2000))
+    model = tiny_model(tmp_path / "matcher.pt", "matcher", score_histograms=rates.to_dict(), threshold=0.5)
+    assert main(["export", str(model), str(tmp_path / "ship.pt"), "--false-match-rate", "0.1"]) == 0
+    assert "threshold 0.6300 (was 0.5000)" in capsys.readouterr().out
+    shipped = FaceMatcher.load(tmp_path / "ship.pt")
+    assert shipped.threshold == pytest.approx(0.63, abs=0.005)
+    rule = load_checkpoint(tmp_path / "ship.pt")["threshold_rule"]
+    assert rule["false_match_rate"] == pytest.approx(0.1, abs=0.005)
+    assert rule["most_accurate_on_validation_pairs"] == 0.5
+    assert main(["export", str(tmp_path / "ship.pt"), str(tmp_path / "again.pt")]) == 0  # plain export keeps it
+    assert load_checkpoint(tmp_path / "again.pt")["threshold"] == shipped.threshold
+
+    gender = tiny_model(tmp_path / "gender.pt", "gender")
+    with pytest.raises(SystemExit, match="stored score distributions"):
+        main(["export", str(gender), str(tmp_path / "g.pt"), "--false-match-rate", "0.1"])

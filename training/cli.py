@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("checkpoint", help="a FaceApp .pt checkpoint")
     x.add_argument("output", help="the file to write")
     x.add_argument("--half", action="store_true", help="store float weights as fp16")
+    x.add_argument("--false-match-rate", type=float, metavar="RATE",
+                   help="matcher: store the threshold at which its stored validation score distributions accept "
+                        "this share of strangers (e.g. the shipped default's, so a new model accepts no more of "
+                        "them) instead of the most accurate one on its validation pairs")
 
     o = sub.add_parser("export-onnx", formatter_class=fmt,
                        help="write a checkpoint as an ONNX model for other runtimes and languages",

@@ -94,10 +94,29 @@ def export(args) -> int:
     if args.half:
         out["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in out["state_dict"].items()}
         out["half"] = True
+    note = ""
+    if args.false_match_rate is not None:
+        out["threshold"], out["threshold_rule"] = threshold_at_false_match_rate(ckpt, args.false_match_rate)
+        note = f"; threshold {out['threshold']:.4f} (was {ckpt['threshold']:.4f})"
     save_checkpoint(args.output, out)
     size = Path(args.output).stat().st_size / 2**20
-    print(f"wrote {args.output} ({size:.1f} MiB{', fp16' if args.half else ''})")
+    print(f"wrote {args.output} ({size:.1f} MiB{', fp16' if args.half else ''}{note})")
     return 0
+
+
+def threshold_at_false_match_rate(ckpt: dict, rate: float) -> tuple[float, dict]:
+    """(threshold, the rule that chose it) where a matcher's stored validation score distributions accept `rate`
+    of strangers."""
+    from .error_rates import ScoreHistograms
+
+    rates = ScoreHistograms.from_dict(ckpt.get("score_histograms"))
+    if rates is None or not 0 < rate < 1:
+        raise SystemExit("--false-match-rate needs a matcher with stored score distributions "
+                         "(benchmarks.score_rates) and a rate between 0 and 1")
+    threshold = rates.threshold_for_false_match_rate(rate)
+    return threshold, {"false_match_rate": rates.false_match_rate(threshold),
+                       "false_non_match_rate": rates.false_non_match_rate(threshold),
+                       "most_accurate_on_validation_pairs": float(ckpt["threshold"])}
 
 
 def export_onnx(args) -> int:
