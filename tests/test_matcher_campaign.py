@@ -1,7 +1,7 @@
 """benchmarks/matcher_campaign.sh on a machine that came back empty, with every Python step stubbed.
 
 The stub records each call and writes what the real step would (a bank, a teacher file, parts of blends, a run's
-last.pt and metrics.csv), so these tests check the script's own decisions: what it rebuilds, which stage it
+last.pt), so these tests check the script's own decisions: what it rebuilds, which stage it
 starts, from which weights, and that a finished stage is not run again.
 """
 from __future__ import annotations
@@ -30,8 +30,7 @@ case "$2" in
   training)
     for ((i = 0; i < $#; i++)); do [ "${args[$i]}" = --run-name ] && name=${args[$((i + 1))]}; done
     for ((i = 0; i < $#; i++)); do [ "${args[$i]}" = --out-dir ] && runs=${args[$((i + 1))]}; done
-    mkdir -p "$runs/$name"; touch "$runs/$name/last.pt"
-    printf 'epoch,val_auc,val_teacher_cos,val_rank1\n1,0.96,%s,%s\n' "$COSINE" "$RANK1" > "$runs/$name/metrics.csv" ;;
+    mkdir -p "$runs/$name"; touch "$runs/$name/last.pt" ;;
 esac
 '''
 
@@ -39,7 +38,7 @@ pytestmark = pytest.mark.skipif(shutil.which("bash") is None or sys.platform == 
                                  reason="the campaign is a bash script")
 
 
-def campaign(tmp_path: Path, cosine: float = 0.57, rank1: float = 0.86, **env: str) -> list[list[str]]:
+def campaign(tmp_path: Path, **env: str) -> list[list[str]]:
     """Run the script on DEV = tmp_path/dev; the calls it made, each as its argument list."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     stub = tmp_path / "python"
@@ -47,8 +46,7 @@ def campaign(tmp_path: Path, cosine: float = 0.57, rank1: float = 0.86, **env: s
     stub.chmod(0o755)
     calls = tmp_path / "calls"
     calls.unlink(missing_ok=True)
-    environment = {**os.environ, "PYTHON": str(stub), "CALLS": str(calls), "COSINE": str(cosine),
-                   "RANK1": str(rank1), **env}
+    environment = {**os.environ, "PYTHON": str(stub), "CALLS": str(calls), **env}
     subprocess.run(["bash", str(SCRIPT), str(tmp_path / "data"), str(tmp_path / "dev")], cwd=ROOT,
                    env=environment, check=True, capture_output=True, text=True, timeout=60)
     return [line.split() for line in calls.read_text().splitlines()] if calls.exists() else []
@@ -70,27 +68,24 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert "--people" not in calls[2] and option(calls[3], "--people") == "3"
     assert option(calls[2], "--count") == option(calls[3], "--count") == "10000"  # one session's blends
     # the decided stages are not replayed: the next one starts from the bundled file
-    stages = trained(calls)
-    assert stages[0] == "s8s"
+    assert trained(calls) == ["s9"]
     first = calls[modules.index("training")]
     assert option(first, "--start") == "resources/models/matcher.pt"
     assert option(first, "--epochs") == "8" and float(option(first, "--ranking-weight")) == 0.5
     banks = [arg for arg in first if arg.endswith(".npz") and "/part-" in arg]
     assert len(banks) == 40 and len({Path(b).parent.name for b in banks}) == 2
-    assert (tmp_path / "dev" / "runs" / "s8s" / "done").exists()
+    assert (tmp_path / "dev" / "runs" / "s9" / "done").exists()
 
 
-def test_the_stage_after_s8s_follows_the_rule_written_before_it(tmp_path):
-    better = campaign(tmp_path / "better", cosine=0.57, rank1=0.84)
-    assert trained(better)[1] == "s9"
-    s9 = [call for call in better if call[1] == "training"][1]
-    assert option(s9, "--start").endswith("runs/s8s/last.pt") and float(option(s9, "--ranking-weight")) == 0.5
-
-    worse = campaign(tmp_path / "worse", cosine=0.56, rank1=0.84)
-    assert trained(worse)[1] == "s8p"
-    control = [call for call in worse if call[1] == "training"][1]
-    assert option(control, "--start") == "resources/models/matcher.pt"
-    assert float(option(control, "--ranking-weight")) == 0
+def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
+    shipped = tmp_path / "dev" / "runs" / "s8s"
+    shipped.mkdir(parents=True)
+    (shipped / "last.pt").touch()
+    (shipped / "done").touch()
+    calls = campaign(tmp_path)
+    assert trained(calls) == ["s9"]  # nothing before it, though their runs are not here
+    s9 = [call for call in calls if call[1] == "training"][0]
+    assert option(s9, "--start") == str(shipped / "last.pt")
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
@@ -101,4 +96,4 @@ def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
 def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
-    assert stages.index("s7") < stages.index("s8s")
+    assert stages.index("s7") < stages.index("s8s") < stages.index("s9")
