@@ -288,6 +288,7 @@ def checkpoint_summary(ckpt: dict) -> dict:
         "classes": list(ckpt.get("classes", [])),
         "input_size": ckpt.get("input_size"),
         "threshold": ckpt.get("threshold"),
+        "threshold_rule": ckpt.get("threshold_rule"),  # matcher: how an export re-set it (`export --false-match-rate`)
         "score_histograms": ckpt.get("score_histograms"),  # matcher: validation score distributions
         "temperature": ckpt.get("temperature"),  # gender: calibration fitted on validation images
         "uncertain_below": ckpt.get("uncertain_below"),  # gender: the validation-chosen uncertain level

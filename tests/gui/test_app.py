@@ -670,6 +670,26 @@ def test_the_models_page_gives_the_error_rates_at_the_stored_threshold():
     assert _error_rates(None, 0.5) == "not stored with this model"
 
 
+def test_the_models_page_says_how_an_exported_threshold_was_set(tmp_path):
+    from faceapp.core.model_store import ModelEntry
+    from faceapp.ui.panels.model_details import describe_entry
+    from training.checkpoint import checkpoint_summary, load_checkpoint
+
+    from .helpers import save_tiny
+
+    path = tmp_path / "m.pt"
+    save_tiny(path, "matcher")
+    ckpt = load_checkpoint(path, task="matcher")
+    ckpt.update(threshold=0.097, threshold_rule={"false_match_rate": 0.0545, "false_non_match_rate": 0.16,
+                                                 "most_accurate_on_validation_pairs": 0.0736})
+    text = describe_entry(ModelEntry("matcher", path, "user", True, checkpoint_summary(ckpt)))
+    assert ("0.097, set where 5.45 % of strangers are accepted on validation pairs (the most accurate there: "
+            "0.074)") in text
+    del ckpt["threshold_rule"]  # as training wrote it: the number alone
+    text = describe_entry(ModelEntry("matcher", path, "user", True, checkpoint_summary(ckpt)))
+    assert ">0.097<" in text and "set where" not in text
+
+
 def test_the_models_page_names_how_a_model_finds_faces():
     from faceapp.ui.panels.model_details import _framing
     from training.framing import Framing

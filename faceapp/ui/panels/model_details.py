@@ -54,6 +54,16 @@ def _calibration(summary: dict) -> str:
     return text + (f"; suggests 'uncertain below' {level:.0%}" if level is not None else "")
 
 
+def _threshold(threshold: float, rule) -> str:
+    """The matcher's threshold, and how it was chosen when an export re-set it at a false-match rate."""
+    try:
+        rate, accurate = float(rule["false_match_rate"]), float(rule["most_accurate_on_validation_pairs"])
+    except (TypeError, KeyError, ValueError):  # no rule (the threshold training picked) or an unreadable one
+        return f"{threshold:.3f}"
+    return (f"{threshold:.3f}, set where {100 * rate:.2f} % of strangers are accepted on validation pairs "
+            f"(the most accurate there: {accurate:.3f})")
+
+
 def describe_entry(entry: ModelEntry) -> str:
     """Rich text with the checkpoint's metadata (or the reason it cannot be used)."""
     if entry.summary is None:
@@ -64,7 +74,7 @@ def describe_entry(entry: ModelEntry) -> str:
             ("Input size", f"{s.get('input_size')} px")]
     if s.get("task") == "matcher":
         threshold = float(s.get("threshold") or 0)
-        rows.append(("Threshold", f"{threshold:.3f}"))
+        rows.append(("Threshold", _threshold(threshold, s.get("threshold_rule"))))
         rows.append(("Error rates", _error_rates(s.get("score_histograms"), threshold)))
         rows.append(("Embedding", s.get("embedding_dim")))
     metrics = s.get("metrics") or {}
