@@ -185,6 +185,10 @@ def test_export_can_store_the_threshold_at_a_false_match_rate(tmp_path, capsys):
     assert rule["most_accurate_on_validation_pairs"] == 0.5
     assert main(["export", str(tmp_path / "ship.pt"), str(tmp_path / "again.pt")]) == 0  # plain export keeps it
     assert load_checkpoint(tmp_path / "again.pt")["threshold"] == shipped.threshold
+    assert main(["export", str(tmp_path / "ship.pt"), str(tmp_path / "twice.pt"), "--false-match-rate", "0.2"]) == 0
+    twice = load_checkpoint(tmp_path / "twice.pt")  # re-set again: training's own pick is still the one named
+    assert twice["threshold"] < shipped.threshold
+    assert twice["threshold_rule"]["most_accurate_on_validation_pairs"] == 0.5
 
     gender = tiny_model(tmp_path / "gender.pt", "gender")
     with pytest.raises(SystemExit, match="stored score distributions"):

@@ -114,9 +114,11 @@ def threshold_at_false_match_rate(ckpt: dict, rate: float) -> tuple[float, dict]
         raise SystemExit("--false-match-rate needs a matcher with stored score distributions "
                          "(benchmarks.score_rates) and a rate between 0 and 1")
     threshold = rates.threshold_for_false_match_rate(rate)
+    earlier = ckpt.get("threshold_rule") or {}  # re-set before: training's own pick is kept there
     return threshold, {"false_match_rate": rates.false_match_rate(threshold),
                        "false_non_match_rate": rates.false_non_match_rate(threshold),
-                       "most_accurate_on_validation_pairs": float(ckpt["threshold"])}
+                       "most_accurate_on_validation_pairs": float(earlier.get("most_accurate_on_validation_pairs",
+                                                                              ckpt["threshold"]))}
 
 
 def export_onnx(args) -> int:
