@@ -1,4 +1,5 @@
 """Face banks (pre-cropped, pre-distorted photos) and the matcher's dense distillation from them."""
+import dataclasses
 import json
 
 import numpy as np
@@ -7,6 +8,7 @@ import torch
 
 from benchmarks.learning_by_heart import face_groups
 from benchmarks.learning_by_heart import main as learning_by_heart
+from training.checkpoint import load_checkpoint
 from training.cli import main as cli_main
 from training.config import default_config
 from training.data import DataError
@@ -181,6 +183,25 @@ def test_training_from_a_bank_writes_a_matcher_the_app_loads_at_the_configured_f
     rates = matcher.error_rates  # every held-out photo against every other: stored with the best model
     assert rates is not None and rates.genuine_pairs > 0 and rates.impostor_pairs > rates.genuine_pairs
     assert 0.0 <= rates.false_match_rate(matcher.threshold) <= 1.0 and "held-out photos" in rates.source
+
+
+def test_a_run_with_a_tied_head_keeps_one_head_weight_from_an_untied_start_to_its_resumed_end(bank_files, tmp_path):
+    path, teacher, _, _ = bank_files
+    runs = str(tmp_path / "runs")
+    free = fit("matcher", [str(path)], _config(teacher, out_dir=runs, run_name="free", epochs=1))
+    start = load_checkpoint(free.run_dir / "last.pt", task="matcher")["state_dict"]["head.weight"]
+    assert start.std() > 0  # pair training gives every dimension its own weight
+    config = _config(teacher, out_dir=runs, run_name="tied", start=str(free.run_dir / "last.pt"), tied_head=True)
+    setup = BankMatcherSetup(path, config, torch.device("cpu"), lambda m: None)
+    assert setup.model.head_tied and setup.model.head.weight[0, 0].item() == pytest.approx(start.mean().item())
+    first = fit("matcher", [str(path)], dataclasses.replace(config, epochs=1))
+    assert first.stop_reason == "completed"
+    tied = fit("matcher", [str(path)], dataclasses.replace(config, resume=str(first.run_dir)))
+    assert len(tied.history) == 2
+    for name in ("last.pt", "best.pt"):
+        weight = load_checkpoint(tied.run_dir / name, task="matcher")["state_dict"]["head.weight"]
+        assert torch.all(weight == weight.flatten()[0]) and not torch.equal(weight.flatten()[0], start.mean())
+    assert load_checkpoint(tied.run_dir / "last.pt", task="matcher")["config"]["tied_head"] is True
 
 
 def test_a_bank_needs_a_teacher_and_says_so(bank_files, capsys):

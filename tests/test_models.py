@@ -58,6 +58,34 @@ def test_matcher_trains_with_a_batch_of_one_pair():
     model(_images(1), _images(1)).sum().backward()
 
 
+def test_a_tied_head_scores_by_the_l1_distance_and_stays_tied_through_training():
+    torch.manual_seed(0)
+    model = build_model("matcher", embedding_dim=16).train()
+    assert model.head_tied  # a fresh head starts with one weight; training on pairs unties it
+    torch.nn.init.normal_(model.head.weight)
+    mean = model.head.weight.mean().item()
+    assert not model.head_tied and model.tie_head() is model
+    assert model.head_tied and torch.allclose(model.head.weight, torch.full_like(model.head.weight, mean))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.01)
+    before = model.head.weight.detach().clone()
+    for _ in range(3):
+        optimiser.zero_grad()
+        model(_images(4), _images(4)).pow(2).mean().backward()
+        optimiser.step()
+    assert model.head_tied and not torch.equal(model.head.weight, before)  # fitted, still one weight
+    model.eval()
+    with torch.no_grad():
+        probe, gallery = model.embed(_images(1)), model.embed(_images(6))
+        scores = model.score_embeddings(probe.expand_as(gallery), gallery)
+        l1 = (probe - gallery).abs().sum(1)
+    order = torch.argsort(l1) if model.head.weight[0, 0] < 0 else torch.argsort(l1, descending=True)
+    assert torch.equal(torch.argsort(scores, descending=True), order)
+    untied = build_model("matcher", embedding_dim=16).train()
+    torch.nn.init.normal_(untied.head.weight)
+    untied(_images(4), _images(4)).pow(2).mean().backward()
+    assert untied.head.weight.grad.std() > 0  # without the tie every dimension gets its own gradient
+
+
 def _bn_layers(modules):
     return [m for module in modules for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
 

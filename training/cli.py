@@ -72,6 +72,9 @@ HELP = {
                       "puts the same known faces first as the teacher does (what 1:N search reads); 0 disables",
     "ranking_temperature": "training from a face bank: the ranking term's softmax temperature (lower: only the "
                            "nearest few faces count)",
+    "tied_head": "one weight shared by every embedding dimension in the pair head (|e1 - e2| -> Linear), set "
+                 "to the start's mean and kept shared: the score then ranks faces by the embeddings' L1 distance, "
+                 "which 1:N search reads better than per-dimension weights fitted on pairs",
     "crop_faces": "find the face in each photo and crop it the way the app will (turn off for ready-made crops)",
     "frame_scale": "face-box side over image side in the training photos (0: the LFW-style default)",
     "face_detector": "face finder, written into the checkpoint's framing so the app and the benchmarks crop "
@@ -83,7 +86,7 @@ GENDER_ONLY = {"minority_augmentation", "distort_prob"}
 MATCHER_ONLY = {"embedding_dim", "pairs_per_epoch", "val_pairs", "same_photo_fraction", "clean_probe_fraction",
                 "min_severity", "max_severity", "identity_loss_weight", "teacher", "distill_weight",
                 "relational_weight", "balance_groups", "neighbour_batches", "ranking_weight",
-                "ranking_temperature"}
+                "ranking_temperature", "tied_head"}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:
@@ -95,7 +98,7 @@ def _add_config_options(parser: argparse.ArgumentParser, task: str) -> None:
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
         if f.name in ("freeze_backbone", "amp", "minority_augmentation", "crop_faces", "compile",
-                      "align_faces"):
+                      "align_faces", "tied_head"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=HELP[f.name])
         else:
             kind = type(value) if value is not None else str

@@ -59,6 +59,7 @@ class TrainConfig:
     neighbour_batches: int = 0  # face-bank training: batches of groups of N, a face and N-1 of its nearest (teacher)
     ranking_weight: float = 0.0  # face-bank training: each view's ranking of the training faces against the teacher's
     ranking_temperature: float = 0.05  # softmax temperature of that ranking (cosines / temperature)
+    tied_head: bool = False  # one shared weight in the pair head: the score falls with the embeddings' L1 distance
     # face framing of the training photos (see training/faces.py); stored in checkpoints
     frame_scale: float = 0.0  # 0: the detector's default for LFW-style photos
     crop_faces: bool = True  # find the face in each photo and crop it as the app will; off for ready crops

@@ -35,7 +35,6 @@ from ..distortions import CONDITIONS
 from ..error_rates import ScoreHistograms
 from ..framing import Framing, as_framing
 from ..metrics import nearest_is_same
-from ..models import build_model
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD
 from .losses import distillation_loss, ranking_loss, relational_loss
 from .matcher import MatcherTask, per_condition_report, validation_metrics
@@ -129,8 +128,7 @@ class BankMatcherSetup(MatcherTask):
                  f"{nearest_is_same(self.targets[self.val_rows].numpy(), self.identity[self.val_rows].numpy()):.1%}")
         self.val_pairs = self._make_val_pairs(config.val_pairs, config.seed + 7919)
         self.fit_rows = self._fit_sample(first_rows, config.seed + 104729)
-        self.model = build_model("matcher", start=config.start, dropout=config.dropout,
-                                 embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
+        self.model = self.build_matcher(config)
         self.model = self.model.to(memory_format=torch.channels_last)
         # Training steps only: validation embeds with the mirror view, in other shapes, uncompiled.
         self.train_embed = torch.compile(self.model.embed) if config.compile else self.model.embed

@@ -53,6 +53,12 @@ class MatcherTask(TaskSetup):
     selection = SELECTION["matcher"]
     classes = ["different", "same"]
 
+    def build_matcher(self, config):
+        """The network the run trains, from `config.start`; its pair head tied with `config.tied_head`."""
+        model = build_model("matcher", start=config.start, dropout=config.dropout,
+                            embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
+        return model.tie_head() if config.tied_head else model
+
     def checkpoint_meta(self, metrics: dict) -> dict:
         return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
                 "embedding_dim": self.config.embedding_dim}
@@ -77,8 +83,7 @@ class MatcherSetup(MatcherTask):
                                  same_photo_fraction=config.same_photo_fraction,
                                  min_severity=config.min_severity, max_severity=config.max_severity)
         self.val_pairs = make_pairs(self.val_people, config.val_pairs, config.seed + 7919, **self.pair_options)
-        self.model = build_model("matcher", start=config.start, dropout=config.dropout,
-                                 embedding_dim=config.embedding_dim, freeze_backbone=config.freeze_backbone)
+        self.model = self.build_matcher(config)
         self.id_head = None
         if config.identity_loss_weight > 0:
             self.id_head = CosineMarginHead(config.embedding_dim, len(self.train_people)).to(device)
