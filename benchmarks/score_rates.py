@@ -5,6 +5,11 @@
 Runs that finish write them themselves (`BankMatcherSetup.final_report`); this adds them to a checkpoint
 made before that, with the same held-out photos (the run's stored seed and validation fraction) and the
 same pairs: each clean held-out photo against every other one, clean and distorted.
+
+With --tie-head the pair head is tied first (`MatcherNet.tie_head`: one weight for every embedding dimension,
+the mean of its weights, so the score ranks faces by the embeddings' L1 distance): the copy holds the tied
+weights, the distributions of its scores, and the threshold most accurate on the run's validation pairs with it,
+which the validation metrics stored beside it are then measured with.
 """
 from __future__ import annotations
 
@@ -24,11 +29,15 @@ def main(argv=None) -> int:
     p.add_argument("checkpoint", type=Path, help="a matcher trained from a face bank")
     p.add_argument("bank", type=Path, help="the face bank it was trained on")
     p.add_argument("-o", "--output", type=Path, required=True, help="the checkpoint to write")
+    p.add_argument("--tie-head", action="store_true",
+                   help="tie the pair head first (one weight, the mean of its weights) and re-pick the threshold")
     args = p.parse_args(argv)
     ckpt = load_checkpoint(args.checkpoint, task="matcher")
     config = TrainConfig.from_dict({**ckpt["config"], "compile": False, "start": "none"})
     setup = BankMatcherSetup(args.bank, config, torch.device("cpu"), print)
     setup.model.load_state_dict(ckpt["state_dict"])
+    if args.tie_head:
+        tie_head(ckpt, setup)
     rates = setup.score_histograms(threading.Event())
     ckpt["score_histograms"] = rates.to_dict()
     save_checkpoint(args.output, ckpt)
@@ -36,6 +45,19 @@ def main(argv=None) -> int:
     print(f"{rates.source}; at the stored threshold {t:.3f}: false match rate {rates.false_match_rate(t):.4f}, "
           f"false non-match rate {rates.false_non_match_rate(t):.4f} -> {args.output}")
     return 0
+
+
+def tie_head(ckpt: dict, setup: BankMatcherSetup) -> None:
+    """Tie the loaded model's pair head and write it, its validation metrics and its threshold into `ckpt`."""
+    before = float(ckpt["threshold"])
+    setup.model.tie_head()
+    metrics = {k: float(v) for k, v in setup.evaluate(threading.Event()).items()}
+    ckpt["state_dict"] = {k: v.to(ckpt["state_dict"][k].dtype) for k, v in setup.model.state_dict().items()}
+    ckpt["metrics"] = {**ckpt.get("metrics", {}), **metrics}
+    ckpt["threshold"] = float(metrics["val_threshold"])
+    ckpt["config"] = {**ckpt["config"], "tied_head": True}
+    print(f"pair head tied at {setup.model.head.weight[0, 0].item():.4f}: validation AUC {metrics['val_auc']:.4f}, "
+          f"rank 1 {metrics['val_rank1']:.1%}; threshold {ckpt['threshold']:.3f} (was {before:.3f})")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import torch
 
 from benchmarks.learning_by_heart import face_groups
 from benchmarks.learning_by_heart import main as learning_by_heart
-from training.checkpoint import load_checkpoint
+from benchmarks.score_rates import main as score_rates
+from training.checkpoint import load_checkpoint, save_checkpoint
 from training.cli import main as cli_main
 from training.config import default_config
 from training.data import DataError
@@ -202,6 +203,22 @@ def test_a_run_with_a_tied_head_keeps_one_head_weight_from_an_untied_start_to_it
         weight = load_checkpoint(tied.run_dir / name, task="matcher")["state_dict"]["head.weight"]
         assert torch.all(weight == weight.flatten()[0]) and not torch.equal(weight.flatten()[0], start.mean())
     assert load_checkpoint(tied.run_dir / "last.pt", task="matcher")["config"]["tied_head"] is True
+
+
+def test_score_rates_can_tie_a_trained_heads_weights_and_repick_its_threshold(bank_files, tmp_path, capsys):
+    path, teacher, _, _ = bank_files
+    free = fit("matcher", [str(path)], _config(teacher, out_dir=str(tmp_path / "runs"), epochs=1))
+    untied = load_checkpoint(free.run_dir / "last.pt", task="matcher")
+    untied["state_dict"]["head.weight"] = torch.randn(1, 128, generator=torch.Generator().manual_seed(0))
+    save_checkpoint(tmp_path / "untied.pt", untied)  # apart, as a long run leaves them
+    out = tmp_path / "tied.pt"
+    assert score_rates(["--tie-head", str(tmp_path / "untied.pt"), str(path), "-o", str(out)]) == 0
+    tied = load_checkpoint(out, task="matcher")
+    weight = tied["state_dict"]["head.weight"]
+    assert torch.all(weight == untied["state_dict"]["head.weight"].mean()) and tied["config"]["tied_head"] is True
+    assert tied["threshold"] == tied["metrics"]["val_threshold"] and tied["score_histograms"]
+    assert torch.equal(tied["state_dict"]["features.0.0.weight"], untied["state_dict"]["features.0.0.weight"])
+    assert "pair head tied at" in capsys.readouterr().out
 
 
 def test_a_bank_needs_a_teacher_and_says_so(bank_files, capsys):
