@@ -43,7 +43,7 @@ class MatcherNet(BackboneMixin, nn.Module):
         """Give the pair head one weight for every embedding dimension (their mean) and keep it shared in
         training (each weight's gradient is replaced by their mean, so optimisers move them alike): the score
         then falls with the L1 distance between the embeddings and ranks faces by the embedding's own geometry,
-        which distillation shapes, instead of by per-dimension weights fitted on pairs (the shipped s8s's ranged
+        which distillation shapes, instead of by per-dimension weights fitted on pairs (stage s8s's ranged
         from -6.0 to +1.9). With its head tied this way, s8s put the right person first in 1:N at 100
         identities for 65.2 % of clean probes against 62.4 % (`benchmarks.identify`), at the same V1 clean AUC
         (0.9716 against 0.9710). The weights stay a Linear's, so checkpoints, the app and ONNX are unchanged."""
