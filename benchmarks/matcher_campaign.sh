@@ -183,8 +183,9 @@ past s8s "$SESSION_FACES" "$(weights s7)" 8 5e-4 "${SESSION_OPTIONS[@]}"
 # above the shipped model on val_rank1, 0.850, or on the cosine, 0.566; else the plain control s8p from s7's end)
 # chose s9: the next session-sized cycle from s8s's last epoch with the ranking term.
 past s9 "$SESSION_FACES" "$(weights s8s)" 8 5e-4 "${SESSION_OPTIONS[@]}"
-# s9 (2026-12-02 14:44-16:05, shipped: its last epoch with the pair head tied afterwards, `benchmarks.score_rates
-# --tie-head`, threshold at s8s's false-match rate, `training export --false-match-rate 0.0545`): held-out cosine
+# s9 (2026-12-02 14:44-16:05, shipped: its last epoch with the pair head tied and calibrated afterwards,
+# `benchmarks.score_rates --tie-head --calibrate`, threshold at s8s's false-match rate, `training export
+# --false-match-rate 0.0545`): held-out cosine
 # 0.566, val_rank1 85.2 %, validation AUC 0.964 with its own head and 0.970 tied; V1 1:N at 100 66.9 % (s8s 62.4 %).
 # s10: the next session-sized cycle from s9's last epoch (on a machine without s9's run, from the shipped file,
 # already tied) with the pair head tied (`--tied-head`: one weight for

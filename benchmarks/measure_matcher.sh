@@ -3,11 +3,12 @@
 #
 #   benchmarks/measure_matcher.sh .devdata/runs/s8r/last.pt .devdata/measure/s8r
 #   benchmarks/measure_matcher.sh resources/models/matcher.pt .devdata/measure/shipped --exported
-#   TIE_HEAD=1 benchmarks/measure_matcher.sh .devdata/runs/s9/last.pt .devdata/measure/s9_tied
+#   TIE_HEAD=1 CALIBRATE=1 benchmarks/measure_matcher.sh .devdata/runs/s9/last.pt .devdata/measure/s9_cal
 #
 # 1. its validation score distributions (the slider's error rates) added when the checkpoint lacks them
 #    (benchmarks.score_rates; a run writes them only for the epoch it ends on as best); with TIE_HEAD=1 the pair
-#    head is tied first and the threshold re-picked (score_rates --tie-head);
+#    head is tied first, with CALIBRATE=1 calibrated on the validation pairs, and the threshold re-picked
+#    (score_rates --tie-head, --calibrate);
 # 2. the fp16 export the app would bundle (python -m training export --half), OUT/matcher.pt;
 # 3. V1, V1-same-photo and speed with the stress conditions (benchmarks.run), 1:N on clean probes
 #    (benchmarks.identify) and the slider / by-gender checks (benchmarks.matcher_checks), each printing its
@@ -25,7 +26,8 @@ mkdir -p "$OUT"
 if [ "$EXPORTED" = --exported ]; then
   cp -- "$CHECKPOINT" "$OUT/matcher.pt"
 else
-  "$PY" -m benchmarks.score_rates "$CHECKPOINT" "$BANK" -o "$OUT/rates.pt" ${TIE_HEAD:+--tie-head}
+  "$PY" -m benchmarks.score_rates "$CHECKPOINT" "$BANK" -o "$OUT/rates.pt" ${TIE_HEAD:+--tie-head} \
+    ${CALIBRATE:+--calibrate}
   "$PY" -m training export "$OUT/rates.pt" "$OUT/matcher.pt" --half
 fi
 "$PY" -m benchmarks.run "$DATA" --matcher "$OUT/matcher.pt" --protocols v1,v1same,speed --stress \

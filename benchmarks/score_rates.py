@@ -6,10 +6,12 @@ Runs that finish write them themselves (`BankMatcherSetup.final_report`); this a
 made before that, with the same held-out photos (the run's stored seed and validation fraction) and the
 same pairs: each clean held-out photo against every other one, clean and distorted.
 
-With --tie-head the pair head is tied first (`MatcherNet.tie_head`: one weight for every embedding dimension,
-the mean of its weights, so the score ranks faces by the embeddings' L1 distance): the copy holds the tied
-weights, the distributions of its scores, and the threshold most accurate on the run's validation pairs with it,
-which the validation metrics stored beside it are then measured with.
+The head can be refitted first, on the run's validation pairs: --tie-head ties it (`MatcherNet.tie_head`: one
+weight for every embedding dimension, the mean of its weights, so the score ranks faces by the embeddings' L1
+distance); --calibrate fits a scale and an offset of its logits (`calibration.fit_platt`), so a match probability
+of p is right about p of the time on those pairs (half of them the same person) and the threshold lands near the
+middle of the scale, where the app's uncertainty band (0.05 either side) fits. Then the copy holds the new head,
+the distributions of its scores, its validation metrics and the threshold most accurate on the validation pairs.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from training.calibration import fit_platt
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.config import TrainConfig
 from training.tasks import BankMatcherSetup
@@ -31,13 +34,19 @@ def main(argv=None) -> int:
     p.add_argument("-o", "--output", type=Path, required=True, help="the checkpoint to write")
     p.add_argument("--tie-head", action="store_true",
                    help="tie the pair head first (one weight, the mean of its weights) and re-pick the threshold")
+    p.add_argument("--calibrate", action="store_true",
+                   help="fit a scale and offset of the pair head's logits on the validation pairs (Platt scaling) "
+                        "and re-pick the threshold")
     args = p.parse_args(argv)
     ckpt = load_checkpoint(args.checkpoint, task="matcher")
     config = TrainConfig.from_dict({**ckpt["config"], "compile": False, "start": "none"})
     setup = BankMatcherSetup(args.bank, config, torch.device("cpu"), print)
     setup.model.load_state_dict(ckpt["state_dict"])
-    if args.tie_head:
-        tie_head(ckpt, setup)
+    if args.tie_head or args.calibrate:
+        try:
+            refit_head(ckpt, setup, tie=args.tie_head, calibrate=args.calibrate)
+        except ValueError as error:  # fit_platt: scores that rank the pairs backwards
+            raise SystemExit(f"cannot calibrate {args.checkpoint}: {error}") from None
     rates = setup.score_histograms(threading.Event())
     ckpt["score_histograms"] = rates.to_dict()
     save_checkpoint(args.output, ckpt)
@@ -47,16 +56,26 @@ def main(argv=None) -> int:
     return 0
 
 
-def tie_head(ckpt: dict, setup: BankMatcherSetup) -> None:
-    """Tie the loaded model's pair head and write it, its validation metrics and its threshold into `ckpt`."""
+def refit_head(ckpt: dict, setup: BankMatcherSetup, tie: bool, calibrate: bool) -> None:
+    """Tie and/or calibrate the loaded model's pair head; write it, its validation metrics and its threshold
+    into `ckpt`."""
     before = float(ckpt["threshold"])
-    setup.model.tie_head()
-    metrics = {k: float(v) for k, v in setup.evaluate(threading.Event()).items()}
+    stop = threading.Event()
+    done = []
+    if tie:
+        setup.model.tie_head()
+        done.append(f"tied at {setup.model.head.weight[0, 0].item():.4f}")
+    if calibrate:
+        labels, logits = setup.pair_logits(stop)
+        scale, offset = fit_platt(logits, labels)
+        setup.model.rescale_head(scale, offset)
+        done.append(f"calibrated (logits x {scale:.3f} {offset:+.3f})")
+    metrics = {k: float(v) for k, v in setup.evaluate(stop).items()}
     ckpt["state_dict"] = {k: v.to(ckpt["state_dict"][k].dtype) for k, v in setup.model.state_dict().items()}
     ckpt["metrics"] = {**ckpt.get("metrics", {}), **metrics}
     ckpt["threshold"] = float(metrics["val_threshold"])
-    ckpt["config"] = {**ckpt["config"], "tied_head": True}
-    print(f"pair head tied at {setup.model.head.weight[0, 0].item():.4f}: validation AUC {metrics['val_auc']:.4f}, "
+    ckpt["config"] = {**ckpt["config"], "tied_head": bool(tie or ckpt["config"].get("tied_head"))}
+    print(f"pair head {' and '.join(done)}: validation AUC {metrics['val_auc']:.4f}, "
           f"rank 1 {metrics['val_rank1']:.1%}; threshold {ckpt['threshold']:.3f} (was {before:.3f})")
 
 

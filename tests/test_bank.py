@@ -219,6 +219,15 @@ def test_score_rates_can_tie_a_trained_heads_weights_and_repick_its_threshold(ba
     assert tied["threshold"] == tied["metrics"]["val_threshold"] and tied["score_histograms"]
     assert torch.equal(tied["state_dict"]["features.0.0.weight"], untied["state_dict"]["features.0.0.weight"])
     assert "pair head tied at" in capsys.readouterr().out
+    calibrated = tmp_path / "calibrated.pt"
+    assert score_rates(["--tie-head", "--calibrate", str(tmp_path / "untied.pt"), str(path), "-o",
+                        str(calibrated)]) == 0
+    assert "and calibrated (logits x" in capsys.readouterr().out
+    calibrated = load_checkpoint(calibrated, task="matcher")
+    assert calibrated["config"]["tied_head"] is True
+    assert calibrated["threshold"] == calibrated["metrics"]["val_threshold"]
+    weight = calibrated["state_dict"]["head.weight"]
+    assert torch.all(weight == weight.flatten()[0])
 
 
 def test_a_bank_needs_a_teacher_and_says_so(bank_files, capsys):

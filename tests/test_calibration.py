@@ -11,6 +11,7 @@ from training.calibration import (
     calibration_report,
     choose_uncertain_level,
     expected_calibration_error,
+    fit_platt,
     fit_temperature,
     flag_rates,
     negative_log_likelihood,
@@ -36,6 +37,19 @@ def test_fitted_temperature_undoes_a_known_overconfidence():
     report = calibration_report(logits, labels, t)
     assert report["after"]["ece"] < 0.03 < report["before"]["ece"]
     assert report["after"]["accuracy"] == report["before"]["accuracy"]  # scaling never changes a decision
+
+
+@pytest.mark.parametrize("scale, offset", [(0.5, -4.0), (3.0, 2.0), (1.0, 9.0)])
+def test_platt_scaling_undoes_a_known_scale_and_offset_from_any_start(scale, offset):
+    rng = np.random.default_rng(2)
+    z = rng.normal(0, 2.0, 5000)
+    labels = (rng.random(z.size) < 1 / (1 + np.exp(-z))).astype(int)  # the true model is logistic in z
+    logits = (z - offset) / scale  # a head that is off by both: sigmoid(scale * logit + offset) is the truth
+    a, c = fit_platt(logits, labels)
+    assert a == pytest.approx(scale, rel=0.1) and c == pytest.approx(offset, abs=0.15 * max(1.0, abs(offset)))
+    assert fit_platt(logits, np.ones_like(labels)) == (1.0, 0.0)
+    with pytest.raises(ValueError, match="backwards"):
+        fit_platt(-logits, labels)
 
 
 def test_an_underconfident_model_gets_a_temperature_below_one():

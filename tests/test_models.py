@@ -86,6 +86,16 @@ def test_a_tied_head_scores_by_the_l1_distance_and_stays_tied_through_training()
     assert untied.head.weight.grad.std() > 0  # without the tie every dimension gets its own gradient
 
 
+def test_rescaling_the_head_maps_every_logit_and_keeps_a_tied_head_tied():
+    model = build_model("matcher", embedding_dim=16).eval().tie_head()
+    with torch.no_grad():
+        a, b = model.embed(_images(4)), model.embed(_images(4))
+        before = model.score_embeddings(a, b)
+        assert model.rescale_head(2.5, -1.0) is model
+        assert torch.allclose(model.score_embeddings(a, b), 2.5 * before - 1.0, atol=1e-5)
+    assert model.head_tied
+
+
 def _bn_layers(modules):
     return [m for module in modules for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
 

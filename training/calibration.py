@@ -75,6 +75,41 @@ def fit_temperature(logits, labels, iterations: int = 60) -> float:
     return float(math.exp((lo + hi) / 2))
 
 
+def fit_platt(logits, labels, iterations: int = 100) -> tuple[float, float]:
+    """(a, c) minimising the binary cross-entropy of sigmoid(a * logit + c) against 0/1 `labels` (Platt
+    scaling), by Newton's method with step halving on the two parameters (the loss is convex in them). For
+    a > 0 the map keeps the order of the scores, so a threshold moved with it makes every decision as before;
+    scores that rank the labels backwards (a <= 0) are refused. (1.0, 0.0) unless both labels occur."""
+    z = np.asarray(logits, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    if z.size == 0 or y.min() == y.max():
+        return 1.0, 0.0
+    x = np.stack([z, np.ones_like(z)], axis=1)
+
+    def loss(w):  # mean BCE, computed stably: log(1 + e^t) - y t
+        t = x @ w
+        return float(np.mean(np.logaddexp(0.0, t) - y * t))
+
+    w = np.array([1.0, 0.0])
+    current = loss(w)
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -40, 40)))
+        hessian = x.T @ (x * (p * (1 - p))[:, None]) / z.size + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, x.T @ (p - y) / z.size)
+        size = 1.0
+        while size > 1e-6 and loss(w - size * step) > current:
+            size /= 2
+        if size <= 1e-6:
+            break
+        w, current = w - size * step, loss(w - size * step)
+        if np.abs(size * step).max() < 1e-10:
+            break
+    if w[0] <= 0:
+        raise ValueError("these scores rank the pairs backwards (higher for fewer matches): no calibration keeps "
+                         "their order")
+    return float(w[0]), float(w[1])
+
+
 def reliability_bins(confidences, correct, bins: int = DEFAULT_BINS) -> list[dict]:
     """Equal-width confidence bins over [0, 1]: for each non-empty one its range, image count, mean
     confidence and accuracy (the points of a reliability diagram)."""

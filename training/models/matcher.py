@@ -53,6 +53,14 @@ class MatcherNet(BackboneMixin, nn.Module):
             self._tied = self.head.weight.register_hook(lambda grad: grad.mean().expand_as(grad).clone())
         return self
 
+    def rescale_head(self, scale: float, offset: float) -> "MatcherNet":
+        """Turn every match logit z into scale * z + offset (a calibration fitted after training,
+        `calibration.fit_platt`): the weights, tied or not, and the bias take it, so nothing else changes."""
+        with torch.no_grad():
+            self.head.weight.mul_(scale)
+            self.head.bias.mul_(scale).add_(offset)
+        return self
+
     @property
     def head_tied(self) -> bool:
         """Whether every embedding dimension has the same weight in the pair head."""

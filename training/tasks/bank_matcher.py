@@ -299,8 +299,15 @@ class BankMatcherSetup(MatcherTask):
             out.append(self.model.embed(self.eval_input(images).to(self.device), flip=True).cpu())
         return torch.cat(out) if out else torch.empty(0, self.config.embedding_dim)
 
-    @torch.no_grad()
     def score_pairs(self, stop) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, match probabilities) of the fixed validation pairs; empty when stopped."""
+        labels, logits = self.pair_logits(stop)
+        return labels, torch.sigmoid(torch.as_tensor(logits)).numpy()
+
+    @torch.no_grad()
+    def pair_logits(self, stop) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, match logits) of the fixed validation pairs, each view embedded once with its mirror;
+        keeps the held-out photos' embeddings and teacher cosine for `evaluate`."""
         held_out = [(int(r), -1) for r in self.val_rows]  # every held-out photo's clean view, for val_rank1
         views = sorted({(r, -1) for r, _, _, _ in self.val_pairs} | {(p, c) for _, p, c, _ in self.val_pairs}
                        | set(held_out))
@@ -311,9 +318,9 @@ class BankMatcherSetup(MatcherTask):
         self.last_held_out = emb[[index[v] for v in held_out]]
         ref = emb[[index[(r, -1)] for r, _, _, _ in self.val_pairs]]
         probe = emb[[index[(p, c)] for _, p, c, _ in self.val_pairs]]
-        scores = torch.sigmoid(self.model.score_embeddings(ref.to(self.device), probe.to(self.device)).float())
+        logits = self.model.score_embeddings(ref.to(self.device), probe.to(self.device)).float()
         self.last_teacher_cos = float((ref * self.targets[[r for r, _, _, _ in self.val_pairs]]).sum(1).mean())
-        return np.array([s for *_, s in self.val_pairs]), scores.cpu().numpy()
+        return np.array([s for *_, s in self.val_pairs]), logits.cpu().numpy()
 
     def evaluate(self, stop) -> dict:
         labels, scores = self.score_pairs(stop)
