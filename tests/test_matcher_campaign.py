@@ -68,14 +68,15 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert "--people" not in calls[2] and option(calls[3], "--people") == "3"
     assert option(calls[2], "--count") == option(calls[3], "--count") == "10000"  # one session's blends
     # the decided stages are not replayed: the next one starts from the bundled file
-    assert trained(calls) == ["s10"]
+    assert trained(calls) == ["s11"]
     first = calls[modules.index("training")]
     assert option(first, "--start") == "resources/models/matcher.pt"
     assert option(first, "--epochs") == "8" and float(option(first, "--ranking-weight")) == 0.5
     banks = [arg for arg in first if arg.endswith(".npz") and "/part-" in arg]
-    assert len(banks) == 40 and len({Path(b).parent.name for b in banks}) == 2
+    assert len(banks) == 80 and len({Path(b).parent.name for b in banks}) == 2  # s11: every blend made
+    assert [option(call, "--count") for call in calls[4:6]] == ["20000", "20000"]
     assert "--tied-head" in first
-    assert (tmp_path / "dev" / "runs" / "s10" / "done").exists()
+    assert (tmp_path / "dev" / "runs" / "s11" / "done").exists()
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
@@ -83,10 +84,14 @@ def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_repl
     shipped.mkdir(parents=True)
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
+    decided = tmp_path / "dev" / "runs" / "s10"  # the stage after it, decided and not shipped
+    decided.mkdir(parents=True)
+    (decided / "last.pt").touch()
+    (decided / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s10"]  # nothing before it, though their runs are not here
-    s10 = [call for call in calls if call[1] == "training"][0]
-    assert option(s10, "--start") == str(shipped / "last.pt") and "--tied-head" in s10
+    assert trained(calls) == ["s11"]  # nothing before it, though their runs are not here
+    s11 = [call for call in calls if call[1] == "training"][0]
+    assert option(s11, "--start") == str(decided / "last.pt") and "--tied-head" in s11
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
@@ -97,4 +102,4 @@ def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
 def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
-    assert stages.index("s7") < stages.index("s8s") < stages.index("s9") < stages.index("s10")
+    assert stages.index("s7") < stages.index("s8s") < stages.index("s9") < stages.index("s10") < stages.index("s11")
