@@ -96,12 +96,14 @@ def fit_platt(logits, labels, iterations: int = 100) -> tuple[float, float]:
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -40, 40)))
         hessian = x.T @ (x * (p * (1 - p))[:, None]) / z.size + 1e-9 * np.eye(2)
         step = np.linalg.solve(hessian, x.T @ (p - y) / z.size)
-        size = 1.0
-        while size > 1e-6 and loss(w - size * step) > current:
-            size /= 2
-        if size <= 1e-6:
+        for size in 0.5 ** np.arange(20):  # the Newton step, halved (down to 2^-19) until the loss does not rise
+            candidate = w - size * step
+            value = loss(candidate)
+            if value <= current:
+                break
+        else:
             break
-        w, current = w - size * step, loss(w - size * step)
+        w, current = candidate, value
         if np.abs(size * step).max() < 1e-10:
             break
     if w[0] <= 0:
