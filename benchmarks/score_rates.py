@@ -74,6 +74,7 @@ def refit_head(ckpt: dict, setup: BankMatcherSetup, tie: bool, calibrate: bool) 
     ckpt["state_dict"] = {k: v.to(ckpt["state_dict"][k].dtype) for k, v in setup.model.state_dict().items()}
     ckpt["metrics"] = {**ckpt.get("metrics", {}), **metrics}
     ckpt["threshold"] = float(metrics["val_threshold"])
+    ckpt.pop("threshold_rule", None)  # an export's re-set threshold named the old head's scores
     ckpt["config"] = {**ckpt["config"], "tied_head": bool(tie or ckpt["config"].get("tied_head"))}
     print(f"pair head {' and '.join(done)}: validation AUC {metrics['val_auc']:.4f}, "
           f"rank 1 {metrics['val_rank1']:.1%}; threshold {ckpt['threshold']:.3f} (was {before:.3f})")

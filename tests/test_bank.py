@@ -210,6 +210,8 @@ def test_score_rates_can_tie_a_trained_heads_weights_and_repick_its_threshold(ba
     free = fit("matcher", [str(path)], _config(teacher, out_dir=str(tmp_path / "runs"), epochs=1))
     untied = load_checkpoint(free.run_dir / "last.pt", task="matcher")
     untied["state_dict"]["head.weight"] = torch.randn(1, 128, generator=torch.Generator().manual_seed(0))
+    untied["threshold_rule"] = {"false_match_rate": 0.05, "false_non_match_rate": 0.2,
+                                "most_accurate_on_validation_pairs": 0.3}  # as `export --false-match-rate` leaves
     save_checkpoint(tmp_path / "untied.pt", untied)  # apart, as a long run leaves them
     out = tmp_path / "tied.pt"
     assert score_rates(["--tie-head", str(tmp_path / "untied.pt"), str(path), "-o", str(out)]) == 0
@@ -217,6 +219,7 @@ def test_score_rates_can_tie_a_trained_heads_weights_and_repick_its_threshold(ba
     weight = tied["state_dict"]["head.weight"]
     assert torch.all(weight == untied["state_dict"]["head.weight"].mean()) and tied["config"]["tied_head"] is True
     assert tied["threshold"] == tied["metrics"]["val_threshold"] and tied["score_histograms"]
+    assert "threshold_rule" not in tied  # it named the untied head's scores
     assert torch.equal(tied["state_dict"]["features.0.0.weight"], untied["state_dict"]["features.0.0.weight"])
     assert "pair head tied at" in capsys.readouterr().out
     calibrated = tmp_path / "calibrated.pt"
