@@ -185,12 +185,11 @@ past s8s "$SESSION_FACES" "$(weights s7)" 8 5e-4 "${SESSION_OPTIONS[@]}"
 past s9 "$SESSION_FACES" "$(weights s8s)" 8 5e-4 "${SESSION_OPTIONS[@]}"
 # s9 (2026-12-02 14:44-16:05, shipped: its last epoch with the pair head tied and calibrated afterwards,
 # `benchmarks.score_rates --tie-head --calibrate`, threshold at s8s's false-match rate, `training export
-# --false-match-rate 0.0545`): held-out cosine
-# 0.566, val_rank1 85.2 %, validation AUC 0.964 with its own head and 0.970 tied; V1 1:N at 100 66.9 % (s8s 62.4 %).
+# --false-match-rate 0.0545`): held-out cosine 0.566, val_rank1 85.2 %, validation AUC 0.964 with its own head and
+# 0.970 tied; V1 1:N at 100 66.9 % (s8s 62.4 %).
 # s10: the next session-sized cycle from s9's last epoch (on a machine without s9's run, from the shipped file,
-# already tied) with the pair head tied (`--tied-head`: one weight for
-# every embedding dimension, starting at the mean of s9's): the score then ranks faces by the embeddings' L1
-# distance. Decided before s9's end on a probe of the shipped s8s: its head tied to its mean weight put the right
+# already tied) with the pair head tied (`--tied-head`: one weight for every embedding dimension, starting at the
+# mean of s9's): the score then ranks faces by the embeddings' L1 distance. Decided before s9's end on a probe of the shipped s8s: its head tied to its mean weight put the right
 # person first at 100 identities for 65.2 % of clean probes against 62.4 % (V1 clean AUC 0.9716 against 0.9710),
 # the largest step on the one unmet floor that any change has made. Training with it lets the pair loss shape the
 # embeddings for that score and fits its scale and bias.
