@@ -8,10 +8,11 @@ same pairs: each clean held-out photo against every other one, clean and distort
 
 The head can be refitted first, on the run's validation pairs: --tie-head ties it (`MatcherNet.tie_head`: one
 weight for every embedding dimension, the mean of its weights, so the score ranks faces by the embeddings' L1
-distance); --calibrate fits a scale and an offset of its logits (`calibration.fit_platt`), so a match probability
-of p is right about p of the time on those pairs (half of them the same person) and the threshold lands near the
-middle of the scale, where the app's uncertainty band (0.05 either side) fits. Then the copy holds the new head,
-the distributions of its scores, its validation metrics and the threshold most accurate on the validation pairs.
+distance); --calibrate fits a scale and an offset of its logits (`MatcherTask.calibrate_head`, which training
+does itself at the end of a run), so a match probability of p is right about p of the time on those pairs (half
+of them the same person) and the threshold lands near the middle of the scale, where the app's uncertainty band
+(0.05 either side) fits. Then the copy holds the new head, the distributions of its scores, its validation
+metrics and the threshold most accurate on the validation pairs.
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import torch
 
-from training.calibration import fit_platt
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.config import TrainConfig
 from training.tasks import BankMatcherSetup
@@ -43,10 +43,7 @@ def main(argv=None) -> int:
     setup = BankMatcherSetup(args.bank, config, torch.device("cpu"), print)
     setup.model.load_state_dict(ckpt["state_dict"])
     if args.tie_head or args.calibrate:
-        try:
-            refit_head(ckpt, setup, tie=args.tie_head, calibrate=args.calibrate)
-        except ValueError as error:  # fit_platt: scores that rank the pairs backwards
-            raise SystemExit(f"cannot calibrate {args.checkpoint}: {error}") from None
+        refit_head(ckpt, setup, tie=args.tie_head, calibrate=args.calibrate)
     rates = setup.score_histograms(threading.Event())
     ckpt["score_histograms"] = rates.to_dict()
     save_checkpoint(args.output, ckpt)
@@ -66,10 +63,10 @@ def refit_head(ckpt: dict, setup: BankMatcherSetup, tie: bool, calibrate: bool) 
         setup.model.tie_head()
         done.append(f"tied at {setup.model.head.weight[0, 0].item():.4f}")
     if calibrate:
-        labels, logits = setup.pair_logits(stop)
-        scale, offset = fit_platt(logits, labels)
-        setup.model.rescale_head(scale, offset)
-        done.append(f"calibrated (logits x {scale:.3f} {offset:+.3f})")
+        _, calibration = setup.calibrate_head(*setup.pair_logits(stop))
+        if not calibration:
+            raise SystemExit("cannot calibrate the pair head (the reason is above)")
+        done.append("calibrated (logits x {scale:.3f} {offset:+.3f})".format(**calibration["val_calibration"]))
     metrics = {k: float(v) for k, v in setup.evaluate(stop).items()}
     ckpt["state_dict"] = {k: v.to(ckpt["state_dict"][k].dtype) for k, v in setup.model.state_dict().items()}
     ckpt["metrics"] = {**ckpt.get("metrics", {}), **metrics}

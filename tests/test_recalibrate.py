@@ -16,8 +16,11 @@ def test_recalibration_rebuilds_the_same_validation_pairs(trained):
     ckpt = load_checkpoint(result.best_path, task="matcher")
     lines = []
     out = recalibrate(ckpt, [str(data)], log=lines.append)
-    # the same code on the same pairs: the same scores, so the same threshold and AUC
-    assert out["threshold"] == pytest.approx(ckpt["threshold"], abs=1e-6)
+    # the same code on the same pairs: the same scores, so the same threshold and AUC (training picked its
+    # threshold on the calibrated logits a * z + c in float64; the checkpoint's rescaled head computes them in
+    # float32, which can move the pick between two scores a rounding error apart, never the accuracy)
+    assert out["threshold"] == pytest.approx(ckpt["threshold"], abs=1e-3)
+    assert out["metrics"]["val_accuracy"] == ckpt["metrics"]["val_accuracy"]
     assert out["metrics"]["val_auc"] == pytest.approx(result.best_metrics["val_auc"], abs=1e-9)
     assert out["metrics"]["before_recalibration"]["val_threshold"] == ckpt["metrics"]["val_threshold"]
     assert "128 validation pairs" in lines[-1]

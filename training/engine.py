@@ -245,6 +245,9 @@ def _final_report(setup, best_path, task, stop, log) -> dict:
     fields = report.pop("checkpoint_fields", {})
     best.update(fields)
     if report or fields:
+        # the weights the report describes: the matcher's report calibrates its pair head in place
+        best["state_dict"] = {k: v.detach().to("cpu", copy=True).to(best["state_dict"][k].dtype)
+                              for k, v in setup.model.state_dict().items()}
         best["metrics"] = {**best["metrics"], **report}
         if "val_threshold" in report:
             best["threshold"] = float(report["val_threshold"])

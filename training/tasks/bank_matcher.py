@@ -320,7 +320,7 @@ class BankMatcherSetup(MatcherTask):
         probe = emb[[index[(p, c)] for _, p, c, _ in self.val_pairs]]
         logits = self.model.score_embeddings(ref.to(self.device), probe.to(self.device)).float()
         self.last_teacher_cos = float((ref * self.targets[[r for r, _, _, _ in self.val_pairs]]).sum(1).mean())
-        return np.array([s for *_, s in self.val_pairs]), logits.cpu().numpy()
+        return np.array([s for *_, s in self.val_pairs]), logits.cpu().double().numpy()
 
     def evaluate(self, stop) -> dict:
         labels, scores = self.score_pairs(stop)
@@ -378,15 +378,15 @@ class BankMatcherSetup(MatcherTask):
                   f"every other photo, clean and {self.bank.copies} distorted copies")
         return ScoreHistograms.from_scores(genuine, impostor, source)
 
-    def final_report(self, stop) -> dict:
-        """Accuracy of the best model per probe condition on the validation pairs, at its threshold, and
-        the validation score distributions (error rates at any threshold)."""
-        labels, scores = self.score_pairs(stop)
-        if stop.is_set() or len(labels) != len(self.val_pairs):
-            return {}
+    def report_on(self, labels: np.ndarray, scores: np.ndarray) -> dict:
         conditions = ["none" if c < 0 else CONDITIONS[self.bank.conditions[p, c]] for _, p, c, _ in self.val_pairs]
-        report = per_condition_report(labels, scores, conditions)
-        histograms = self.score_histograms(stop)
+        return per_condition_report(labels, scores, conditions)
+
+    def final_report(self, stop) -> dict:
+        """The shared report (`MatcherTask.final_report`: the head calibrated, accuracy per probe condition)
+        and the validation score distributions of the calibrated model (error rates at any threshold)."""
+        report = super().final_report(stop)
+        histograms = self.score_histograms(stop) if report else None
         if histograms is not None:
             report["checkpoint_fields"] = {"score_histograms": histograms.to_dict()}
         return report

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import distributed
+from ..calibration import fit_platt
 from ..data import (
     DataError,
     Identity,
@@ -25,6 +26,10 @@ from ..selection import SELECTION
 from ..transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 from .base import TaskSetup, make_loader
 from .losses import CosineMarginHead, distillation_loss
+
+# Beyond this a head's logits hardly differ between pairs (a model that has learnt little): stretching them would
+# make float32 rounding in the network reorder pairs. The bundled matcher's tied head needed 1.02.
+MAX_CALIBRATION_SCALE = 100.0
 
 
 def load_identity_sources(sources) -> list[Identity]:
@@ -62,6 +67,48 @@ class MatcherTask(TaskSetup):
     def checkpoint_meta(self, metrics: dict) -> dict:
         return {"classes": self.classes, "threshold": float(metrics.get("val_threshold", 0.5)),
                 "embedding_dim": self.config.embedding_dim}
+
+    def pair_logits(self, stop) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, match logits) of the validation pairs, embedded as the app embeds."""
+        raise NotImplementedError
+
+    def report_on(self, labels: np.ndarray, scores: np.ndarray) -> dict:
+        """The final report from the validation pairs' labels and match probabilities."""
+        raise NotImplementedError
+
+    def final_report(self, stop) -> dict:
+        """The best model's pair head calibrated on the validation pairs (`calibrate_head`), then its accuracy
+        per probe condition there, at the threshold picked on the calibrated scores."""
+        labels, logits = self.pair_logits(stop)
+        if stop.is_set() or len(labels) != len(self.val_pairs):
+            return {}
+        logits, calibration = self.calibrate_head(labels, logits)
+        report = self.report_on(labels, _sigmoid(logits))
+        return {**report, **calibration} if report else {}
+
+    def calibrate_head(self, labels: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Platt-scale the pair head on validation (labels, logits): every logit z becomes a * z + c, fitted
+        so that the match probability means what it says (`calibration.fit_platt`). No decision moves (the
+        threshold moves with the scores), but an uncalibrated head can leave the threshold near 0 or 1, where
+        the app's "uncertain" band around it cuts one verdict off. Returns the calibrated logits and
+        {"val_calibration": ...}; {} and the logits unchanged when the scores rank the pairs backwards or
+        hardly differ."""
+        try:
+            scale, offset = fit_platt(logits, labels)
+        except ValueError as error:
+            self.log(f"pair head not calibrated: {error}")
+            return logits, {}
+        if scale > MAX_CALIBRATION_SCALE:
+            self.log(f"pair head not calibrated: its scores hardly differ between pairs (it would take a scale of "
+                     f"{scale:.0f}, which float32 rounding would turn into noise)")
+            return logits, {}
+        calibrated = scale * logits + offset
+        self.model.rescale_head(scale, offset)
+        before, after = _pair_loss(labels, logits), _pair_loss(labels, calibrated)
+        self.log(f"pair head calibrated on {len(labels)} validation pairs: logits x {scale:.3f} {offset:+.3f}, "
+                 f"loss {before:.4f} -> {after:.4f}")
+        return calibrated, {"val_calibration": {"scale": scale, "offset": offset, "loss_before": before,
+                                                "loss_after": after}}
 
 
 class MatcherSetup(MatcherTask):
@@ -140,13 +187,20 @@ class MatcherSetup(MatcherTask):
             loss = loss + self.config.distill_weight * distillation_loss(torch.cat([e1, e2]), torch.cat(targets))
         return loss
 
-    @torch.no_grad()
     def score_pairs(self, pairs, stop) -> tuple[np.ndarray, np.ndarray]:
         """(labels, match probabilities) for pairs; rows whose images fail to load are left out."""
+        labels, logits = self.pair_logits(stop, pairs)
+        return labels, _sigmoid(logits)
+
+    @torch.no_grad()
+    def pair_logits(self, stop, pairs=None) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, match logits) for pairs (the validation pairs by default); rows whose images fail to load
+        are left out."""
+        pairs = self.val_pairs if pairs is None else pairs
         loader = make_loader(PairDataset(pairs, self.eval_tf, self.prepare), self.config.batch_size * 2,
                              self.workers, 0, pin_memory=self.pin)
         self.model.eval()
-        labels, scores = [], []
+        labels, logits = [], []
         for batch in loader:
             if stop.is_set():
                 break
@@ -154,9 +208,9 @@ class MatcherSetup(MatcherTask):
                 continue
             ref, probe, same = batch[0].to(self.device), batch[1].to(self.device), batch[2]
             # embedded as the app embeds (with the mirror view), so the threshold picked here is the app's
-            scores += torch.sigmoid(self.model(ref, probe, flip=True).float()).cpu().tolist()
+            logits += self.model(ref, probe, flip=True).float().cpu().tolist()
             labels += same.int().tolist()
-        return np.array(labels), np.array(scores)
+        return np.array(labels), np.array(logits, dtype=np.float64)
 
     def evaluate(self, stop) -> dict:
         labels, scores = self.score_pairs(self.val_pairs, stop)
@@ -165,16 +219,20 @@ class MatcherSetup(MatcherTask):
         self.last_scores = (labels, scores)
         return validation_metrics(labels, scores)
 
-    def final_report(self, stop) -> dict:
-        """Accuracy of the best model per probe condition on the validation pairs, at its threshold."""
-        labels, scores = self.score_pairs(self.val_pairs, stop)
-        return {} if stop.is_set() else self.report_on(labels, scores)
-
     def report_on(self, labels: np.ndarray, scores: np.ndarray) -> dict:
         """`final_report` from validation scores already made ({} unless every pair was scored)."""
         if len(labels) != len(self.val_pairs):
             return {}
         return per_condition_report(labels, scores, [p.condition for p in self.val_pairs])
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return torch.sigmoid(torch.as_tensor(logits)).numpy()
+
+
+def _pair_loss(labels: np.ndarray, logits: np.ndarray) -> float:
+    """Mean binary cross-entropy of match logits against 0/1 labels."""
+    return float(np.mean(np.logaddexp(0.0, logits) - labels * logits))
 
 
 def validation_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:

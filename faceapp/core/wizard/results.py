@@ -110,7 +110,8 @@ def _matcher(out: RunResults, ckpt: dict, data, stop) -> None:
         out.roc = (stored["far"], stored["tar"])
         point = stored.get("at_threshold")
         out.operating_point = (float(point[0]), float(point[1])) if point else None
-        out.source = "validation pairs (people held out from training; the threshold was chosen on them)"
+        calibrated = ", and the match probabilities calibrated on them" if out.metrics.get("val_calibration") else ""
+        out.source = f"validation pairs (people held out from training; the threshold was chosen on them{calibrated})"
         return
     if not data:  # a run made before the curve was stored: score its validation pairs again
         out.note = "The data folder of this run is unknown, so the ROC curve cannot be drawn."
