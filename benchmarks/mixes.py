@@ -188,7 +188,7 @@ class Mixer:
         with Pool(self.args.processes, initializer=_init) as pool:
             mean = self.mean(pool)
             self.write_groups()
-            for part in range(parts):
+            for part in range(self.args.first_part, parts):
                 path = self.out / f"part-{part:04d}.npz"
                 if not path.exists():
                     self.write_part(pool, part, range(part * size, min((part + 1) * size, self.args.count)), path)
@@ -239,6 +239,9 @@ def main(argv=None) -> int:
     p.add_argument("out", type=Path, help="output folder (parts, teacher.npz, groups.csv)")
     p.add_argument("--count", type=int, default=10000, help="mixes in all (default 10000)")
     p.add_argument("--part-size", type=int, default=500, help="mixes per part file (default 500)")
+    p.add_argument("--first-part", type=int, default=0,
+                   help="make only the parts from this one on (each mix is drawn by its index, so parts made "
+                        "apart are the same as parts made together)")
     p.add_argument("--val-fraction", type=float, default=0.05,
                    help="the training runs' --val-fraction: their validation people are never blended")
     p.add_argument("--split-seed", type=int, default=0, help="the training runs' --seed (their split)")
@@ -253,6 +256,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.count < 1 or args.part_size < 1:
         p.error("--count and --part-size must be at least 1")
+    if not 0 <= args.first_part < -(-args.count // args.part_size):
+        p.error("--first-part must name one of the parts --count makes")
     if args.people < 2:
         p.error("--people must be at least 2")
     if args.novelty:

@@ -4,6 +4,7 @@ import argparse
 import csv
 
 import numpy as np
+import pytest
 
 from benchmarks.mix_novelty import mix_similarities, reference, table
 from benchmarks.mixes import Mixer
@@ -126,3 +127,42 @@ def test_a_photos_face_box_is_found_once_per_process_for_each_size(monkeypatch):
     assert mixes.face_box("a.jpg", resized) == "box 2"  # blended at another size: found again on those pixels
     assert mixes.face_box("b.jpg", photo) == "box 3"
     assert found == [(250, 250, 3), (200, 200, 3), (250, 250, 3)]
+
+
+def test_first_part_makes_only_the_parts_from_it_on_with_the_same_draws(tmp_path, monkeypatch):
+    from benchmarks import mixes
+
+    mixer, _, _ = _mixer(tmp_path)
+    mixer.args.first_part, mixer.args.processes = 2, 1
+    made = {}
+
+    class NoPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def write_part(pool, part, indices, path):
+        made[part] = [mixer.draw(i) for i in indices]
+        path.touch()
+
+    monkeypatch.setattr(mixes, "Pool", NoPool)
+    monkeypatch.setattr(mixer, "mean", lambda pool: np.zeros(128))
+    monkeypatch.setattr(mixer, "write_part", write_part)
+    monkeypatch.setattr(mixer, "write_teacher", lambda mean: None)
+    mixer.run()
+    assert sorted(made) == [2, 3] and sorted(p.name for p in mixer.out.glob("part-*.npz")) == [
+        "part-0002.npz", "part-0003.npz"]
+    assert made[2] == [mixer.draw(i) for i in range(20, 30)]  # parts 0 and 1 made later draw what they would have
+
+
+def test_first_part_must_be_one_of_the_parts(tmp_path, capsys):
+    from benchmarks import mixes
+
+    with pytest.raises(SystemExit):
+        mixes.main([str(tmp_path)] * 4 + ["--count", "1000", "--part-size", "500", "--first-part", "2"])
+    assert "--first-part must name one of the parts" in capsys.readouterr().err
