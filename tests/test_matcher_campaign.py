@@ -67,35 +67,31 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
     assert "--people" not in calls[2] and option(calls[3], "--people") == "3"
-    # only the blends s11 trains on: parts 20-39 of each kind (10,000 faces each), not the first halves
-    assert [option(call, "--count") for call in calls[2:4]] == ["20000", "20000"]
-    assert [option(call, "--first-part") for call in calls[2:4]] == ["20", "20"]
+    # only the blends s12 trains on: parts 40-59 of each kind (10,000 faces each), none of the earlier ones
+    assert [option(call, "--count") for call in calls[2:4]] == ["30000", "30000"]
+    assert [option(call, "--first-part") for call in calls[2:4]] == ["40", "40"]
     assert modules.count("benchmarks.mixes") == 2
     # the decided stages are not replayed: the next one starts from the bundled file
-    assert trained(calls) == ["s11"]
+    assert trained(calls) == ["s12"]
     first = calls[modules.index("training")]
     assert option(first, "--start") == "resources/models/matcher.pt"
     assert option(first, "--epochs") == "8" and float(option(first, "--ranking-weight")) == 0.5
     banks = [arg for arg in first if arg.endswith(".npz") and "/part-" in arg]
     assert len(banks) == 40 and len({Path(b).parent.name for b in banks}) == 2
-    assert all(Path(b).exists() for b in banks) and min(Path(b).stem for b in banks) == "part-0020"
+    assert all(Path(b).exists() for b in banks) and min(Path(b).stem for b in banks) == "part-0040"
     assert "--tied-head" in first
-    assert (tmp_path / "dev" / "runs" / "s11" / "done").exists()
+    assert (tmp_path / "dev" / "runs" / "s12" / "done").exists()
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
-    shipped = tmp_path / "dev" / "runs" / "s9"
+    shipped = tmp_path / "dev" / "runs" / "s11"
     shipped.mkdir(parents=True)
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
-    decided = tmp_path / "dev" / "runs" / "s10"  # the stage after it, decided and not shipped
-    decided.mkdir(parents=True)
-    (decided / "last.pt").touch()
-    (decided / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s11"]  # nothing before it, though their runs are not here
-    s11 = [call for call in calls if call[1] == "training"][0]
-    assert option(s11, "--start") == str(decided / "last.pt") and "--tied-head" in s11
+    assert trained(calls) == ["s12"]  # nothing before it, though their runs are not here
+    s12 = [call for call in calls if call[1] == "training"][0]
+    assert option(s12, "--start") == str(shipped / "last.pt") and "--tied-head" in s12
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
@@ -106,4 +102,4 @@ def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
 def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
-    assert stages.index("s7") < stages.index("s8s") < stages.index("s9") < stages.index("s10") < stages.index("s11")
+    assert stages.index("s7") < stages.index("s8s") < stages.index("s9") < stages.index("s10") < stages.index("s11") < stages.index("s12")
