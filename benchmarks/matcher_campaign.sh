@@ -170,11 +170,7 @@ past s7n "$ALL_FACES" "$RUNS/$FROM/last.pt" 16 1e-3 "${ALL_FACES_OPTIONS[@]}" --
 # stage about 1.8 h more, longer than a 3-h session. So from here each stage fits one session with its data:
 # SESSION_PARTS parts of each kind of blend (the first half of the 40 made before: each blend is drawn by its index),
 # 8 epochs at half the peak rate (a shorter cycle, a gentler restart), about 45 + 55 minutes.
-SESSION_PARTS=20
-if [ "$REPLAY" = 1 ]; then  # only the stages s8s-s10 train on them (from s11 on: the parts after them)
-  make_mixes "$MIXES" "$TEACHER" "$SESSION_PARTS"
-  make_mixes "$MIXES3" "$MIXES/teacher.npz" "$SESSION_PARTS" --people 3
-fi
+SESSION_PARTS=20  # made, like every part of 0-39, by the replay's s6 and s7 data lines above; else not needed
 SESSION_FACES="$ALIGNED$(parts "$MIXES" "$SESSION_PARTS")$(parts "$MIXES3" "$SESSION_PARTS")"
 SESSION_OPTIONS=(--balance-groups "$GENDER_LIST" --val-pairs 10000 --min-delta 0 --teacher "$MIXES3/teacher.npz"
                  --input-size "$SIZE" --ranking-weight 0.5 --ranking-temperature 0.05)
@@ -207,10 +203,6 @@ past s10 "$SESSION_FACES" "$(weights s9)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-
 # kind (2026-12-02: epochs 1-3 at validation AUC 0.968/0.964/0.970, val_rank1 85.2/85.2/86.3 %, lost with the
 # machine); the first halves, which s9 has learnt, cost an empty machine 36 minutes more to rebuild and would
 # halve the share of new faces, so s11 trains on the second halves alone: the photos and 20,000 blends, as s8s-s10.
-if [ "$REPLAY" = 1 ]; then
-  make_mixes "$MIXES" "$TEACHER" 40 --first-part "$SESSION_PARTS"
-  make_mixes "$MIXES3" "$MIXES/teacher.npz" 40 --people 3 --first-part "$SESSION_PARTS"
-fi
 NEW_FACES="$ALIGNED$(parts "$MIXES" 40 "$SESSION_PARTS")$(parts "$MIXES3" 40 "$SESSION_PARTS")"
 past s11 "$NEW_FACES" "$(weights s10)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
 # s11 (2026-12-02 21:03-21:45 on a machine that came back empty, so from the bundled s9; shipped: its last epoch,
