@@ -52,6 +52,13 @@ parts() {  # FOLDER N [FIRST]: parts FIRST (default 0) to N - 1
   local i
   for ((i = ${3:-0}; i < $2; i++)); do printf ",%s/part-%04d.npz" "$1" "$i"; done
 }
+make_blends() {  # FIRST N: parts FIRST to N - 1 of both kinds of blend (two and three people), when missing
+  make_mixes "$MIXES" "$TEACHER" "$2" --first-part "$1"
+  make_mixes "$MIXES3" "$MIXES/teacher.npz" "$2" --people 3 --first-part "$1"
+}
+blends() {  # FIRST N: a stage's BANKS, the photos and parts FIRST to N - 1 of both kinds of blend
+  echo "$ALIGNED$(parts "$MIXES" "$2" "$1")$(parts "$MIXES3" "$2" "$1")"
+}
 with_mixes() {  # made only when replaying: the stages that name them otherwise do not run
   if [ "$REPLAY" = 1 ]; then make_mixes "$MIXES" "$TEACHER" "$1"; fi
   echo "$ALIGNED$(parts "$MIXES" "$1")"
@@ -203,8 +210,7 @@ past s10 "$SESSION_FACES" "$(weights s9)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-
 # kind (2026-12-02: epochs 1-3 at validation AUC 0.968/0.964/0.970, val_rank1 85.2/85.2/86.3 %, lost with the
 # machine); the first halves, which s9 has learnt, cost an empty machine 36 minutes more to rebuild and would
 # halve the share of new faces, so s11 trains on the second halves alone: the photos and 20,000 blends, as s8s-s10.
-NEW_FACES="$ALIGNED$(parts "$MIXES" 40 "$SESSION_PARTS")$(parts "$MIXES3" 40 "$SESSION_PARTS")"
-past s11 "$NEW_FACES" "$(weights s10)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
+past s11 "$(blends "$SESSION_PARTS" 40)" "$(weights s10)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
 # s11 (2026-12-02 21:03-21:45 on a machine that came back empty, so from the bundled s9; shipped: its last epoch,
 # calibrated by `benchmarks.score_rates --calibrate`, threshold at s9's false-match rate, `training export
 # --false-match-rate 0.0544`): validation AUC 0.9735 (s9 tied 0.9703), held-out cosine 0.570 (0.566), val_rank1
@@ -212,10 +218,8 @@ past s11 "$NEW_FACES" "$(weights s10)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-hea
 # Averaging its epochs 5-8 (67.7 %) or its end with s9 (67.1 %) ranked worse.
 # s12: the same cycle from s11's end on the photos and blends no stage has seen, parts 40-59 of each kind (each
 # blend is drawn by its index, so these are 20,000 new faces): new faces are what moved s11.
-make_mixes "$MIXES" "$TEACHER" 60 --first-part 40
-make_mixes "$MIXES3" "$MIXES/teacher.npz" 60 --people 3 --first-part 40
-NEWER_FACES="$ALIGNED$(parts "$MIXES" 60 40)$(parts "$MIXES3" 60 40)"
-stage s12 "$NEWER_FACES" "$(weights s11)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
+make_blends 40 60
+stage s12 "$(blends 40 60)" "$(weights s11)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
 # s12 (2026-12-03 00:20-01:05, not shipped in that session): validation AUC 0.9749 (s11 0.9735), held-out cosine
 # 0.575 (0.570), val_rank1 86.5 % (85.7 %); V1 1:N at 100 69.4 % against s11's 69.1 % (`benchmarks.identify --sizes
 # 100,359`, the same draw), at 359 54.9 against 54.3 %; measured as it would ship (`benchmarks/measure_matcher.sh`,
@@ -223,7 +227,5 @@ stage s12 "$NEWER_FACES" "$(weights s11)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-
 # New faces still move it, a little a stage.
 # s13: the same cycle from s12's end (on a machine without its run, from the bundled file) on blends no stage has
 # seen, parts 60-79 of each kind.
-make_mixes "$MIXES" "$TEACHER" 80 --first-part 60
-make_mixes "$MIXES3" "$MIXES/teacher.npz" 80 --people 3 --first-part 60
-stage s13 "$ALIGNED$(parts "$MIXES" 80 60)$(parts "$MIXES3" 80 60)" "$(weights s12)" 8 5e-4 "${SESSION_OPTIONS[@]}" \
-  --tied-head
+make_blends 60 80
+stage s13 "$(blends 60 80)" "$(weights s12)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
