@@ -67,33 +67,33 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
     assert "--people" not in calls[2] and option(calls[3], "--people") == "3"
-    # only the blends s12 and s13 train on: parts 40-59, then 60-79, of each kind; none of the earlier ones
+    # only the blends s13 and s14 train on: parts 60-79, then 80-99, of each kind; none of the earlier ones
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
-    assert [option(call, "--count") for call in mixes] == ["30000", "30000", "40000", "40000"]
-    assert [option(call, "--first-part") for call in mixes] == ["40", "40", "60", "60"]
+    assert [option(call, "--count") for call in mixes] == ["40000", "40000", "50000", "50000"]
+    assert [option(call, "--first-part") for call in mixes] == ["60", "60", "80", "80"]
     # the decided stages are not replayed: the next one starts from the bundled file, the one after from its end
-    assert trained(calls) == ["s12", "s13"]
+    assert trained(calls) == ["s13", "s14"]
     first, second = [call for call in calls if call[1] == "training"]
     assert option(first, "--start") == "resources/models/matcher.pt"
-    assert option(second, "--start") == str(tmp_path / "dev" / "runs" / "s12" / "last.pt")
-    for call, lowest in ((first, "part-0040"), (second, "part-0060")):
+    assert option(second, "--start") == str(tmp_path / "dev" / "runs" / "s13" / "last.pt")
+    for call, lowest in ((first, "part-0060"), (second, "part-0080")):
         assert option(call, "--epochs") == "8" and float(option(call, "--ranking-weight")) == 0.5
         banks = [arg for arg in call if arg.endswith(".npz") and "/part-" in arg]
         assert len(banks) == 40 and len({Path(b).parent.name for b in banks}) == 2
         assert all(Path(b).exists() for b in banks) and min(Path(b).stem for b in banks) == lowest
         assert "--tied-head" in call
-    assert (tmp_path / "dev" / "runs" / "s12" / "done").exists()
+    assert (tmp_path / "dev" / "runs" / "s13" / "done").exists()
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
-    shipped = tmp_path / "dev" / "runs" / "s11"
+    shipped = tmp_path / "dev" / "runs" / "s12"
     shipped.mkdir(parents=True)
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s12", "s13"]  # nothing before them, though their runs are not here
-    s12 = [call for call in calls if call[1] == "training"][0]
-    assert option(s12, "--start") == str(shipped / "last.pt") and "--tied-head" in s12
+    assert trained(calls) == ["s13", "s14"]  # nothing before them, though their runs are not here
+    s13 = [call for call in calls if call[1] == "training"][0]
+    assert option(s13, "--start") == str(shipped / "last.pt") and "--tied-head" in s13
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
@@ -104,5 +104,5 @@ def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
 def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
-    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13")]
+    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14")]
     assert order == sorted(order)
