@@ -230,7 +230,14 @@ past s12 "$(blends 40 60)" "$(weights s11)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tie
 # seen, parts 60-79 of each kind.
 make_blends 60 80
 stage s13 "$(blends 60 80)" "$(weights s12)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
-# s14: the same again from s13's end on parts 80-99 of each kind, queued so that the CPU goes on with new faces
-# while s13 is measured (each stage has added about +0.8 pt at 100 identities since s11).
-make_blends 80 100
-stage s14 "$(blends 80 100)" "$(weights s13)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
+# s14: the same cycle from s13's end on the most novel faces alone: 10,000 new blends of three (parts 80-99) and
+# 10,000 of four people (benchmarks.mixes --people 4, parts 0-19), no new blends of two. To the teacher a blend of
+# two is nearly another photo of one of its people (cosine 0.73 to the nearer, two photos of one person 0.77), a
+# blend of three 0.62 and one of four 0.57 (`--novelty` on the first 500), as far as a held-out person is from
+# anyone known (0.57); the kinds are alike in spread (mean cosine to the nearest other of 500: 0.56 each). New
+# faces moved s11 and s12 (+0.8 pt at 100 identities each); s14 asks whether newer faces move it more.
+MIXES4=$DEV/mixes4
+make_mixes "$MIXES3" "$MIXES/teacher.npz" 100 --people 3 --first-part 80
+make_mixes "$MIXES4" "$MIXES3/teacher.npz" 20 --people 4
+stage s14 "$ALIGNED$(parts "$MIXES3" 100 80)$(parts "$MIXES4" 20)" "$(weights s13)" 8 5e-4 "${SESSION_OPTIONS[@]}" \
+  --tied-head --teacher "$MIXES4/teacher.npz"

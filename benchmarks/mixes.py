@@ -14,8 +14,8 @@ drawn from [0.25, 0.75], K > 2 with Dirichlet weights around 1/K. To the teacher
 20,500) a blend of two is about as close to the nearer of its people as two photos of one person are (cosine
 0.73 on average, 0.83 when one weighs over 0.7; two photos of one training person: 0.77), while a held-out
 person's photo is at 0.57 from the nearest training photo of someone else; blends of three (the first 1,000)
-are at 0.62 on average and 0.53-0.58 when no one weighs over a half: more people make faces about as new as a
-new person is. The blend is
+are at 0.62 on average and 0.53-0.58 when no one weighs over a half, blends of four (the first 500) at 0.57: more
+people make faces about as new as a new person is. The blend is
 banked as the bank's photos are (framed, resized, with distorted copies: `training.data.bank.bank_row`) and the
 teacher embeds it (dlib, centred with the bank teacher's mean, estimated here on real photos and checked
 against that file).

@@ -53,7 +53,9 @@ def campaign(tmp_path: Path, **env: str) -> list[list[str]]:
     return [line.split() for line in calls.read_text().splitlines()] if calls.exists() else []
 
 
-def option(call: list[str], name: str) -> str:
+def option(call: list[str], name: str, default: str = "") -> str:
+    if name not in call:
+        return default
     return call[len(call) - 1 - call[::-1].index(name) + 1]  # the last occurrence wins, as in argparse
 
 
@@ -67,21 +69,28 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
     assert "--people" not in calls[2] and option(calls[3], "--people") == "3"
-    # only the blends s13 and s14 train on: parts 60-79, then 80-99, of each kind; none of the earlier ones
+    # only the blends s13 and s14 train on: parts 60-79 of two and three people, then parts 80-99 of three and the
+    # first 20 of four; none of the earlier ones
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
-    assert [option(call, "--count") for call in mixes] == ["40000", "40000", "50000", "50000"]
-    assert [option(call, "--first-part") for call in mixes] == ["60", "60", "80", "80"]
+    assert [option(call, "--count") for call in mixes] == ["40000", "40000", "50000", "10000"]
+    assert [option(call, "--first-part", "0") for call in mixes] == ["60", "60", "80", "0"]
+    assert [option(call, "--people", "2") for call in mixes] == ["2", "3", "3", "4"]
     # the decided stages are not replayed: the next one starts from the bundled file, the one after from its end
     assert trained(calls) == ["s13", "s14"]
     first, second = [call for call in calls if call[1] == "training"]
     assert option(first, "--start") == "resources/models/matcher.pt"
     assert option(second, "--start") == str(tmp_path / "dev" / "runs" / "s13" / "last.pt")
-    for call, lowest in ((first, "part-0060"), (second, "part-0080")):
+    parts = [[Path(arg) for arg in call if "/part-" in arg] for call in (first, second)]
+    for call, banks, kinds in zip((first, second), parts, ({"mixes": 20, "mixes3": 20}, {"mixes3": 20, "mixes4": 20})):
         assert option(call, "--epochs") == "8" and float(option(call, "--ranking-weight")) == 0.5
-        banks = [arg for arg in call if arg.endswith(".npz") and "/part-" in arg]
-        assert len(banks) == 40 and len({Path(b).parent.name for b in banks}) == 2
-        assert all(Path(b).exists() for b in banks) and min(Path(b).stem for b in banks) == lowest
-        assert "--tied-head" in call
+        assert {kind: sum(b.parent.name == kind for b in banks) for kind in kinds} == kinds and len(banks) == 40
+        assert all(b.exists() for b in banks) and "--tied-head" in call
+    assert min(b.stem for b in parts[0]) == "part-0060"
+    assert {b.stem for b in parts[1] if b.parent.name == "mixes3"} == {f"part-{i:04d}" for i in range(80, 100)}
+    # each stage's teacher file holds the targets of every face it trains on
+    assert Path(option(first, "--teacher")).parent.name == "mixes3"
+    assert Path(option(second, "--teacher")).parent.name == "mixes4"
+    assert option(mixes[3], "--people") == "4" and Path(mixes[3][4]).parent.name == "mixes3"  # base: 2 and 3
     assert (tmp_path / "dev" / "runs" / "s13" / "done").exists()
 
 
