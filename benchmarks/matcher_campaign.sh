@@ -230,6 +230,9 @@ past s12 "$(blends 40 60)" "$(weights s11)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tie
 # seen, parts 60-79 of each kind.
 make_blends 60 80
 stage s13 "$(blends 60 80)" "$(weights s12)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tied-head
+# s13 (2026-12-03 05:02-05:52, not shipped): validation AUC 0.9754 (s12 0.9749), held-out cosine 0.577 (0.575),
+# val_rank1 86.1 % (86.5 %); V1 1:N at 100 68.2 % against s12's 69.4 % (`benchmarks.identify --sizes 100,359`, the
+# same draw; its best.pt, epoch 6, 69.1 %), at 359 56.3 against 54.9 %: 1:N at 100 decides, so s12 stays shipped.
 # s14: the same cycle from s13's end on the most novel faces alone: 10,000 new blends of three (parts 80-99) and
 # 10,000 of four people (benchmarks.mixes --people 4, parts 0-19), no new blends of two. To the teacher a blend of
 # two is nearly another photo of one of its people (cosine 0.73 to the nearer, two photos of one person 0.77), a
