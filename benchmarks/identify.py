@@ -9,6 +9,8 @@ Probes: each identity's second photo, distorted per condition (seed = its row), 
 Each probe is ranked against galleries of several sizes (its own identity plus random strangers), as
 the Gallery tab ranks identity folders, at the matcher's stored (1:1) threshold:
 - rank 1 / rank 5: its own identity is first / among the first five;
+- rank 1 / rank 5 expected: the same averaged exactly over every draw of strangers (one draw's figure moves
+  by about a point from draw to draw at 100 identities, more than a campaign stage gains);
 - match right / wrong: the tab says MATCH (exactly one identity reaches the threshold) for its own
   identity / for a stranger;
 - open-set false match: a probe whose person is not in the gallery gets a MATCH;
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from math import comb
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +78,24 @@ def rank_metrics(own: np.ndarray, strangers: np.ndarray, threshold: float) -> di
         "match_wrong": float((~own_above & (above == 1)).mean()),
         "strangers_above_mean": float(above.mean()),
     }
+
+
+def expected_rank_share(own: np.ndarray, scores: np.ndarray, size: int, within: int) -> float:
+    """Share of probes whose own identity ranks within the first `within` of a gallery of `size` (its own identity
+    plus size - 1 strangers drawn uniformly without replacement), averaged exactly over every draw.
+
+    own[i]: probe i's score with its own identity; scores[i]: its scores with every identity, its own included.
+    With k of the m strangers above its own score, a draw of d holds x of them with the hypergeometric
+    probability C(k, x) C(m - k, d - x) / C(m, d); the probe ranks within `within` when x < within.
+    """
+    m = scores.shape[1] - 1
+    d = min(size, m + 1) - 1
+    above = (scores > own[:, None]).sum(1)  # its own score is not above itself; ties favour the probe
+    draws = comb(m, d)
+    def share(k: int) -> float:
+        return sum(comb(k, x) * comb(m - k, d - x) for x in range(min(within, d + 1))) / draws
+
+    return float(np.mean([share(int(k)) for k in above]))
 
 
 def open_set_false_match(strangers: np.ndarray, threshold: float) -> float:
@@ -147,6 +168,8 @@ def _by_size(scores: np.ndarray, picks: dict, threshold: float, rates=None) -> d
     for size, pick in picks.items():
         strangers = np.take_along_axis(scores, pick, axis=1)  # up to n-1 strangers per probe
         row = rank_metrics(own, strangers[:, :size - 1], threshold)
+        row["rank1_expected"] = expected_rank_share(own, scores, size, 1)
+        row["rank5_expected"] = expected_rank_share(own, scores, size, 5)
         row["open_set_false_match"] = open_set_false_match(strangers[:, :size], threshold)
         sized = gallery_threshold(rates, threshold, min(size, n))
         at_size = rank_metrics(own, strangers[:, :size - 1], sized)
@@ -177,8 +200,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     matcher = FaceMatcher.load(args.matcher)
     sizes = sorted({max(2, int(s)) for s in args.sizes.split(",") if s.strip()})
-    columns = ("rank1", "rank5", "match_right", "match_wrong", "open_set_false_match", "strangers_above_mean",
-               "sized_threshold", "match_right_sized", "match_wrong_sized", "open_set_false_match_sized")
+    columns = ("rank1", "rank5", "rank1_expected", "rank5_expected", "match_right", "match_wrong",
+               "open_set_false_match", "strangers_above_mean", "sized_threshold",
+               "match_right_sized", "match_wrong_sized", "open_set_false_match_sized")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     if args.all_photos:
         found = run_all_photos(matcher, args.data, conditions, sizes, args.severity)

@@ -48,3 +48,19 @@ def test_matcher_checks_mix_conditions_as_the_stored_pairs_do():
     assert alone["far"][0] == 0.5 and alone["frr"][0] == 0.0  # one condition: its own rates, unweighted
     mixed = mixed_rates({"none": clean, "blurred": blurred}, [0.5], clean_share=0.2)[0.5]
     assert mixed["far"][0] == pytest.approx(0.2 * 0.5) and mixed["frr"][0] == pytest.approx(0.8 * 0.5)
+
+
+
+@pytest.mark.parametrize("size, within", [(2, 1), (3, 1), (4, 1), (3, 2), (5, 2), (6, 1)])
+def test_expected_rank_share_is_the_mean_over_every_draw_of_strangers(size, within):
+    from itertools import combinations
+
+    from benchmarks.identify import expected_rank_share
+
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 4, size=(6, 6)).astype(float)  # integer scores: ties with the own score included
+    own = scores.diagonal().copy()
+    shares = [np.mean([(scores[i, list(draw)] > own[i]).sum() < within
+                       for draw in combinations([j for j in range(6) if j != i], size - 1)]) for i in range(6)]
+    assert 0 < np.mean(shares) < 1  # not a case every draw agrees on
+    assert expected_rank_share(own, scores, size, within) == pytest.approx(np.mean(shares))
