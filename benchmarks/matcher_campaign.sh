@@ -237,13 +237,14 @@ past s13 "$(blends 60 80)" "$(weights s12)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tie
 # SD 1.1 pt over 200 seeds), so identify now also gives rank 1 averaged exactly over every draw (`rank1_expected`),
 # which decides: 69.1 % against s12's 68.3 % at 100, and at 359 (one gallery, no draw) 56.3 against 54.9 %.
 # s14: the same cycle from s13's end on the most novel faces alone: 10,000 new blends of three (parts 80-99) and
-# 10,000 of four people (benchmarks.mixes --people 4, parts 0-19), no new blends of two. To the teacher a blend of
-# two is nearly another photo of one of its people (cosine 0.73 to the nearer, two photos of one person 0.77), a
-# blend of three 0.62 and one of four 0.57 (`--novelty` on the first 500), as far as a held-out person is from
-# anyone known (0.57); the kinds are alike in spread (mean cosine to the nearest other of 500: 0.56 each). New
-# faces moved s11 and s12 (+0.8 pt at 100 identities each); s14 asks whether newer faces move it more.
+# 5,000 of four people (benchmarks.mixes --people 4, parts 0-9: the blends and the 8 epochs fit one session), no
+# new blends of two. To the teacher a blend of two is nearly another photo of one of its people (cosine 0.73 to the
+# nearer, two photos of one person 0.77), a blend of three 0.62 and one of four 0.57 (`--novelty` on the first
+# 500), as far as a held-out person is from anyone known (0.57); the kinds are alike in spread (mean cosine to the
+# nearest other of 500: 0.56 each). New faces moved s11-s13 (1:N averaged over every draw, at 100: 68.7, 68.3,
+# 69.1 %; at 359: 54.3, 54.9, 56.3 %); s14 asks whether newer faces move it more.
 MIXES4=$DEV/mixes4
 make_mixes "$MIXES3" "$TEACHER" 100 --people 3 --first-part 80  # the photos' targets: s14 trains on no blend of two
-make_mixes "$MIXES4" "$MIXES3/teacher.npz" 20 --people 4
-stage s14 "$ALIGNED$(parts "$MIXES3" 100 80)$(parts "$MIXES4" 20)" "$(weights s13)" 8 5e-4 "${SESSION_OPTIONS[@]}" \
+make_mixes "$MIXES4" "$MIXES3/teacher.npz" 10 --people 4
+stage s14 "$ALIGNED$(parts "$MIXES3" 100 80)$(parts "$MIXES4" 10)" "$(weights s13)" 8 5e-4 "${SESSION_OPTIONS[@]}" \
   --tied-head --teacher "$MIXES4/teacher.npz"

@@ -68,10 +68,10 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     modules = [call[1] for call in calls]
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
-    # only the blends the next stage, s14, trains on: parts 80-99 of three people and the first 20 of four; none of
+    # only the blends the next stage, s14, trains on: parts 80-99 of three people and the first 10 of four; none of
     # the earlier ones (no blend of two)
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
-    assert [option(call, "--count") for call in mixes] == ["50000", "10000"]
+    assert [option(call, "--count") for call in mixes] == ["50000", "5000"]
     assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0"]
     assert [option(call, "--people", "2") for call in mixes] == ["3", "4"]
     # the decided stages are not replayed: the next one starts from the bundled file
@@ -81,7 +81,7 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     banks = [Path(arg) for arg in s14 if "/part-" in arg]
     assert option(s14, "--epochs") == "8" and float(option(s14, "--ranking-weight")) == 0.5
     assert {kind: sum(b.parent.name == kind for b in banks) for kind in ("mixes3", "mixes4")} == {
-        "mixes3": 20, "mixes4": 20} and len(banks) == 40
+        "mixes3": 20, "mixes4": 10} and len(banks) == 30
     assert all(b.exists() for b in banks) and "--tied-head" in s14
     assert {b.stem for b in banks if b.parent.name == "mixes3"} == {f"part-{i:04d}" for i in range(80, 100)}
     # its teacher file holds the targets of every face it trains on: the photos' file under the blends of three,
