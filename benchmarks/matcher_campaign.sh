@@ -246,5 +246,10 @@ past s13 "$(blends 60 80)" "$(weights s12)" 8 5e-4 "${SESSION_OPTIONS[@]}" --tie
 MIXES4=$DEV/mixes4
 make_mixes "$MIXES3" "$TEACHER" 100 --people 3 --first-part 80  # the photos' targets: s14 trains on no blend of two
 make_mixes "$MIXES4" "$MIXES3/teacher.npz" 10 --people 4
-stage s14 "$ALIGNED$(parts "$MIXES3" 100 80)$(parts "$MIXES4" 10)" "$(weights s13)" 8 5e-4 "${SESSION_OPTIONS[@]}" \
-  --tied-head --teacher "$MIXES4/teacher.npz"
+NOVEL_FACES="$ALIGNED$(parts "$MIXES3" 100 80)$(parts "$MIXES4" 10)"
+NOVEL_OPTIONS=("${SESSION_OPTIONS[@]}" --tied-head --teacher "$MIXES4/teacher.npz")
+stage s14 "$NOVEL_FACES" "$(weights s13)" 8 5e-4 "${NOVEL_OPTIONS[@]}"
+# s15: from s14's end on the same faces, the ranking term's weight doubled (0.5 -> 1.0). The ranking term is the one
+# aimed at 1:N (each view's order of every training face against the teacher's, `losses.ranking_loss`); s8s and s9
+# gained most with it. Queued so the CPU keeps on while s14 is judged; judged against s14's end.
+stage s15 "$NOVEL_FACES" "$(weights s14)" 8 5e-4 "${NOVEL_OPTIONS[@]}" --ranking-weight 1.0

@@ -74,10 +74,14 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert [option(call, "--count") for call in mixes] == ["50000", "5000"]
     assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0"]
     assert [option(call, "--people", "2") for call in mixes] == ["3", "4"]
-    # the decided stages are not replayed: the next one starts from the bundled file
-    assert trained(calls) == ["s14"]
-    (s14,) = [call for call in calls if call[1] == "training"]
+    # the decided stages are not replayed: the next one starts from the bundled file, the one after from its end
+    assert trained(calls) == ["s14", "s15"]
+    s14, s15 = [call for call in calls if call[1] == "training"]
     assert option(s14, "--start") == "resources/models/matcher.pt"
+    assert option(s15, "--start") == str(tmp_path / "dev" / "runs" / "s14" / "last.pt")
+    # s15: s14's faces and options but a ranking term twice as strong
+    assert [a for a in s15 if "/part-" in a] == [a for a in s14 if "/part-" in a]
+    assert float(option(s15, "--ranking-weight")) == 1.0 and option(s15, "--teacher") == option(s14, "--teacher")
     banks = [Path(arg) for arg in s14 if "/part-" in arg]
     assert option(s14, "--epochs") == "8" and float(option(s14, "--ranking-weight")) == 0.5
     assert {kind: sum(b.parent.name == kind for b in banks) for kind in ("mixes3", "mixes4")} == {
@@ -88,7 +92,7 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     # theirs under the blends of four
     assert Path(option(s14, "--teacher")).parent.name == "mixes4"
     assert Path(mixes[0][4]).name == "teacher_distill.npz" and Path(mixes[1][4]).parent.name == "mixes3"
-    assert (tmp_path / "dev" / "runs" / "s14" / "done").exists()
+    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15"))
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
@@ -97,7 +101,7 @@ def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_repl
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s14"]  # nothing before it, though the earlier runs are not here
+    assert trained(calls) == ["s14", "s15"]  # nothing before them, though the earlier runs are not here
     s14 = [call for call in calls if call[1] == "training"][0]
     assert option(s14, "--start") == str(shipped / "last.pt") and "--tied-head" in s14
 
@@ -110,5 +114,5 @@ def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
 def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
-    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14")]
+    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14", "s15")]
     assert order == sorted(order)
