@@ -50,7 +50,6 @@ def test_matcher_checks_mix_conditions_as_the_stored_pairs_do():
     assert mixed["far"][0] == pytest.approx(0.2 * 0.5) and mixed["frr"][0] == pytest.approx(0.8 * 0.5)
 
 
-
 @pytest.mark.parametrize("size, within", [(2, 1), (3, 1), (4, 1), (3, 2), (5, 2), (6, 1)])
 def test_expected_rank_share_is_the_mean_over_every_draw_of_strangers(size, within):
     from itertools import combinations
