@@ -258,3 +258,14 @@ stage s14 "$NOVEL_FACES" "$(weights s13)" 8 5e-4 "${NOVEL_OPTIONS[@]}"
 # at 1:N (each view's order of every training face against the teacher's, `losses.ranking_loss`), with which s8s and
 # s9 gained most. Against s14 it isolates the weight; against s13 it decides shipping.
 stage s15 "$NOVEL_FACES" "$(weights s13)" 8 5e-4 "${NOVEL_OPTIONS[@]}" --ranking-weight 1.0
+# s15 (2026-12-03 08:19-09:49, not shipped): validation AUC 0.9764 (s14 0.9771, s13 0.9754), held-out cosine 0.575
+# (0.584, 0.577), val_rank1 86.5 % (85.7, 86.1 %); V1 1:N averaged over every draw 69.1 % at 100 (s14 68.2, s13
+# 69.1) and 54.9 % at 359 (54.0, 56.3). The doubled weight won back what s14 lost at 100, not more: s13 stays.
+# s16: the weight kept (1.0) and blends of two back beside the novel ones: s13 gained on new blends of two and three,
+# s14 lost on blends of three and four alone. 10,000 new blends of two (indices 40,000-49,999, what parts 80-99 of
+# the first folder would hold) in their own folder, on the blends of four's teacher file, so one file covers every
+# face s16 trains on; from s13's end on the photos and the new blends of each kind.
+MIXES2N=$DEV/mixes2n
+make_mixes "$MIXES2N" "$MIXES4/teacher.npz" 100 --first-part 80
+stage s16 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s13)" 8 5e-4 "${NOVEL_OPTIONS[@]}" \
+  --ranking-weight 1.0 --teacher "$MIXES2N/teacher.npz"

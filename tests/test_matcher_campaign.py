@@ -71,13 +71,13 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     # only the blends the next stage, s14, trains on: parts 80-99 of three people and the first 10 of four; none of
     # the earlier ones (no blend of two)
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
-    assert [option(call, "--count") for call in mixes] == ["50000", "5000"]
-    assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0"]
-    assert [option(call, "--people", "2") for call in mixes] == ["3", "4"]
-    # the decided stages are not replayed: the next two start from the bundled file, the shipped stage's end
-    assert trained(calls) == ["s14", "s15"]
-    s14, s15 = [call for call in calls if call[1] == "training"]
-    assert option(s14, "--start") == option(s15, "--start") == "resources/models/matcher.pt"
+    assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000"]
+    assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80"]
+    assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2"]
+    # the decided stages are not replayed: the next three start from the bundled file, the shipped stage's end
+    assert trained(calls) == ["s14", "s15", "s16"]
+    s14, s15, s16 = [call for call in calls if call[1] == "training"]
+    assert option(s14, "--start") == option(s15, "--start") == option(s16, "--start") == "resources/models/matcher.pt"
     # s15: s14 again (start, faces, options) but a ranking term twice as strong
     banks = [Path(arg) for arg in s14 if "/part-" in arg]
     assert [Path(arg) for arg in s15 if "/part-" in arg] == banks
@@ -91,7 +91,14 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     # theirs under the blends of four
     assert Path(option(s14, "--teacher")).parent.name == "mixes4"
     assert Path(mixes[0][4]).name == "teacher_distill.npz" and Path(mixes[1][4]).parent.name == "mixes3"
-    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15"))
+    # s16: s15 (its weight) plus 10,000 new blends of two in their own folder, indices 40,000-49,999, made on the
+    # blends of four's teacher file so that its own teacher file covers every face s16 trains on
+    pairs = [Path(arg) for arg in s16 if "/part-" in arg and Path(arg).parent.name == "mixes2n"]
+    assert [Path(arg) for arg in s16 if "/part-" in arg and arg not in map(str, pairs)] == banks
+    assert {b.stem for b in pairs} == {f"part-{i:04d}" for i in range(80, 100)} and all(b.exists() for b in pairs)
+    assert Path(mixes[2][4]).parent.name == "mixes4" and Path(option(s16, "--teacher")).parent.name == "mixes2n"
+    assert float(option(s16, "--ranking-weight")) == 1.0 and "--tied-head" in s16
+    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15", "s16"))
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
@@ -100,7 +107,7 @@ def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_repl
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s14", "s15"]  # nothing before them, though the earlier runs are not here
+    assert trained(calls) == ["s14", "s15", "s16"]  # nothing before them, though the earlier runs are not here
     for call in (call for call in calls if call[1] == "training"):
         assert option(call, "--start") == str(shipped / "last.pt") and "--tied-head" in call
 
@@ -113,5 +120,5 @@ def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
 def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
-    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14", "s15")]
+    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16")]
     assert order == sorted(order)
