@@ -2,6 +2,8 @@
 shapes, and the whole chain from raw output to image pixels. Only the last tests need the shipped weights
 (resources/models/blazeface/); they skip without them. Nothing here reads ../shared."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -9,10 +11,10 @@ from PIL import Image
 
 from training.detectors.blazeface import BlazeFaceDetector, BlazeFaceWeightsError, weights_path
 from training.detectors.blazeface_net import BlazeFaceNet, load_network, same_padding
-from training.detectors.detection import KEYPOINT_NAMES, Detection, detections_from_arrays, visible_area
+from training.detectors.detection import KEYPOINT_NAMES, Detection, detections_from_arrays
 from training.detectors.letterbox import View, letterbox_view, render
 from training.detectors.ssd import decode, iou, make_anchors, scores_of, weighted_nms
-from training.faces import FaceBox
+from training.faces import FaceBox, prominence, visible_area
 
 
 def _shipped_weights():
@@ -214,13 +216,35 @@ def test_detection_helpers():
     assert det.face_box(40, 100) == FaceBox(10, 21, 30, 49)  # rounded, clipped to the image
 
 
-def test_detections_are_sorted_largest_first_inside_the_image():
-    boxes = np.array([[0, 0, 10, 10], [0, 0, 30, 30], [5, 5, 25, 25], [-40, 0, 20, 30]], np.float32)
-    found = detections_from_arrays(boxes, np.zeros((4, 6, 2), np.float32), np.array([0.9, 0.8, 0.7, 0.6], np.float32),
-                                   100, 100)
-    # The last box is the widest, but only 20 x 30 of it is inside the image (a face cut by the edge).
-    assert [d.width for d in found] == [30, 60, 20, 10]
+def _order(boxes, width=250, height=250) -> list[tuple]:
+    boxes = np.array(boxes, np.float32)
+    found = detections_from_arrays(boxes, np.zeros((len(boxes), 6, 2), np.float32),
+                                   np.full(len(boxes), 0.9, np.float32), width, height)
+    return [tuple(round(v) for v in d.box) for d in found]
+
+
+def test_the_subject_comes_first_not_a_bystander_of_its_size_at_the_side():
+    # Elizabeth_Smart_0002 in V1: a bystander 110 px wide 83 px from the centre, the subject 107 px wide at 21 px
+    subject, bystander = (90, 80, 197, 187), (-10, 120, 100, 230)
+    assert _order([bystander, subject]) == [subject, bystander]
+    ten = [tuple(10 * v for v in box) for box in (bystander, subject)]  # the same photo ten times the size
+    assert _order(ten, 2500, 2500) == [ten[1], ten[0]]
+
+
+def test_a_much_larger_face_beats_a_small_one_in_the_middle():
+    big, small = (20, 40, 140, 160), (110, 110, 140, 140)  # 120 px, 45 px from the centre; 30 px at the centre
+    assert _order([small, big]) == [big, small]
+    # a subject composed off-centre (a third of the way across a 4,000 x 3,000 photo), a small face in the middle
+    subject, middle = (1133, 800, 1533, 1200), (1925, 1425, 2075, 1575)
+    assert _order([middle, subject], 4000, 3000) == [subject, middle]
+
+
+def test_only_the_part_of_a_face_inside_the_photo_counts():
+    boxes = [(0, 0, 30, 30), (-40, 0, 20, 30)]  # the second is the widest, but only 20 x 30 of it is inside
+    assert _order(boxes, 100, 100)[0] == (0, 0, 30, 30)
     assert visible_area((-40, 0, 20, 30), 100, 100) == 600
+    assert prominence((-40, 0, 20, 30), 100, 100) == pytest.approx(600 * math.exp(-(60 ** 2 + 35 ** 2) / 50 ** 2 / 2))
+    assert prominence((40, 40, 60, 60), 100, 100) == 400  # centred: its area
 
 
 # -- the shipped weights

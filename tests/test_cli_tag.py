@@ -275,12 +275,15 @@ def test_faces_all_writes_a_row_per_face_and_resumes_by_photo(tmp_path, gender_m
     assert run(tmp_path / "photos", "-o", out, "--model", gender_model, "--faces", "all", "--resume", "-q") == 0
     assert sorted((r["path"], r["face_index"]) for r in csv_rows(out)) == sorted((r["path"], r["face_index"])
                                                                                  for r in rows)
-    largest = tmp_path / "largest.csv"
-    assert run(tmp_path / "photos", "-o", largest, "--model", gender_model, "-q") == 0
-    assert sorted(r["face_index"] for r in csv_rows(largest)) == ["0", "0", "0"]
+    main = tmp_path / "main.csv"
+    assert run(tmp_path / "photos", "-o", main, "--model", gender_model, "-q") == 0
+    assert sorted(r["face_index"] for r in csv_rows(main)) == ["0", "0", "0"]
+    former = tmp_path / "largest.csv"  # the option's former name gives the same rows
+    assert run(tmp_path / "photos", "-o", former, "--model", gender_model, "--faces", "largest", "-q") == 0
+    assert csv_rows(former) == csv_rows(main)
 
 
-def test_faces_takes_only_largest_or_all(tmp_path, gender_model, capsys):
+def test_faces_takes_only_main_or_all(tmp_path, gender_model, capsys):
     with pytest.raises(SystemExit):
         run(tmp_path, "-o", tmp_path / "x.csv", "--model", gender_model, "--faces", "some")
     assert "invalid choice" in capsys.readouterr().err

@@ -107,7 +107,7 @@ def test_usage_and_model_errors_exit_2(photos, matcher, capsys, tmp_path):
 
 
 def test_a_face_of_a_group_photo_is_picked_by_number(photos, matcher, capsys, monkeypatch):
-    """--face-b 2 compares the second largest face of B; a number past the faces found is a usage error."""
+    """--face-b 2 compares the second face of B (the main one first); a number past the faces found is a usage error."""
     from PIL import Image
 
     from faceapp.core import verify

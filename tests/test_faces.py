@@ -133,13 +133,13 @@ def test_assume_crop_skips_detection(monkeypatch):
     assert not found.fallback and found.box is None and found.image.mode == "RGB" and found.image.size == (60, 50)
 
 
-def test_largest_face_is_cropped(monkeypatch):
+def test_main_face_is_cropped(monkeypatch):
     boxes = [FaceBox(100, 100, 50, 50), FaceBox(10, 10, 20, 20)]
     monkeypatch.setattr(faces, "detect_faces", lambda _image: boxes)
     found = find_and_crop(_coords_image(300, 300), frame_scale=0.5)
     assert found.box == boxes[0] and found.faces_found == 2 and not found.fallback
     assert found.image.size == (100, 100)
-    assert found.note == "2 faces found; used the largest"
+    assert found.note == "2 faces found; used the main one"
 
 
 @pytest.mark.parametrize("size", [(8, 8), (1, 1), (23, 300), (3, 1000)])

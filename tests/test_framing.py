@@ -186,7 +186,7 @@ def test_nothing_from_blazeface_falls_back_to_haar_then_the_whole_image(stub, mo
     crop = find_and_crop_framed(photo, Framing.blazeface(0.6))
     assert crop.finder == "haar" and crop.box == FaceBox(140, 80, 120, 120) and not crop.aligned
     assert crop.image.size == (200, 200) and "Haar" in crop.note and not crop.fallback
-    assert detector.modes == [None]  # the largest face: the detector's own small-face rule ("auto")
+    assert detector.modes == [None]  # the main face: the detector's own small-face rule ("auto")
     monkeypatch.setattr(faces, "detect_faces", lambda image: [])
     crop = find_and_crop_framed(photo, Framing.blazeface(0.6))
     assert crop.fallback and crop.box is None and crop.image.size == photo.size and crop.finder == ""
@@ -225,7 +225,7 @@ def test_blazeface_framing_never_raises_on_odd_images(size):
 # -- every face
 
 
-def test_every_face_gives_each_face_largest_first(stub):
+def test_every_face_gives_each_face_main_one_first(stub):
     big = _detection((30, 40, 270, 280), ((100, 140), (200, 140)))
     small = _detection((400, 90, 560, 250), ((450, 150), (510, 150)), score=0.95)
     detector = stub([big, small])
@@ -274,9 +274,9 @@ def test_shipped_blazeface_finds_both_faces_of_a_group_photo():
     found = find_every_face(_group_photo(), Framing.blazeface(align=False))
     assert len(found) == 2 and found[0].box.x < 300 < found[1].box.x  # the larger (left) first
     assert all(c.finder == "blazeface" and c.score > 0.9 for c in found)
-    largest = find_and_crop_framed(_group_photo(), Framing.blazeface(align=False))
-    assert largest.note == "2 faces found; used the largest"
-    assert abs(largest.box.x - found[0].box.x) < 10 and abs(largest.box.w - found[0].box.w) < 10  # both passes
+    main = find_and_crop_framed(_group_photo(), Framing.blazeface(align=False))
+    assert main.note == "2 faces found; used the main one"
+    assert abs(main.box.x - found[0].box.x) < 10 and abs(main.box.w - found[0].box.w) < 10  # both passes
 
 
 # -- tagging every face (faceapp.core: Qt-free)
@@ -338,16 +338,17 @@ def test_tagging_all_faces_gives_a_row_per_face_with_its_index_and_box(stub, tmp
     assert [r["face_index"] for r in document["results"]] == [0, 1, 0]
     assert document["results"][1]["face_box"] == {"x": 400, "y": 90, "w": 160, "h": 160}
     assert len(document["results"][0]["face_keypoints"]) == 6 and document["results"][2]["face_keypoints"] is None
-    # the default stays one row per photo: its largest face
-    largest = list(tag_folder([group, blank], model, TagOptions(workers=1)))
-    assert [(r.index, r.face_index, r.face_box) for r in largest] == [(0, 0, (30, 40, 240, 240)), (1, 0, None)]
+    # the default stays one row per photo: its main face
+    main = list(tag_folder([group, blank], model, TagOptions(workers=1)))
+    assert [(r.index, r.face_index, r.face_box) for r in main] == [(0, 0, (30, 40, 240, 240)), (1, 0, None)]
 
 
 def test_tag_options_refuse_an_unknown_faces_mode():
     from faceapp.core.tagging import TagOptions
 
-    with pytest.raises(ValueError, match="largest, all"):
+    with pytest.raises(ValueError, match="main, all"):
         TagOptions(faces="some")
+    assert TagOptions(faces="largest").faces == "main"  # the former name of one face per photo still reads
 
 
 # -- training asks for the framing

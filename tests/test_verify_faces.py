@@ -1,5 +1,6 @@
-"""Which face of a group photo Verify compares: every face is listed, the largest is the default, a picked box
-chooses its face, and a distorted copy (faces found again, boxes moved a little) keeps the picked face."""
+"""Which face of a group photo Verify compares: every face is listed, the main one (`training.faces.prominence`) is
+the default, a picked box chooses its face, and a distorted copy (faces found again, boxes moved a little) keeps the
+picked face."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from faceapp.core import verify
 from faceapp.core.verify import pick_face
 from training.faces import FaceBox, FaceCrop
 
-COLORS = {(10, 10, 100, 100): (200, 30, 30), (200, 20, 50, 50): (30, 30, 200)}  # the largest first
+COLORS = {(10, 10, 100, 100): (200, 30, 30), (200, 20, 50, 50): (30, 30, 200)}  # the main one first
 
 
 class ColorMatcher:
@@ -45,7 +46,7 @@ def group(monkeypatch):
     return state
 
 
-def test_a_pair_lists_every_face_and_compares_the_largest_unless_one_is_picked(group):
+def test_a_pair_lists_every_face_and_compares_the_main_ones_unless_one_is_picked(group):
     photo, matcher = Image.new("RGB", (300, 200)), ColorMatcher()
     default = verify.score_pair(matcher, photo, photo)
     assert default.probe.faces == tuple(COLORS) and default.probe.box == (10, 10, 100, 100)

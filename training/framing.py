@@ -5,7 +5,7 @@ sees in use the crops it was trained on.
 Two finders (the block's "detector"):
 
 - "haar" (every checkpoint before issue 18, and any block without a detector): exactly
-  `training.faces.find_and_crop(image, frame_scale)`: the largest Haar box, a square of side
+  `training.faces.find_and_crop(image, frame_scale)`: the main Haar box (`prominence`), a square of side
   `box / frame_scale` around it.
 - "blazeface": BlazeFace (`training.detectors`) finds the faces. With "align", the crop is a similarity
   transform (rotation, uniform scale, translation) fixed by the two eye keypoints that puts the eyes at
@@ -169,7 +169,8 @@ class Framing:
     # ------------------------------------------------------------ finding and cropping
 
     def find_and_crop(self, image, assume_crop: bool = False) -> FaceCrop:
-        """The largest face framed for the model; the whole image, flagged, when no face is found."""
+        """The main face (`training.faces.prominence`) framed for the model; the whole image, flagged, when no
+        face is found."""
         return self.find_and_crop_many([image], assume_crop)[0]
 
     @property
@@ -188,14 +189,14 @@ class Framing:
         out = []
         for whole, found in zip(wholes, _blazeface_faces_many(wholes, "auto")):
             if found:
-                note = "face found" if len(found) == 1 else f"{len(found)} faces found; used the largest"
+                note = "face found" if len(found) == 1 else f"{len(found)} faces found; used the main one"
                 out.append(self._from_detection(whole, found[0], len(found), note))
             else:
                 out.append(self._haar_fallback(whole, every=False)[0])
         return out
 
     def every_face(self, image, assume_crop: bool = False) -> list[FaceCrop]:
-        """Every face, largest first, each framed for the model (`faces_found` is the count on each);
+        """Every face, the main one first, each framed for the model (`faces_found` is the count on each);
         a one-item list with the whole image, flagged, when there is none. BlazeFace runs both passes
         (small faces of a group photo too); the Haar cascade runs both of its passes."""
         return self.every_face_many([image], assume_crop)[0]
@@ -299,7 +300,7 @@ class Framing:
         crops = []
         for i, box in enumerate(shown):
             what = _nth(i, len(boxes)) if every else ("face found" if len(boxes) == 1
-                                                      else f"{len(boxes)} faces found; used the largest")
+                                                      else f"{len(boxes)} faces found; used the main one")
             crops.append(FaceCrop(faces.crop_face(whole, box, self.frame_scale), box, len(boxes), False,
                                   f"{what} by the Haar cascade (BlazeFace found none); not aligned", finder=HAAR))
         return crops
@@ -360,11 +361,11 @@ def as_framing(framing) -> Framing:
 
 
 def find_and_crop_framed(image, framing, assume_crop: bool = False) -> FaceCrop:
-    """The largest face cropped as the framing block (dict, Framing or None) says; never raises for a photo."""
+    """The main face cropped as the framing block (dict, Framing or None) says; never raises for a photo."""
     return as_framing(framing).find_and_crop(image, assume_crop=assume_crop)
 
 
 def find_every_face(image, framing, assume_crop: bool = False) -> list[FaceCrop]:
-    """Every face of a photo (group photos), largest first, each cropped as the framing says; at least
+    """Every face of a photo (group photos), the main one first, each cropped as the framing says; at least
     one item (the whole image, flagged, when there is no face)."""
     return as_framing(framing).every_face(image, assume_crop=assume_crop)

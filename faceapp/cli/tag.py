@@ -57,10 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the level the model suggests, else 60%%)")
     parser.add_argument("--assume-crop", action="store_true",
                         help="the photos are already face crops: skip face finding")
-    parser.add_argument("--faces", choices=("largest", "all"), default=defaults.faces,
-                        help="largest: one row per photo, its largest face; all: one row per face of a group "
-                             "photo (face_index 0 is the largest, with its box); a photo without a face has "
-                             "one row either way")
+    parser.add_argument("--faces", choices=("main", "all", "largest"), default=defaults.faces,
+                        help="main: one row per photo, its main face (the largest, nearest the centre; "
+                             "'largest' is its former name); all: one row per face of a group photo (face_index 0 "
+                             "is the main one, with its box); a photo without a face has one row either way")
     parser.add_argument("--batch-size", type=_positive, default=defaults.batch_size, help="images per model call")
     parser.add_argument("--workers", type=_positive, default=defaults.workers,
                         help="threads reading photos and finding faces")

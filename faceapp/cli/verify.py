@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--assume-crop", action="store_true", help="the photos are face crops: skip face finding")
     parser.add_argument("--face-a", type=_face_number, default=1, metavar="N",
                         help="which face of the first photo (A, or the gallery's probe) to compare when it shows "
-                             "several: 1 is the largest (default), the output lists how many were found")
+                             "several: 1 is the main face (default: the largest, nearest the centre), the output "
+                             "lists how many were found")
     parser.add_argument("--face-b", type=_face_number, default=1, metavar="N", help="the same for the second photo")
     parser.add_argument("--batch-size", type=int, default=32, help="gallery photos per model call")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -175,7 +176,7 @@ def _part(path: Path, part) -> dict:
 
 
 def _face_box(matcher, image, path: Path, number: int, assume_crop: bool):
-    """The box of face `number` (1: the largest) of a photo; None for the largest, so nothing is searched twice."""
+    """The box of face `number` (1: the main one) of a photo; None for the main one, so nothing is searched twice."""
     if number == 1:
         return None
     from faceapp.core.verify import face_boxes
@@ -188,7 +189,7 @@ def _face_box(matcher, image, path: Path, number: int, assume_crop: bool):
 
 def _face_number(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a face number (1 is the largest)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a face number (1 is the main face)")
     return int(text)
 
 

@@ -4,9 +4,9 @@ The checkpoint's framing block picks the finder (Haar, or BlazeFace with or with
 the scale; every function here takes that block (a dict, as `classifier.framing` / `matcher.framing`
 hold it; None means Haar at the LFW default) and never raises because of a photo.
 
-For the pages: `find_face` gives the largest face (what Tag and Verify use by default; `find_largest_faces`
+For the pages: `find_face` gives the main face (what Tag and Verify use by default; `find_main_faces`
 does it for a model batch of photos at once, cheaper with BlazeFace); `find_faces`
-gives every face of a group photo, largest first, each a `training.faces.FaceCrop` with its `box`
+gives every face of a group photo, the main one first, each a `training.faces.FaceCrop` with its `box`
 (x, y, w, h in the image's pixels), `finder`, `score` and `keypoints` (BlazeFace only; None for Haar),
 the crop to hand to the model, and `faces_found`; a photo without a face gives one whole-image item
 with `fallback` set. A face picker shows the boxes and hands the chosen item's `image` to the model.
@@ -25,7 +25,7 @@ def find_face(image: Image.Image, framing: dict | None, assume_crop: bool = Fals
     return as_framing(framing).find_and_crop(image, assume_crop=assume_crop)
 
 
-def find_largest_faces(images: list, framing: dict | None, assume_crop: bool = False) -> list:
+def find_main_faces(images: list, framing: dict | None, assume_crop: bool = False) -> list:
     """`find_face` of each image, the same crops; BlazeFace framings run the network once for all of them."""
     return as_framing(framing).find_and_crop_many(images, assume_crop=assume_crop)
 
@@ -36,12 +36,12 @@ def find_every_faces(images: list, framing: dict | None, assume_crop: bool = Fal
 
 
 def finds_in_batches(framing: dict | None) -> bool:
-    """Whether `find_largest_faces` / `find_every_faces` on many photos cost less than photo by photo (BlazeFace)."""
+    """Whether `find_main_faces` / `find_every_faces` on many photos cost less than photo by photo (BlazeFace)."""
     return as_framing(framing).finds_in_batches
 
 
 def find_faces(image: Image.Image, framing: dict | None, assume_crop: bool = False) -> list:
-    """Every face of the photo, largest first, each framed for the model (`FaceCrop`s); at least one
+    """Every face of the photo, the main one first, each framed for the model (`FaceCrop`s); at least one
     item: the whole image, flagged (`fallback`), when there is no face."""
     return as_framing(framing).every_face(image, assume_crop=assume_crop)
 

@@ -28,7 +28,7 @@ from faceapp.core.framing import (
     find_every_faces,
     find_face,
     find_faces,
-    find_largest_faces,
+    find_main_faces,
     finds_in_batches,
 )
 from faceapp.core.tag_result import TagOptions, TagResult
@@ -102,19 +102,19 @@ class _Preparer:
         return index, Path(path), image, factor
 
     def find_batch(self, images: list[Image.Image]) -> list:
-        """Each image's faces (a list: the largest, or every face), found in one batch; photo by photo
+        """Each image's faces (a list: the main one, or every face), found in one batch; photo by photo
         when the batch fails, so only a photo that fails alone gets the whole-image answer."""
         try:
             if self.options.faces == "all":
                 return find_every_faces(images, self.framing)
-            return [[face] for face in find_largest_faces(images, self.framing)]
+            return [[face] for face in find_main_faces(images, self.framing)]
         except Exception:  # noqa: BLE001 - retried photo by photo below, each with its own outcome
             log.warning("face finding failed on a batch of %d photos; finding them one by one", len(images),
                         exc_info=True)
         return [self.find_one(image) for image in images]
 
     def find_one(self, image: Image.Image):
-        """One photo's faces (the largest, or every face), or the exception finding them raised: a detector
+        """One photo's faces (the main one, or every face), or the exception finding them raised: a detector
         crash on one odd image must not end the run."""
         assume_crop = self.options.assume_crop
         try:

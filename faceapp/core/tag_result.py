@@ -12,7 +12,8 @@ from training.calibration import FALLBACK_UNCERTAIN_BELOW
 
 UNCERTAIN = "uncertain"
 ERROR = "error"
-FACES = ("largest", "all")
+FACES = ("main", "all")
+FORMER_FACES = {"largest": "main"}  # the option's values before the main face was the most prominent one
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,10 @@ class TagOptions:
     thumbnail_size: int = 0  # > 0: attach a small RGB array of the face crop to each result
     workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))  # threads reading + finding faces
     reduced_decode: bool = True  # large JPEGs decoded at 1/2-1/8 size where crops keep full resolution
-    faces: str = "largest"  # "largest": one result per photo; "all": one per face (group photos)
+    faces: str = "main"  # "main": one result per photo (its main face); "all": one per face (group photos)
 
     def __post_init__(self):
+        object.__setattr__(self, "faces", FORMER_FACES.get(self.faces, self.faces))
         if self.faces not in FACES:
             raise ValueError(f"faces must be one of {', '.join(FACES)}, got {self.faces!r}")
 
@@ -36,7 +38,7 @@ class TagResult:
     """One image's (or, with `TagOptions.faces == "all"`, one face's) outcome. `error` set means it could
     not be tagged (the reason is one sentence). `face_box` (x, y, w, h), `face_keypoints` ((x, y) in
     `training.detectors.detection.KEYPOINT_NAMES` order; BlazeFace framings only) are in the photo's own
-    pixels; `face_index` numbers the faces of one photo from 0, the largest; `face_finder` names what
+    pixels; `face_index` numbers the faces of one photo from 0, the main one; `face_finder` names what
     found the face ("haar", "blazeface"; "" for the whole image)."""
 
     index: int

@@ -3,8 +3,8 @@
 Qt-free: the app wraps these generators in a worker; every `yield` is a progress report and a cancel
 point. Bad files and missed faces never stop a run: they become results with a reason.
 
-`TagOptions.faces` says what a photo yields: "largest" (the default) one result for its largest face,
-"all" one result per face of a group photo, largest first, each with its `face_index` (0 = the largest)
+`TagOptions.faces` says what a photo yields: "main" (the default) one result for its main face,
+"all" one result per face of a group photo, the main one first, each with its `face_index` (0 = the main one)
 and `face_box`; the results of one photo share its `index` and come one after the other. A photo
 without a face gives one result (whole image, flagged) either way. Exports carry face_index and box.
 """
@@ -202,13 +202,13 @@ def sort_into_folders(results: Iterable[TagResult], out_dir, *, uncertain_below:
 
     One outcome per result. Each file is finished before the next yield, so stopping between yields
     leaves every destination complete and every source in place (or moved, for a move). A photo tagged
-    face by face (`TagOptions.faces == "all"`) goes where its largest face's label says, once: its other
+    face by face (`TagOptions.faces == "all"`) goes where its main face's label says, once: its other
     faces' rows are skipped, saying so.
     """
     out_dir = Path(out_dir)
     for result in results:
         if result.face_index > 0:
-            yield SortOutcome(result.path, None, "skipped", "a photo goes where its largest face's label says")
+            yield SortOutcome(result.path, None, "skipped", "a photo goes where its main face's label says")
             continue
         if not result.ok:
             yield SortOutcome(result.path, None, "skipped", f"not tagged: {result.error}")

@@ -3,8 +3,8 @@
 The decision is `probability >= threshold`, computed outside the model so a threshold change never
 needs a new model call.
 
-Which face of a group photo: `score_pair` finds every face of both photos (`FacePart.faces`, largest
-first) and compares the largest unless given `reference_face` / `probe_face`, a box (x, y, w, h) the user
+Which face of a group photo: `score_pair` finds every face of both photos (`FacePart.faces`, the main
+one first) and compares the main ones unless given `reference_face` / `probe_face`, a box (x, y, w, h) the user
 picked among them. The distortion preview, the sweep and the gallery search take the same box for the
 probe and, in a distorted copy where faces are found again, use the face that overlaps it most.
 """
@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from faceapp.core.embedding_cache import EmbeddingCache
-from faceapp.core.framing import box_tuple, decode_side, find_face, find_faces, find_largest_faces
+from faceapp.core.framing import box_tuple, decode_side, find_face, find_faces, find_main_faces
 from training import distortions
 from training.faces import box_iou, cannot_hold_a_face
 from training.imaging import iter_images, list_images
@@ -37,7 +37,7 @@ class FacePart:
     box: Box | None
     note: str
     unfit: str = ""  # why no face can be in this image (too small or too thin), when none was found
-    faces: tuple[Box, ...] = ()  # every face found, largest first (score_pair only)
+    faces: tuple[Box, ...] = ()  # every face found, the main one first (score_pair only)
 
 
 @dataclass
@@ -115,7 +115,7 @@ def gallery_verdict(probabilities, threshold: float, margin: float = DEFAULT_MAR
 
 def face_part(image: Image.Image, framing, assume_crop: bool = False, face: Box | None = None,
               every: bool = False) -> FacePart:
-    """The crop the matcher compares: the largest face (exactly what the benchmarks and tagging crop), or
+    """The crop the matcher compares: the main face (exactly what the benchmarks and tagging crop), or
     with `face` the found face that overlaps that box most (`pick_face`). `every` (or `face`) also finds
     every face, small ones too, and lists them in `faces` for a face picker."""
     if face is None:
@@ -128,12 +128,12 @@ def face_part(image: Image.Image, framing, assume_crop: bool = False, face: Box 
     chosen = pick_face(boxes, face)
     part = _part(image, found[chosen] if boxes else found[0], boxes)
     if len(boxes) > 1:
-        part.note = f"face {chosen + 1} of {len(boxes)}" + (" (the largest)" if chosen == 0 else "")
+        part.note = f"face {chosen + 1} of {len(boxes)}" + (" (the main one)" if chosen == 0 else "")
     return part
 
 
 def face_boxes(image: Image.Image, framing, assume_crop: bool = False) -> tuple[Box, ...]:
-    """Every face's box (x, y, w, h), largest first: what a face is picked from."""
+    """Every face's box (x, y, w, h), the main one first: what a face is picked from."""
     return _boxes(find_faces(image, framing, assume_crop=assume_crop))
 
 
@@ -170,7 +170,7 @@ def _score(matcher, reference: np.ndarray, probes: np.ndarray) -> np.ndarray:
 
 def score_pair(matcher, reference: Image.Image, probe: Image.Image, assume_crop: bool = False,
                reference_face: Box | None = None, probe_face: Box | None = None) -> PairScore:
-    """Score the largest faces, or the faces picked by box; both parts list every face found (`faces`)."""
+    """Score the main faces, or the faces picked by box; both parts list every face found (`faces`)."""
     ref_part = face_part(reference, matcher.framing, assume_crop, reference_face, every=True)
     probe_part = face_part(probe, matcher.framing, assume_crop, probe_face, every=True)
     embeddings = matcher.embed([ref_part.crop, probe_part.crop])
@@ -252,7 +252,7 @@ def gallery_search(matcher, probe: Image.Image, gallery: dict[str, list[Path]], 
                     loaded.append((path, image))
             if not loaded:
                 continue
-            faces = find_largest_faces([img for _, img in loaded], matcher.framing, assume_crop)  # one batch
+            faces = find_main_faces([img for _, img in loaded], matcher.framing, assume_crop)  # one batch
             embeddings = matcher.embed([face.image for face in faces])
             for (path, _), embedding in zip(loaded, embeddings):
                 known[path] = embedding

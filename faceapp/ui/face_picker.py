@@ -43,21 +43,21 @@ def face_at(boxes: tuple[Box, ...], x: float, y: float) -> int | None:
 
 
 class FaceMenu(QComboBox):
-    """"Face 1 (largest)", "Face 2", …: shown only when a photo holds more than one face."""
+    """"Face 1 (main)", "Face 2", …: shown only when a photo holds more than one face."""
 
     picked = Signal(int)  # the user chose another face (not emitted by `show_faces`)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setToolTip("This photo shows several faces: pick the one to compare (or click it in the photo). "
-                        "The numbers are drawn on the photo, 1 being the largest.")
+                        "The numbers are drawn on the photo, 1 being the main face (the largest, nearest the centre).")
         self.setVisible(False)
         self.activated.connect(self.picked)
 
     def show_faces(self, count: int, chosen: int) -> None:
         self.blockSignals(True)
         self.clear()
-        self.addItems([f"Face {i + 1}{' (largest)' if i == 0 else ''}" for i in range(count)])
+        self.addItems([f"Face {i + 1}{' (main)' if i == 0 else ''}" for i in range(count)])
         self.setCurrentIndex(chosen if 0 <= chosen < count else 0)
         self.blockSignals(False)
         self.setVisible(count > 1)

@@ -29,8 +29,8 @@ class ImageSlot(QGroupBox):
         self.name, self.pool, self.settings = name, pool, settings
         self.image = None  # PIL RGB
         self.source = ""
-        self.face: Box | None = None  # the face the user picked; None: the largest
-        self.faces: tuple[Box, ...] = ()  # every face the last comparison found, largest first
+        self.face: Box | None = None  # the face the user picked; None: the main one
+        self.faces: tuple[Box, ...] = ()  # every face the last comparison found, the main one first
         self._preview: QImage | None = None
         self._loading: GeneratorWorker | None = None
         self.setAcceptDrops(True)

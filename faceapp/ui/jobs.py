@@ -84,7 +84,7 @@ class PairView:
     probe_note: str
     reference_embedding: object  # numpy vector
     unfit: str = ""  # "reference: <why>" / "probe: <why>": a photo that cannot show a face, so no verdict
-    reference_faces: tuple = ()  # every face found in each photo, largest first, and the one compared
+    reference_faces: tuple = ()  # every face found in each photo, the main one first, and the one compared
     probe_faces: tuple = ()
     reference_box: tuple | None = None
     probe_box: tuple | None = None

@@ -8,7 +8,7 @@ DEFAULTS = {
     "device": "auto",
     "tag/recursive": False,
     "tag/assume_crop": False,
-    "tag/every_face": False,  # one row per face of a group photo, not the largest face only
+    "tag/every_face": False,  # one row per face of a group photo, not the main face only
     "tag/uncertain_below": -1.0,  # < 0: the gender model's own validation-chosen level
     "tag/uncertain_model": "",  # which gender model the saved level belongs to
     "tag/last_folder": "",

@@ -1,5 +1,5 @@
 """Verify with a group photo: the faces found are outlined and numbered on the probe, a menu (or a click on a
-face) picks one, and the page compares that face; a new photo starts again from the largest."""
+face) picks one, and the page compares that face; a new photo starts again from the main one."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from training.faces import FaceBox, FaceCrop
 from .helpers import face_image
 
 TIMEOUT = 30_000
-BOXES = ((20, 20, 120, 120), (180, 40, 60, 60))  # largest first, in the 256 x 160 probe's pixels
+BOXES = ((20, 20, 120, 120), (180, 40, 60, 60))  # the main one first, in the 256 x 160 probe's pixels
 
 
 def _stub_faces(monkeypatch):
@@ -38,7 +38,7 @@ def test_a_group_photo_s_faces_are_shown_and_one_is_picked(make_window, installe
         probe.set_image(group, source="group")
     qtbot.waitUntil(lambda: probe.faces == BOXES, timeout=TIMEOUT)
     assert probe.face_menu.isVisibleTo(probe) and probe.face_menu.count() == 2
-    assert probe.face_menu.currentText() == "Face 1 (largest)" and panel.pair.probe_box == BOXES[0]
+    assert probe.face_menu.currentText() == "Face 1 (main)" and panel.pair.probe_box == BOXES[0]
     assert not panel.reference.face_menu.isVisibleTo(panel.reference)  # one face: no menu
     assert probe.view.image() is not probe._preview  # the boxes are drawn on a copy of the preview
     first = panel.pair.probe_crop
@@ -54,7 +54,7 @@ def test_a_group_photo_s_faces_are_shown_and_one_is_picked(make_window, installe
     assert probe.face == BOXES[1] and probe.face_menu.currentIndex() == 1
     assert panel.pair.probe_crop != first and "face 2 of 2" in probe.crop_note.text().lower()  # the small face
 
-    # The menu goes back to the largest; a new photo forgets the pick.
+    # The menu goes back to the main face; a new photo forgets the pick.
     with qtbot.waitSignal(panel.scored, timeout=TIMEOUT):
         probe.face_menu.activated.emit(0)
     assert probe.face == BOXES[0]

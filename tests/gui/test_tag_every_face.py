@@ -1,5 +1,5 @@
 """The Tag page's "Every face": a row per face of a group photo, named by its face, progress counted in photos,
-the summary in faces, the boxes in the export, and a sort that files each photo once, by its largest face."""
+the summary in faces, the boxes in the export, and a sort that files each photo once, by its main face."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def test_every_face_lists_each_face_and_sorts_each_photo_once(make_window, insta
     with qtbot.waitSignal(tag.job_done, timeout=TIMEOUT):
         tag.sort_into(out)
     copied = [p for p in out.rglob("*") if p.is_file() and p.suffix != ".csv"]
-    assert len(copied) == len(photos)  # once per photo, by its largest face
-    skipped = [o for o in tag._sort.outcomes if o.action == "skipped" and "largest face" in o.reason]
+    assert len(copied) == len(photos)  # once per photo, by its main face
+    skipped = [o for o in tag._sort.outcomes if o.action == "skipped" and "main face" in o.reason]
     assert len(skipped) == len(photos)
 
     tag.save_settings()  # the choice is remembered

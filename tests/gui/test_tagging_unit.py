@@ -320,13 +320,13 @@ class BatchDetector:
         return [[face(image, 0.25, 0.25, 0.5)] + ([face(image, 0.8, 0.05, 0.15)] if every else []) for image in images]
 
 
-@pytest.mark.parametrize("faces", ["largest", "all"])
+@pytest.mark.parametrize("faces", ["main", "all"])
 @pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("fail_batches", [False, True])
 def test_blazeface_finds_the_faces_of_a_model_batch_in_one_network_batch(photo_folder, monkeypatch, workers,
                                                                          fail_batches, faces):
     """A BlazeFace framing: one detector batch per batch of readable photos, the same results as photo by
-    photo, for the largest face and for every face; a failing batch is found again photo by photo."""
+    photo, for the main face and for every face; a failing batch is found again photo by photo."""
     from faceapp.core import tag_preparation
     from training import framing as framing_module
 

@@ -90,7 +90,7 @@ class BlazeFaceDetector:
     """Find faces with BlazeFace's front model. Thread-safe for `detect` (the network is read-only).
 
     min_score: the confidence a face needs. small_faces: "auto" runs the fine pass only when the coarse
-    pass finds nothing (enough for "the largest face"), "always" runs both and merges them (every face of
+    pass finds nothing (enough for "the main face"), "always" runs both and merges them (every face of
     a group photo), "never" runs the coarse pass alone.
     """
 
@@ -113,7 +113,8 @@ class BlazeFaceDetector:
         self._anchor_cache = {side: make_anchors(side) for side in (INPUT_SIDE, self.fine_side)}
 
     def detect(self, image, small_faces: str | None = None) -> list[Detection]:
-        """Faces in `image` (PIL or uint8 RGB/gray array), largest first, in the image's own pixels.
+        """Faces in `image` (PIL or uint8 RGB/gray array), the main one first (`training.faces.prominence`), in
+        the image's own pixels.
 
         The coarse pass shows the whole image at 128 px. The fine pass shows it at `fine_side` px: the
         network is fully convolutional and its anchors tile any canvas, so this is like running it on

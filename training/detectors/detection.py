@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.faces import FaceBox
+from training.faces import FaceBox, prominence
 
 # BlazeFace's order. "Right" is the subject's right: the right eye is the one on the image's left.
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
@@ -53,19 +53,13 @@ class Detection:
         return FaceBox(int(x0), int(y0), int(max(0, x1 - x0)), int(max(0, y1 - y0)))
 
 
-def visible_area(box, width: int, height: int) -> float:
-    """The part of a box (x0, y0, x1, y1) inside a `width` x `height` image, in square pixels."""
-    w = min(box[2], width) - max(box[0], 0.0)
-    h = min(box[3], height) - max(box[1], 0.0)
-    return max(0.0, w) * max(0.0, h)
-
-
 def detections_from_arrays(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
                            width: int, height: int) -> list[Detection]:
-    """Detections from (N x 4, N x K x 2, N) arrays in image pixels, largest first as Haar's are.
+    """Detections from (N x 4, N x K x 2, N) arrays in image pixels, the most prominent first as Haar's are
+    (`training.faces.prominence`: the area inside the image, weighed down by the distance from its centre).
 
-    "Largest" counts only the part inside the image: a bystander cut by the frame's edge has a box that
+    The area counts only the part inside the image: a bystander cut by the frame's edge has a box that
     reaches outside, and its full size would put it before the face in the middle of the photo."""
     found = [Detection(tuple(float(v) for v in b), float(s), tuple((float(x), float(y)) for x, y in k))
              for b, k, s in zip(boxes, keypoints, scores)]
-    return sorted(found, key=lambda d: (-visible_area(d.box, width, height), d.box[1], d.box[0]))
+    return sorted(found, key=lambda d: (-prominence(d.box, width, height), d.box[1], d.box[0]))

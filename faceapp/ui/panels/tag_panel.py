@@ -126,7 +126,7 @@ class TagPanel(QWidget):
     def options(self) -> TagOptions:
         return TagOptions(recursive=self.folder.recursive.isChecked(), assume_crop=self.folder.assume_crop.isChecked(),
                           uncertain_below=self.level.value(), thumbnail_size=THUMB, batch_size=self.batch_size,
-                          faces="all" if self.folder.every_face.isChecked() else "largest")
+                          faces="all" if self.folder.every_face.isChecked() else "main")
 
     def start(self) -> None:
         if self.busy or not self.start_button.isEnabled():
