@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--assume-crop", action="store_true",
                         help="the photos are already face crops: skip face finding")
     parser.add_argument("--faces", choices=("main", "all", "largest"), default=defaults.faces,
-                        help="main: one row per photo, its main face (the largest, nearest the centre; "
+                        help="main: one row per photo, its main face (by size and nearness to the centre; "
                              "'largest' is its former name); all: one row per face of a group photo (face_index 0 "
                              "is the main one, with its box); a photo without a face has one row either way")
     parser.add_argument("--batch-size", type=_positive, default=defaults.batch_size, help="images per model call")

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--assume-crop", action="store_true", help="the photos are face crops: skip face finding")
     parser.add_argument("--face-a", type=_face_number, default=1, metavar="N",
                         help="which face of the first photo (A, or the gallery's probe) to compare when it shows "
-                             "several: 1 is the main face (default: the largest, nearest the centre), the output "
+                             "several: 1 is the main face (default: by size and nearness to the centre), the output "
                              "lists how many were found")
     parser.add_argument("--face-b", type=_face_number, default=1, metavar="N", help="the same for the second photo")
     parser.add_argument("--batch-size", type=int, default=32, help="gallery photos per model call")

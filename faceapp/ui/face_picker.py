@@ -50,7 +50,8 @@ class FaceMenu(QComboBox):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setToolTip("This photo shows several faces: pick the one to compare (or click it in the photo). "
-                        "The numbers are drawn on the photo, 1 being the main face (the largest, nearest the centre).")
+                        "The numbers are drawn on the photo, 1 being the main face (by size and nearness to "
+                        "the centre).")
         self.setVisible(False)
         self.activated.connect(self.picked)
 

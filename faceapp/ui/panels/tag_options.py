@@ -60,8 +60,8 @@ class TagFolderBox(QWidget):
         self.assume_crop.setToolTip("Skip face detection and classify each whole image (for pre-cropped faces).")
         self.every_face = QCheckBox("Every face")
         self.every_face.setToolTip("Tag each face of a group photo on a row of its own (its box goes into the "
-                                   "exports). Off: the main face of each photo only (the largest, nearest the "
-                                   "centre). Sorting into folders always files a photo by its main face.")
+                                   "exports). Off: the main face of each photo only (by size and nearness to "
+                                   "the centre). Sorting into folders always files a photo by its main face.")
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel", enabled=False)
