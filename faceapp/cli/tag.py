@@ -31,7 +31,7 @@ FAILURES_SHOWN = 20  # the rest are in the output's error column
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from faceapp.core.tagging import TagOptions
+    from faceapp.core.tagging import FACES, FORMER_FACES, TagOptions
 
     defaults = TagOptions()
     parser = argparse.ArgumentParser(
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the level the model suggests, else 60%%)")
     parser.add_argument("--assume-crop", action="store_true",
                         help="the photos are already face crops: skip face finding")
-    parser.add_argument("--faces", choices=("main", "all", "largest"), default=defaults.faces,
+    parser.add_argument("--faces", choices=(*FACES, *FORMER_FACES), default=defaults.faces,
                         help="main: one row per photo, its main face (by size and nearness to the centre; "
                              "'largest' is its former name); all: one row per face of a group photo (face_index 0 "
                              "is the main one, with its box); a photo without a face has one row either way")

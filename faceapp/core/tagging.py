@@ -28,13 +28,13 @@ import numpy as np
 
 from faceapp import __version__
 from faceapp.core.tag_preparation import prepared_batches
-from faceapp.core.tag_result import ERROR, FACES, UNCERTAIN, TagOptions, TagResult
+from faceapp.core.tag_result import ERROR, FACES, FORMER_FACES, UNCERTAIN, TagOptions, TagResult
 from training.atomic import atomic_open
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ERROR", "FACES", "UNCERTAIN", "SortOutcome", "TagOptions", "TagResult", "csv_columns", "csv_record",
-           "export_csv", "export_json", "result_record", "sort_into_folders", "summarize", "tag_folder",
+__all__ = ["ERROR", "FACES", "FORMER_FACES", "UNCERTAIN", "SortOutcome", "TagOptions", "TagResult", "csv_columns",
+           "csv_record", "export_csv", "export_json", "result_record", "sort_into_folders", "summarize", "tag_folder",
            "write_sort_report"]
 
 
