@@ -269,3 +269,15 @@ MIXES2N=$DEV/mixes2n
 make_mixes "$MIXES2N" "$MIXES4/teacher.npz" 100 --first-part 80
 stage s16 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s13)" 8 5e-4 "${NOVEL_OPTIONS[@]}" \
   --ranking-weight 1.0 --teacher "$MIXES2N/teacher.npz"
+# s16 (2026-12-03 11:01-12:37, not shipped): validation AUC 0.9747 (best 0.9769 at epoch 4; s13 0.9754), held-out
+# cosine 0.573 (0.577), val_rank1 88.0 % (86.1 %; the highest of any stage, rising to the last epoch). Measured as
+# s13 was shipped (calibrated, threshold at its false-match rate, fp16: `benchmarks/measure_matcher.sh`, main face):
+# 1:N averaged over every draw 69.9 % at 100 (s13 69.7 %), 55.2 % at 359 (56.8 %), rank 5 higher at both (90.3 and
+# 79.4 % against 89.5 and 78.3 %); V1 clean 91.83 % (92.46 %), AUC 0.980 (0.979), TAR 67.4 % (65.8 %), mean over
+# the conditions 91.84 % (91.97 %). Level with s13, neither at the 70 % floor: s13 stays.
+# s17: the next cycle from s16's end on its faces with the ranking term sharper (temperature 0.05 -> 0.03: the
+# teacher's softmax over the known faces then spreads over a few nearest ones, not about 19): rank 1 reads only the
+# nearest known face. Against s16 it tests the sharper term (and a second cycle on the same faces, which s9-s10 show
+# moves 1:N by under a point either way).
+stage s17 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s16)" 8 5e-4 "${NOVEL_OPTIONS[@]}" \
+  --ranking-weight 1.0 --ranking-temperature 0.03 --teacher "$MIXES2N/teacher.npz"

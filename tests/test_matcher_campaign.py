@@ -74,9 +74,9 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000"]
     assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80"]
     assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2"]
-    # the decided stages are not replayed: the next three start from the bundled file, the shipped stage's end
-    assert trained(calls) == ["s14", "s15", "s16"]
-    s14, s15, s16 = [call for call in calls if call[1] == "training"]
+    # the decided stages are not replayed: s14-s16 start from the bundled file, the shipped stage's end
+    assert trained(calls) == ["s14", "s15", "s16", "s17"]
+    s14, s15, s16, s17 = [call for call in calls if call[1] == "training"]
     assert option(s14, "--start") == option(s15, "--start") == option(s16, "--start") == "resources/models/matcher.pt"
     # s15: s14 again (start, faces, options) but a ranking term twice as strong
     banks = [Path(arg) for arg in s14 if "/part-" in arg]
@@ -98,7 +98,13 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert {b.stem for b in pairs} == {f"part-{i:04d}" for i in range(80, 100)} and all(b.exists() for b in pairs)
     assert Path(mixes[2][4]).parent.name == "mixes4" and Path(option(s16, "--teacher")).parent.name == "mixes2n"
     assert float(option(s16, "--ranking-weight")) == 1.0 and "--tied-head" in s16
-    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15", "s16"))
+    # s17: from s16's end on its faces, the ranking term sharper (temperature 0.05 -> 0.03)
+    assert option(s17, "--start") == str(tmp_path / "dev" / "runs" / "s16" / "last.pt")
+    assert [arg for arg in s17 if "/part-" in arg] == [arg for arg in s16 if "/part-" in arg]
+    assert float(option(s16, "--ranking-temperature")) == 0.05 and float(option(s17, "--ranking-temperature")) == 0.03
+    assert float(option(s17, "--ranking-weight")) == 1.0 and option(s17, "--teacher") == option(s16, "--teacher")
+    assert "--tied-head" in s17
+    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15", "s16", "s17"))
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
@@ -107,9 +113,11 @@ def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_repl
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s14", "s15", "s16"]  # nothing before them, though the earlier runs are not here
-    for call in (call for call in calls if call[1] == "training"):
+    assert trained(calls) == ["s14", "s15", "s16", "s17"]  # nothing before them, though the earlier runs are not here
+    *from_shipped, s17 = [call for call in calls if call[1] == "training"]
+    for call in from_shipped:
         assert option(call, "--start") == str(shipped / "last.pt") and "--tied-head" in call
+    assert option(s17, "--start") == str(shipped.parent / "s16" / "last.pt")
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
@@ -120,5 +128,6 @@ def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
 def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
-    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16")]
+    order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16",
+                                                  "s17")]
     assert order == sorted(order)
