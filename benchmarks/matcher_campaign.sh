@@ -281,3 +281,6 @@ stage s16 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s13)" 8 5e-4 "${NO
 # moves 1:N by under a point either way).
 stage s17 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s16)" 8 5e-4 "${NOVEL_OPTIONS[@]}" \
   --ranking-weight 1.0 --ranking-temperature 0.03 --teacher "$MIXES2N/teacher.npz"
+# The next stage's new faces, made while its rule is decided (s17 against s13 and s16 on 1:N): 10,000 more blends of
+# two (indices 50,000-59,999) in the same folder, so its teacher file holds them beside s16's.
+make_mixes "$MIXES2N" "$MIXES4/teacher.npz" 120 --first-part 100

@@ -68,12 +68,14 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     modules = [call[1] for call in calls]
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
-    # only the blends the next stage, s14, trains on: parts 80-99 of three people and the first 10 of four; none of
-    # the earlier ones (no blend of two)
+    # only the blends the stages still to run train on: parts 80-99 of three people, the first 10 of four, parts
+    # 80-99 of two (s16 on) and 100-119 of two (the stage after s17); none of the earlier ones
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
-    assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000"]
-    assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80"]
-    assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2"]
+    assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000", "60000"]
+    assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80", "100"]
+    assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2", "2"]
+    # the last: the next stage's new blends of two, made after s17 in s16's folder (its teacher file holds both)
+    assert modules[-1] == "benchmarks.mixes" and mixes[3][5] == mixes[2][5] and mixes[3][4] == mixes[2][4]
     # the decided stages are not replayed: s14-s16 start from the bundled file, the shipped stage's end
     assert trained(calls) == ["s14", "s15", "s16", "s17"]
     s14, s15, s16, s17 = [call for call in calls if call[1] == "training"]
