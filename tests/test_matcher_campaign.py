@@ -74,11 +74,12 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000", "60000"]
     assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80", "100"]
     assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2", "2"]
-    # the last: the next stage's new blends of two, made after s17 in s16's folder (its teacher file holds both)
-    assert modules[-1] == "benchmarks.mixes" and mixes[3][5] == mixes[2][5] and mixes[3][4] == mixes[2][4]
+    # the last: s18's new blends of two, made after s17 in s16's folder (its teacher file holds both)
+    assert modules[-2:] == ["benchmarks.mixes", "training"]
+    assert mixes[3][5] == mixes[2][5] and mixes[3][4] == mixes[2][4]
     # the decided stages are not replayed: s14-s16 start from the bundled file, the shipped stage's end
-    assert trained(calls) == ["s14", "s15", "s16", "s17"]
-    s14, s15, s16, s17 = [call for call in calls if call[1] == "training"]
+    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18"]
+    s14, s15, s16, s17, s18 = [call for call in calls if call[1] == "training"]
     assert option(s14, "--start") == option(s15, "--start") == option(s16, "--start") == "resources/models/matcher.pt"
     # s15: s14 again (start, faces, options) but a ranking term twice as strong
     banks = [Path(arg) for arg in s14 if "/part-" in arg]
@@ -106,7 +107,14 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert float(option(s16, "--ranking-temperature")) == 0.05 and float(option(s17, "--ranking-temperature")) == 0.03
     assert float(option(s17, "--ranking-weight")) == 1.0 and option(s17, "--teacher") == option(s16, "--teacher")
     assert "--tied-head" in s17
-    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15", "s16", "s17"))
+    # s18: s16's recipe from its end, on its faces and the 10,000 new blends of two
+    assert option(s18, "--start") == option(s17, "--start") and "--tied-head" in s18
+    assert float(option(s18, "--ranking-temperature", "0.05")) == 0.05 and float(option(s18, "--ranking-weight")) == 1.0
+    newer = [Path(arg) for arg in s18 if "/part-" in arg and arg not in s16]
+    assert [arg for arg in s18 if "/part-" in arg and Path(arg) not in newer] == [arg for arg in s16 if "/part-" in arg]
+    assert {b.stem for b in newer} == {f"part-{i:04d}" for i in range(100, 120)} and all(b.exists() for b in newer)
+    assert {b.parent.name for b in newer} == {"mixes2n"} and option(s18, "--teacher") == option(s16, "--teacher")
+    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15", "s16", "s17", "s18"))
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
@@ -115,11 +123,11 @@ def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_repl
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s14", "s15", "s16", "s17"]  # nothing before them, though the earlier runs are not here
-    *from_shipped, s17 = [call for call in calls if call[1] == "training"]
+    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18"]  # nothing earlier, though those runs are not here
+    *from_shipped, s17, s18 = [call for call in calls if call[1] == "training"]
     for call in from_shipped:
         assert option(call, "--start") == str(shipped / "last.pt") and "--tied-head" in call
-    assert option(s17, "--start") == str(shipped.parent / "s16" / "last.pt")
+    assert option(s17, "--start") == option(s18, "--start") == str(shipped.parent / "s16" / "last.pt")
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
@@ -131,5 +139,5 @@ def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
     order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16",
-                                                  "s17")]
+                                                  "s17", "s18")]
     assert order == sorted(order)
