@@ -283,7 +283,7 @@ stage s17 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s16)" 8 5e-4 "${NO
   --ranking-weight 1.0 --ranking-temperature 0.03 --teacher "$MIXES2N/teacher.npz"
 # s17 (2026-12-03 12:42-14:04, not shipped): validation AUC 0.9703 (s16 0.9747), held-out cosine 0.559 (0.573),
 # val_rank1 86.5 % (88.0 %); V1 1:N averaged over every draw (`benchmarks.identify --sizes 100,359`, as trained)
-# 69.3 % at 100 (s16 70.0 %), 52.6 % at 359 (55.2 %). The sharper term cost closeness to the teacher and ranking
+# 69.3 % at 100 (s16 69.97 %), 52.6 % at 359 (55.2 %). The sharper term cost closeness to the teacher and ranking
 # alike: the temperature stays 0.05.
 # s18: s16's recipe from its end with 10,000 more blends of two no stage has seen (indices 50,000-59,999, in the
 # same folder, so its teacher file holds them beside s16's): new blends of two are what moved s16 past s15.

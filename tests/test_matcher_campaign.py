@@ -69,7 +69,7 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
     # only the blends the stages still to run train on: parts 80-99 of three people, the first 10 of four, parts
-    # 80-99 of two (s16 on) and 100-119 of two (the stage after s17); none of the earlier ones
+    # 80-99 of two (s16, s17) and 100-119 of two (s18); none of the earlier ones
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
     assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000", "60000"]
     assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80", "100"]
