@@ -267,8 +267,9 @@ stage s15 "$NOVEL_FACES" "$(weights s13)" 8 5e-4 "${NOVEL_OPTIONS[@]}" --ranking
 # face s16 trains on; from s13's end on the photos and the new blends of each kind.
 MIXES2N=$DEV/mixes2n
 make_mixes "$MIXES2N" "$MIXES4/teacher.npz" 100 --first-part 80
-stage s16 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s13)" 8 5e-4 "${NOVEL_OPTIONS[@]}" \
-  --ranking-weight 1.0 --teacher "$MIXES2N/teacher.npz"
+PAIRS_FACES="$NOVEL_FACES$(parts "$MIXES2N" 100 80)"
+PAIRS_OPTIONS=("${NOVEL_OPTIONS[@]}" --ranking-weight 1.0 --teacher "$MIXES2N/teacher.npz")  # s16 and after
+stage s16 "$PAIRS_FACES" "$(weights s13)" 8 5e-4 "${PAIRS_OPTIONS[@]}"
 # s16 (2026-12-03 11:01-12:37, not shipped): validation AUC 0.9747 (best 0.9769 at epoch 4; s13 0.9754), held-out
 # cosine 0.573 (0.577), val_rank1 88.0 % (86.1 %; the highest of any stage, rising to the last epoch). Measured as
 # s13 was shipped (calibrated, threshold at its false-match rate, fp16: `benchmarks/measure_matcher.sh`, main face):
@@ -279,8 +280,7 @@ stage s16 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s13)" 8 5e-4 "${NO
 # teacher's softmax over the known faces then spreads over a few nearest ones, not about 19): rank 1 reads only the
 # nearest known face. Against s16 it tests the sharper term (and a second cycle on the same faces, which s9-s10 show
 # moves 1:N by under a point either way).
-stage s17 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s16)" 8 5e-4 "${NOVEL_OPTIONS[@]}" \
-  --ranking-weight 1.0 --ranking-temperature 0.03 --teacher "$MIXES2N/teacher.npz"
+stage s17 "$PAIRS_FACES" "$(weights s16)" 8 5e-4 "${PAIRS_OPTIONS[@]}" --ranking-temperature 0.03
 # s17 (2026-12-03 12:42-14:04, not shipped): validation AUC 0.9703 (s16 0.9747), held-out cosine 0.559 (0.573),
 # val_rank1 86.5 % (88.0 %); V1 1:N averaged over every draw (`benchmarks.identify --sizes 100,359`, as trained)
 # 69.3 % at 100 (s16 69.97 %), 52.6 % at 359 (55.2 %). The sharper term cost closeness to the teacher and ranking
@@ -288,5 +288,4 @@ stage s17 "$NOVEL_FACES$(parts "$MIXES2N" 100 80)" "$(weights s16)" 8 5e-4 "${NO
 # s18: s16's recipe from its end with 10,000 more blends of two no stage has seen (indices 50,000-59,999, in the
 # same folder, so its teacher file holds them beside s16's): new blends of two are what moved s16 past s15.
 make_mixes "$MIXES2N" "$MIXES4/teacher.npz" 120 --first-part 100
-stage s18 "$NOVEL_FACES$(parts "$MIXES2N" 120 80)" "$(weights s16)" 8 5e-4 "${NOVEL_OPTIONS[@]}" \
-  --ranking-weight 1.0 --teacher "$MIXES2N/teacher.npz"
+stage s18 "$PAIRS_FACES$(parts "$MIXES2N" 120 100)" "$(weights s16)" 8 5e-4 "${PAIRS_OPTIONS[@]}"

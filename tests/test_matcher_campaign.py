@@ -59,6 +59,11 @@ def option(call: list[str], name: str, default: str = "") -> str:
     return call[len(call) - 1 - call[::-1].index(name) + 1]  # the last occurrence wins, as in argparse
 
 
+def bank_parts(call: list[str]) -> list[str]:
+    """The parts of blends a training call names, in its order."""
+    return [arg for arg in call if "/part-" in arg]
+
+
 def trained(calls: list[list[str]]) -> list[str]:
     return [option(call, "--run-name") for call in calls if call[1] == "training"]
 
@@ -82,8 +87,8 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     s14, s15, s16, s17, s18 = [call for call in calls if call[1] == "training"]
     assert option(s14, "--start") == option(s15, "--start") == option(s16, "--start") == "resources/models/matcher.pt"
     # s15: s14 again (start, faces, options) but a ranking term twice as strong
-    banks = [Path(arg) for arg in s14 if "/part-" in arg]
-    assert [Path(arg) for arg in s15 if "/part-" in arg] == banks
+    banks = [Path(arg) for arg in bank_parts(s14)]
+    assert [Path(arg) for arg in bank_parts(s15)] == banks
     assert float(option(s15, "--ranking-weight")) == 1.0 and option(s15, "--teacher") == option(s14, "--teacher")
     assert option(s14, "--epochs") == "8" and float(option(s14, "--ranking-weight")) == 0.5
     assert {kind: sum(b.parent.name == kind for b in banks) for kind in ("mixes3", "mixes4")} == {
@@ -96,22 +101,22 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert Path(mixes[0][4]).name == "teacher_distill.npz" and Path(mixes[1][4]).parent.name == "mixes3"
     # s16: s15 (its weight) plus 10,000 new blends of two in their own folder, indices 40,000-49,999, made on the
     # blends of four's teacher file so that its own teacher file covers every face s16 trains on
-    pairs = [Path(arg) for arg in s16 if "/part-" in arg and Path(arg).parent.name == "mixes2n"]
-    assert [Path(arg) for arg in s16 if "/part-" in arg and arg not in map(str, pairs)] == banks
+    pairs = [Path(arg) for arg in bank_parts(s16) if Path(arg).parent.name == "mixes2n"]
+    assert [Path(arg) for arg in bank_parts(s16) if arg not in map(str, pairs)] == banks
     assert {b.stem for b in pairs} == {f"part-{i:04d}" for i in range(80, 100)} and all(b.exists() for b in pairs)
     assert Path(mixes[2][4]).parent.name == "mixes4" and Path(option(s16, "--teacher")).parent.name == "mixes2n"
     assert float(option(s16, "--ranking-weight")) == 1.0 and "--tied-head" in s16
     # s17: from s16's end on its faces, the ranking term sharper (temperature 0.05 -> 0.03)
     assert option(s17, "--start") == str(tmp_path / "dev" / "runs" / "s16" / "last.pt")
-    assert [arg for arg in s17 if "/part-" in arg] == [arg for arg in s16 if "/part-" in arg]
+    assert bank_parts(s17) == bank_parts(s16)
     assert float(option(s16, "--ranking-temperature")) == 0.05 and float(option(s17, "--ranking-temperature")) == 0.03
     assert float(option(s17, "--ranking-weight")) == 1.0 and option(s17, "--teacher") == option(s16, "--teacher")
     assert "--tied-head" in s17
     # s18: s16's recipe from its end, on its faces and the 10,000 new blends of two
     assert option(s18, "--start") == option(s17, "--start") and "--tied-head" in s18
     assert float(option(s18, "--ranking-temperature", "0.05")) == 0.05 and float(option(s18, "--ranking-weight")) == 1.0
-    newer = [Path(arg) for arg in s18 if "/part-" in arg and arg not in s16]
-    assert [arg for arg in s18 if "/part-" in arg and Path(arg) not in newer] == [arg for arg in s16 if "/part-" in arg]
+    assert bank_parts(s18)[:len(bank_parts(s16))] == bank_parts(s16)
+    newer = [Path(arg) for arg in bank_parts(s18)[len(bank_parts(s16)):]]
     assert {b.stem for b in newer} == {f"part-{i:04d}" for i in range(100, 120)} and all(b.exists() for b in newer)
     assert {b.parent.name for b in newer} == {"mixes2n"} and option(s18, "--teacher") == option(s16, "--teacher")
     assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15", "s16", "s17", "s18"))
