@@ -289,3 +289,7 @@ stage s17 "$PAIRS_FACES" "$(weights s16)" 8 5e-4 "${PAIRS_OPTIONS[@]}" --ranking
 # same folder, so its teacher file holds them beside s16's): new blends of two are what moved s16 past s15.
 make_mixes "$MIXES2N" "$MIXES4/teacher.npz" 120 --first-part 100
 stage s18 "$PAIRS_FACES$(parts "$MIXES2N" 120 100)" "$(weights s16)" 8 5e-4 "${PAIRS_OPTIONS[@]}"
+# s19: s18's recipe from its end with 10,000 more blends of two (indices 60,000-69,999, parts 120-139): each
+# stage on blends no stage has seen, so the student keeps meeting new targets instead of re-learning fixed ones.
+make_mixes "$MIXES2N" "$MIXES4/teacher.npz" 140 --first-part 120
+stage s19 "$PAIRS_FACES$(parts "$MIXES2N" 140 100)" "$(weights s18)" 8 5e-4 "${PAIRS_OPTIONS[@]}"

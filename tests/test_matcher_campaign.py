@@ -74,17 +74,18 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
     # only the blends the stages still to run train on: parts 80-99 of three people, the first 10 of four, parts
-    # 80-99 of two (s16, s17) and 100-119 of two (s18); none of the earlier ones
+    # 80-99 of two (s16, s17), 100-119 of two (s18) and 120-139 of two (s19); none of the earlier ones
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
-    assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000", "60000"]
-    assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80", "100"]
-    assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2", "2"]
-    # the last: s18's new blends of two, made after s17 in s16's folder (its teacher file holds both)
-    assert modules[-2:] == ["benchmarks.mixes", "training"]
-    assert mixes[3][5] == mixes[2][5] and mixes[3][4] == mixes[2][4]
+    assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000", "60000", "70000"]
+    assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80", "100", "120"]
+    assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2", "2", "2"]
+    # s18's and s19's new blends of two, each made just before its stage in s16's folder (its teacher file holds
+    # them all)
+    assert modules[-4:] == ["benchmarks.mixes", "training", "benchmarks.mixes", "training"]
+    assert mixes[3][5] == mixes[4][5] == mixes[2][5] and mixes[3][4] == mixes[4][4] == mixes[2][4]
     # the decided stages are not replayed: s14-s16 start from the bundled file, the shipped stage's end
-    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18"]
-    s14, s15, s16, s17, s18 = [call for call in calls if call[1] == "training"]
+    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18", "s19"]
+    s14, s15, s16, s17, s18, s19 = [call for call in calls if call[1] == "training"]
     assert option(s14, "--start") == option(s15, "--start") == option(s16, "--start") == "resources/models/matcher.pt"
     # s15: s14 again (start, faces, options) but a ranking term twice as strong
     banks = [Path(arg) for arg in bank_parts(s14)]
@@ -119,7 +120,18 @@ def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights
     newer = [Path(arg) for arg in bank_parts(s18)[len(bank_parts(s16)):]]
     assert {b.stem for b in newer} == {f"part-{i:04d}" for i in range(100, 120)} and all(b.exists() for b in newer)
     assert {b.parent.name for b in newer} == {"mixes2n"} and option(s18, "--teacher") == option(s16, "--teacher")
-    assert all((tmp_path / "dev" / "runs" / name / "done").exists() for name in ("s14", "s15", "s16", "s17", "s18"))
+    # s19: s18's recipe from its end, on its faces and 10,000 more new blends of two
+    assert option(s19, "--start") == str(tmp_path / "dev" / "runs" / "s18" / "last.pt")
+    def recipe(call):  # its options but the run's name, the start and the faces
+        own = {option(call, "--start"), option(call, "--run-name")}
+        return [arg for arg in call if "/part-" not in arg and arg not in own]
+    assert recipe(s19) == recipe(s18) and "--tied-head" in recipe(s19)
+    assert bank_parts(s19)[:len(bank_parts(s18))] == bank_parts(s18)
+    newest = [Path(arg) for arg in bank_parts(s19)[len(bank_parts(s18)):]]
+    assert {b.stem for b in newest} == {f"part-{i:04d}" for i in range(120, 140)} and all(b.exists() for b in newest)
+    assert {b.parent.name for b in newest} == {"mixes2n"}
+    assert all((tmp_path / "dev" / "runs" / name / "done").exists()
+               for name in ("s14", "s15", "s16", "s17", "s18", "s19"))
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
@@ -128,11 +140,13 @@ def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_repl
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
     calls = campaign(tmp_path)
-    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18"]  # nothing earlier, though those runs are not here
-    *from_shipped, s17, s18 = [call for call in calls if call[1] == "training"]
+    # nothing earlier, though those runs are not here
+    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18", "s19"]
+    *from_shipped, s17, s18, s19 = [call for call in calls if call[1] == "training"]
     for call in from_shipped:
         assert option(call, "--start") == str(shipped / "last.pt") and "--tied-head" in call
     assert option(s17, "--start") == option(s18, "--start") == str(shipped.parent / "s16" / "last.pt")
+    assert option(s19, "--start") == str(shipped.parent / "s18" / "last.pt")
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
@@ -144,5 +158,5 @@ def test_replay_runs_every_stage_from_the_first(tmp_path):
     stages = trained(campaign(tmp_path, REPLAY="1"))
     assert stages[:3] == ["s1", "s2", "s3"] and "s7" in stages
     order = [stages.index(name) for name in ("s7", "s8s", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16",
-                                                  "s17", "s18")]
+                                                  "s17", "s18", "s19")]
     assert order == sorted(order)
