@@ -68,85 +68,90 @@ def trained(calls: list[list[str]]) -> list[str]:
     return [option(call, "--run-name") for call in calls if call[1] == "training"]
 
 
+def recipe(call: list[str]) -> list[str]:
+    """A training call's options but the run's name, its start and its faces."""
+    own = {option(call, "--start"), option(call, "--run-name")}
+    return [arg for arg in call if "/part-" not in arg and arg not in own]
+
+
 def test_an_empty_machine_rebuilds_the_data_and_goes_on_from_the_shipped_weights(tmp_path):
     calls = campaign(tmp_path)
     modules = [call[1] for call in calls]
     assert modules[:4] == ["benchmarks.bank", "benchmarks.teacher", "benchmarks.mixes", "benchmarks.mixes"]
     assert "--align" in calls[0]
-    # only the blends the stages still to run train on: parts 80-99 of three people, the first 10 of four, parts
-    # 80-99 of two (s16, s17), 100-119 of two (s18) and 120-139 of two (s19); none of the earlier ones
+    # only the blends the stage still to run trains on: parts 80-99 of three people, the first 10 of four and parts
+    # 80-139 of two, made in three runs (s16's, s18's and s19's; all in one folder, whose teacher file holds them
+    # all); none of the earlier ones
     mixes = [call for call in calls if call[1] == "benchmarks.mixes"]
     assert [option(call, "--count") for call in mixes] == ["50000", "5000", "50000", "60000", "70000"]
     assert [option(call, "--first-part", "0") for call in mixes] == ["80", "0", "80", "100", "120"]
     assert [option(call, "--people", "2") for call in mixes] == ["3", "4", "2", "2", "2"]
-    # s18's and s19's new blends of two, each made just before its stage in s16's folder (its teacher file holds
-    # them all)
-    assert modules[-4:] == ["benchmarks.mixes", "training", "benchmarks.mixes", "training"]
     assert mixes[3][5] == mixes[4][5] == mixes[2][5] and mixes[3][4] == mixes[4][4] == mixes[2][4]
-    # the decided stages are not replayed: s14-s16 start from the bundled file, the shipped stage's end
-    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18", "s19"]
-    s14, s15, s16, s17, s18, s19 = [call for call in calls if call[1] == "training"]
-    assert option(s14, "--start") == option(s15, "--start") == option(s16, "--start") == "resources/models/matcher.pt"
-    # s15: s14 again (start, faces, options) but a ranking term twice as strong
+    assert Path(mixes[0][4]).name == "teacher_distill.npz" and Path(mixes[1][4]).parent.name == "mixes3"
+    assert Path(mixes[2][4]).parent.name == "mixes4"
+    # the decided stages (s18 shipped) are not replayed: s19 starts from the bundled file, s18's end
+    assert modules[-1] == "training" and trained(calls) == ["s19"]
+    s19 = calls[-1]
+    assert option(s19, "--start") == "resources/models/matcher.pt"
+    banks = [Path(arg) for arg in bank_parts(s19)]
+    assert [b.parent.name for b in banks] == ["mixes3"] * 20 + ["mixes4"] * 10 + ["mixes2n"] * 60
+    assert [int(b.stem[5:]) for b in banks] == [*range(80, 100), *range(10), *range(80, 140)]
+    assert all(b.exists() for b in banks) and "--tied-head" in s19
+    assert float(option(s19, "--ranking-weight")) == 1.0 and float(option(s19, "--ranking-temperature", "0.05")) == 0.05
+    assert Path(option(s19, "--teacher")).parent.name == "mixes2n"
+    assert (tmp_path / "dev" / "runs" / "s19" / "done").exists()
+
+
+def test_the_stages_after_s13_replay_as_decided(tmp_path):
+    calls = campaign(tmp_path, REPLAY="1")
+    runs = tmp_path / "dev" / "runs"
+    stages = {option(call, "--run-name"): call for call in calls if call[1] == "training"}
+    s14, s15, s16, s17, s18, s19 = (stages[name] for name in ("s14", "s15", "s16", "s17", "s18", "s19"))
+    assert option(s14, "--start") == option(s15, "--start") == option(s16, "--start") == str(runs / "s13" / "last.pt")
+    # s14: the photos, blends of three (parts 80-99) and of four (the first 10), head tied, ranking weight 0.5
     banks = [Path(arg) for arg in bank_parts(s14)]
-    assert [Path(arg) for arg in bank_parts(s15)] == banks
-    assert float(option(s15, "--ranking-weight")) == 1.0 and option(s15, "--teacher") == option(s14, "--teacher")
-    assert option(s14, "--epochs") == "8" and float(option(s14, "--ranking-weight")) == 0.5
     assert {kind: sum(b.parent.name == kind for b in banks) for kind in ("mixes3", "mixes4")} == {
         "mixes3": 20, "mixes4": 10} and len(banks) == 30
-    assert all(b.exists() for b in banks) and "--tied-head" in s14
     assert {b.stem for b in banks if b.parent.name == "mixes3"} == {f"part-{i:04d}" for i in range(80, 100)}
-    # its teacher file holds the targets of every face it trains on: the photos' file under the blends of three,
-    # theirs under the blends of four
+    assert option(s14, "--epochs") == "8" and float(option(s14, "--ranking-weight")) == 0.5 and "--tied-head" in s14
+    # its teacher file holds the targets of every face it trains on
     assert Path(option(s14, "--teacher")).parent.name == "mixes4"
-    assert Path(mixes[0][4]).name == "teacher_distill.npz" and Path(mixes[1][4]).parent.name == "mixes3"
-    # s16: s15 (its weight) plus 10,000 new blends of two in their own folder, indices 40,000-49,999, made on the
-    # blends of four's teacher file so that its own teacher file covers every face s16 trains on
+    # s15: s14 again (start, faces, options) but a ranking term twice as strong
+    assert [Path(arg) for arg in bank_parts(s15)] == banks
+    assert float(option(s15, "--ranking-weight")) == 1.0 and option(s15, "--teacher") == option(s14, "--teacher")
+    # s16: s15 (its weight) plus 10,000 new blends of two in their own folder (parts 80-99), whose teacher file
+    # covers every face s16 trains on
     pairs = [Path(arg) for arg in bank_parts(s16) if Path(arg).parent.name == "mixes2n"]
     assert [Path(arg) for arg in bank_parts(s16) if arg not in map(str, pairs)] == banks
-    assert {b.stem for b in pairs} == {f"part-{i:04d}" for i in range(80, 100)} and all(b.exists() for b in pairs)
-    assert Path(mixes[2][4]).parent.name == "mixes4" and Path(option(s16, "--teacher")).parent.name == "mixes2n"
+    assert {b.stem for b in pairs} == {f"part-{i:04d}" for i in range(80, 100)}
+    assert Path(option(s16, "--teacher")).parent.name == "mixes2n"
     assert float(option(s16, "--ranking-weight")) == 1.0 and "--tied-head" in s16
     # s17: from s16's end on its faces, the ranking term sharper (temperature 0.05 -> 0.03)
-    assert option(s17, "--start") == str(tmp_path / "dev" / "runs" / "s16" / "last.pt")
-    assert bank_parts(s17) == bank_parts(s16)
+    assert option(s17, "--start") == str(runs / "s16" / "last.pt") and bank_parts(s17) == bank_parts(s16)
     assert float(option(s16, "--ranking-temperature")) == 0.05 and float(option(s17, "--ranking-temperature")) == 0.03
     assert float(option(s17, "--ranking-weight")) == 1.0 and option(s17, "--teacher") == option(s16, "--teacher")
-    assert "--tied-head" in s17
-    # s18: s16's recipe from its end, on its faces and the 10,000 new blends of two
-    assert option(s18, "--start") == option(s17, "--start") and "--tied-head" in s18
-    assert float(option(s18, "--ranking-temperature", "0.05")) == 0.05 and float(option(s18, "--ranking-weight")) == 1.0
+    # s18 (shipped): s16's recipe from its end, on its faces and 10,000 new blends of two (parts 100-119)
+    assert option(s18, "--start") == option(s17, "--start") and recipe(s18) == recipe(s16)
     assert bank_parts(s18)[:len(bank_parts(s16))] == bank_parts(s16)
     newer = [Path(arg) for arg in bank_parts(s18)[len(bank_parts(s16)):]]
-    assert {b.stem for b in newer} == {f"part-{i:04d}" for i in range(100, 120)} and all(b.exists() for b in newer)
-    assert {b.parent.name for b in newer} == {"mixes2n"} and option(s18, "--teacher") == option(s16, "--teacher")
-    # s19: s18's recipe from its end, on its faces and 10,000 more new blends of two
-    assert option(s19, "--start") == str(tmp_path / "dev" / "runs" / "s18" / "last.pt")
-    def recipe(call):  # its options but the run's name, the start and the faces
-        own = {option(call, "--start"), option(call, "--run-name")}
-        return [arg for arg in call if "/part-" not in arg and arg not in own]
-    assert recipe(s19) == recipe(s18) and "--tied-head" in recipe(s19)
+    assert {b.stem for b in newer} == {f"part-{i:04d}" for i in range(100, 120)} and {
+        b.parent.name for b in newer} == {"mixes2n"}
+    # s19: s18's recipe from its end, on its faces and 10,000 more new blends of two (parts 120-139)
+    assert option(s19, "--start") == str(runs / "s18" / "last.pt") and recipe(s19) == recipe(s18)
     assert bank_parts(s19)[:len(bank_parts(s18))] == bank_parts(s18)
     newest = [Path(arg) for arg in bank_parts(s19)[len(bank_parts(s18)):]]
-    assert {b.stem for b in newest} == {f"part-{i:04d}" for i in range(120, 140)} and all(b.exists() for b in newest)
-    assert {b.parent.name for b in newest} == {"mixes2n"}
-    assert all((tmp_path / "dev" / "runs" / name / "done").exists()
-               for name in ("s14", "s15", "s16", "s17", "s18", "s19"))
+    assert {b.stem for b in newest} == {f"part-{i:04d}" for i in range(120, 140)} and {
+        b.parent.name for b in newest} == {"mixes2n"}
 
 
 def test_a_machine_that_kept_the_shipped_stage_goes_on_from_its_run_without_replaying(tmp_path):
-    shipped = tmp_path / "dev" / "runs" / "s13"
+    shipped = tmp_path / "dev" / "runs" / "s18"
     shipped.mkdir(parents=True)
     (shipped / "last.pt").touch()
     (shipped / "done").touch()
     calls = campaign(tmp_path)
-    # nothing earlier, though those runs are not here
-    assert trained(calls) == ["s14", "s15", "s16", "s17", "s18", "s19"]
-    *from_shipped, s17, s18, s19 = [call for call in calls if call[1] == "training"]
-    for call in from_shipped:
-        assert option(call, "--start") == str(shipped / "last.pt") and "--tied-head" in call
-    assert option(s17, "--start") == option(s18, "--start") == str(shipped.parent / "s16" / "last.pt")
-    assert option(s19, "--start") == str(shipped.parent / "s18" / "last.pt")
+    assert trained(calls) == ["s19"]  # nothing earlier, though those runs are not here
+    assert option(calls[-1], "--start") == str(shipped / "last.pt") and "--tied-head" in calls[-1]
 
 
 def test_a_second_run_rebuilds_nothing_and_skips_finished_stages(tmp_path):
